@@ -1,0 +1,1 @@
+"""The launcher: runs one service, or the whole embedded platform (broker, four services, one origin)."""

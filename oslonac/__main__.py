@@ -1,0 +1,3 @@
+from oslonac.cli import main
+
+main()

@@ -1,0 +1,296 @@
+"""``make run``: the embedded platform on one machine without Docker.
+
+Starts the embedded broker, creates the topics, starts the four services as separate OS processes
+(each migrates its own SQLite database at start-up), serves them on one origin, seeds demo data,
+restarts a crashed service, recovers from a broker restart (topics recreated, outboxes replayed), and on
+Ctrl-C or SIGTERM stops every child, the broker included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+import structlog
+import uvicorn
+
+from oslonac import demo, registry
+from shared.auth import DevIssuer, generate_keypair
+from shared.db import create_engine
+from shared.messaging.embedded import EmbeddedBroker, free_port, wait_for_port
+from shared.messaging.kafka import ensure_topics
+from shared.messaging.outbox import replay
+from shared.observability.logging import configure_logging
+from shared.settings import KafkaSettings
+
+log = structlog.get_logger("oslonac.supervisor")
+
+
+@dataclass
+class Child:
+    service: str
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    _log: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class PlatformConfig:
+    data_dir: Path
+    port: int = 8000
+    host: str = "127.0.0.1"
+    demo_password: str = "demo"
+    seed: bool = True
+    services: tuple[str, ...] = registry.SERVICES
+    session_timeout_ms: int = 3000
+    heartbeat_interval_ms: int = 500
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the supervisor owns SIGINT/SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[no-untyped-def]
+        yield
+
+
+class Platform:
+    def __init__(self, config: PlatformConfig) -> None:
+        self.config = config
+        self.data_dir = config.data_dir.resolve()
+        self.logs = self.data_dir / "logs"
+        self.broker = EmbeddedBroker(log_path=self.logs / "broker.log")
+        self.children = {name: Child(name, free_port(), self.logs / f"{name}.log") for name in config.services}
+        self._stop = asyncio.Event()
+        self.public_key_path: Path | None = None
+
+    @property
+    def kafka(self) -> KafkaSettings:
+        return KafkaSettings(
+            bootstrap_servers=self.broker.bootstrap_servers,
+            session_timeout_ms=self.config.session_timeout_ms,
+            heartbeat_interval_ms=self.config.heartbeat_interval_ms,
+        )
+
+    def child_env(self, child: Child) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OSLONAC_")}
+        env.update(
+            {
+                "OSLONAC_ENV": "development",
+                "OSLONAC_SERVICE": child.service,
+                "OSLONAC_DATA_DIR": str(self.data_dir),
+                "OSLONAC_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
+                "OSLONAC_KAFKA_SESSION_TIMEOUT_MS": str(self.config.session_timeout_ms),
+                "OSLONAC_KAFKA_HEARTBEAT_INTERVAL_MS": str(self.config.heartbeat_interval_ms),
+                "OSLONAC_JWT_PUBLIC_KEY_FILE": str(self.public_key_path),
+                "OSLONAC_LOG_FORMAT": "json",
+            }
+        )
+        for key in ("OSLONAC_LOG_LEVEL",):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        env.update(self.config.extra_env)
+        return env
+
+    # --- children ------------------------------------------------------------------------------
+
+    def start_child(self, child: Child) -> None:
+        child.log_path.parent.mkdir(parents=True, exist_ok=True)
+        child._log = child.log_path.open("ab")
+        child.process = subprocess.Popen(
+            [sys.executable, "-m", "oslonac", "serve", child.service, "--port", str(child.port)],
+            env=self.child_env(child),
+            stdout=child._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.info("supervisor.child_started", service=child.service, pid=child.process.pid, port=child.port)
+
+    def stop_child(self, child: Child, *, timeout_s: float = 15.0) -> None:
+        proc, child.process = child.process, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        if child._log is not None:
+            child._log.close()
+            child._log = None
+
+    async def wait_ready(self, child: Child, *, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if child.process is None or child.process.poll() is not None:
+                    raise RuntimeError(f"{child.service} exited during start-up; see {child.log_path}")
+                with contextlib.suppress(httpx.HTTPError):
+                    response = await client.get(f"{child.url}/{child.service}/health/ready")
+                    if response.status_code == 200:
+                        return
+                await asyncio.sleep(0.1)
+        raise TimeoutError(f"{child.service} was not ready after {timeout_s}s; see {child.log_path}")
+
+    # --- broker --------------------------------------------------------------------------------
+
+    async def start_broker(self) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.broker.start()
+        created = await ensure_topics(self.kafka)
+        log.info("supervisor.broker_started", bootstrap=self.broker.bootstrap_servers, topics_created=len(created))
+
+    async def replay_outboxes(self) -> None:
+        """After broker amnesia every service's published events go out again (consumers are idempotent)."""
+        for name in self.children:
+            url = f"sqlite+aiosqlite:///{self.data_dir / f'{name}.db'}"
+            if not (self.data_dir / f"{name}.db").exists():
+                continue
+            engine = create_engine(url)
+            try:
+                count = await replay(engine, registry.plumbing(name))
+            finally:
+                await engine.dispose()
+            log.info("supervisor.outbox_replayed", service=name, events=count)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        _private, self.public_key_path = generate_keypair(self.data_dir / "keys")
+        await self.start_broker()
+        await self.replay_outboxes()  # a fresh in-memory broker knows none of the stored events
+        for child in self.children.values():
+            self.start_child(child)
+        await asyncio.gather(*(self.wait_ready(c) for c in self.children.values()))
+
+    def issuer(self) -> DevIssuer:
+        private_path, _ = generate_keypair(self.data_dir / "keys")
+        return DevIssuer(private_path.read_text(), demo.demo_users(), password=self.config.demo_password)
+
+    async def watch(self) -> None:
+        """Restart a crashed service; on a broker crash, restart the broker and everything behind it."""
+        while not self._stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=1.0)
+            if self._stop.is_set():
+                return
+            if not self.broker.alive():
+                log.error(
+                    "supervisor.broker_died",
+                    hint="restarting broker, replaying outboxes, restarting services",
+                )
+                for child in self.children.values():
+                    self.stop_child(child)
+                self.broker = EmbeddedBroker(log_path=self.logs / "broker.log")
+                await self.start_broker()
+                await self.replay_outboxes()
+                for child in self.children.values():
+                    self.start_child(child)
+                continue
+            for child in self.children.values():
+                if child.process is not None and child.process.poll() is not None:
+                    child.restarts += 1
+                    log.error("supervisor.child_died", service=child.service, code=child.process.returncode)
+                    self.stop_child(child)
+                    await asyncio.sleep(min(2**child.restarts * 0.1, 5))
+                    self.start_child(child)
+
+    def shutdown_children(self) -> None:
+        for child in self.children.values():
+            if child.process is not None and child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        for child in self.children.values():
+            self.stop_child(child)
+        self.broker.stop()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+
+async def seed_demo_data(base_url: str, issuer: DevIssuer, data_dir: Path, *, households: int = 12) -> int:
+    """Register a few demo households and an opportunity once per data directory."""
+    marker = data_dir / "demo-seeded"
+    if marker.exists():
+        return 0
+    rng = random.Random(2026)
+    worker = issuer.issue_for(issuer.users["demo-worker"])
+    employer = issuer.issue_for(issuer.users["demo-employer"])
+    codes = list(issuer.users["demo-worker"].municipalities)
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        for i in range(households):
+            body = demo.demo_household(rng, codes[i % len(codes)])
+            r = await client.post("/intake/api/households", json=body, headers={"Authorization": f"Bearer {worker}"})
+            r.raise_for_status()
+        r = await client.post(
+            "/activation/api/opportunities",
+            json={"title": "Community work: park maintenance", "municipality_code": codes[0], "positions": 4},
+            headers={"Authorization": f"Bearer {employer}"},
+        )
+        r.raise_for_status()
+    marker.write_text("seeded\n")
+    return households
+
+
+async def run_platform(config: PlatformConfig) -> None:
+    configure_logging("supervisor", fmt=os.environ.get("OSLONAC_LOG_FORMAT", "console"))
+    platform = Platform(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, platform.request_stop)
+    server: _Server | None = None
+    serve_task: asyncio.Task[None] | None = None
+    try:
+        await platform.start()
+        issuer = platform.issuer()
+        upstreams = {name: child.url for name, child in platform.children.items()}
+        from oslonac.gateway import create_gateway
+
+        gateway = create_gateway(
+            upstreams, issuer, password_hint="Password: the value of OSLONAC_DEMO_PASSWORD (default 'demo')."
+        )
+        server = _Server(
+            uvicorn.Config(gateway, host=config.host, port=config.port, log_level="warning", access_log=False)
+        )
+        serve_task = asyncio.create_task(server.serve())
+        await asyncio.to_thread(wait_for_port, config.port, timeout_s=15)
+        origin = f"http://{config.host}:{config.port}"
+        if config.seed:
+            seeded = await seed_demo_data(origin, issuer, platform.data_dir)
+            if seeded:
+                log.info("supervisor.demo_seeded", households=seeded)
+        print(
+            f"\nOslonac is running at {origin}/\n"
+            f"  data directory: {platform.data_dir}\n"
+            f"  logs:           {platform.logs}/\n"
+            f"  demo logins:    {', '.join(issuer.users)} — password from OSLONAC_DEMO_PASSWORD "
+            f"(default 'demo')\n"
+            f"  token:          curl -d 'username=demo-worker&password=demo' {origin}/auth/token\n"
+            f"Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        await platform.watch()
+    finally:
+        if server is not None:
+            server.should_exit = True
+        if serve_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(serve_task, timeout=10)
+        platform.shutdown_children()
+        log.info("supervisor.stopped")

@@ -1,0 +1,31 @@
+"""Reporting's event subscribers."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.reporting import service
+from shared.events import CaseOpenedV1, Envelope, EventData, HouseholdRegisteredV1, OpportunityPublishedV1
+from shared.messaging.consumer import Handler
+
+
+async def household_registered(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
+    assert isinstance(event, HouseholdRegisteredV1)
+    await service.project_household_registered(session=session, event=event)
+
+
+async def case_opened(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
+    assert isinstance(event, CaseOpenedV1)
+    await service.project_case_opened(session=session, event=event)
+
+
+async def opportunity_published(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
+    assert isinstance(event, OpportunityPublishedV1)
+    await service.project_opportunity_published(session=session, event=event)
+
+
+HANDLERS: dict[type[EventData], Handler] = {
+    HouseholdRegisteredV1: household_registered,
+    CaseOpenedV1: case_opened,
+    OpportunityPublishedV1: opportunity_published,
+}

@@ -1,0 +1,255 @@
+"""Authentication: RS256 JWTs with ``sub``, ``roles`` and ``municipalities`` claims.
+
+Services only verify (a PEM public key, or a JWKS URL in production). The development issuer, which
+holds the private key and the seeded demo users, exists only in the embedded run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+TOKEN_COOKIE = "oslonac_token"
+
+
+class Role(StrEnum):
+    case_worker = "case_worker"
+    supervisor = "supervisor"
+    employer = "employer"
+    analyst = "analyst"
+    admin = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    sub: str
+    roles: frozenset[str]
+    municipalities: frozenset[str]
+    organisation: str | None = None
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def can_see_municipality(self, code: str) -> bool:
+        return Role.admin in self.roles or code in self.municipalities
+
+
+class AuthError(Exception):
+    pass
+
+
+class TokenVerifier:
+    """Verifies RS256 tokens against a PEM public key or the keys behind a JWKS URL."""
+
+    def __init__(
+        self,
+        *,
+        public_key_pem: str | None = None,
+        jwks_url: str | None = None,
+        issuer: str | None = None,
+        audience: str | None = None,
+    ) -> None:
+        if not public_key_pem and not jwks_url:
+            raise ValueError("a public key or a JWKS URL is needed to verify tokens")
+        self._key = serialization.load_pem_public_key(public_key_pem.encode()) if public_key_pem else None
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
+        self.issuer = issuer
+        self.audience = audience
+
+    def _key_for(self, token: str) -> Any:
+        if self._key is not None:
+            return self._key
+        assert self._jwks is not None
+        return self._jwks.get_signing_key_from_jwt(token).key
+
+    def verify(self, token: str) -> User:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key_for(token),
+                algorithms=["RS256"],
+                issuer=self.issuer,
+                audience=self.audience,
+                options={"require": ["sub", "exp"], "verify_aud": self.audience is not None},
+            )
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise AuthError(str(exc)) from exc
+        return user_from_claims(claims)
+
+    async def verify_async(self, token: str) -> User:
+        if self._key is not None:
+            return self.verify(token)
+        return await asyncio.to_thread(self.verify, token)
+
+
+def user_from_claims(claims: dict[str, Any]) -> User:
+    roles = claims.get("roles") or []
+    municipalities = claims.get("municipalities") or []
+    if not isinstance(roles, list) or not isinstance(municipalities, list):
+        raise AuthError("roles and municipalities claims must be lists")
+    return User(
+        sub=str(claims["sub"]),
+        roles=frozenset(str(r) for r in roles),
+        municipalities=frozenset(str(m) for m in municipalities),
+        organisation=claims.get("organisation"),
+    )
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_user(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User:
+    verifier: TokenVerifier | None = getattr(request.app.state, "verifier", None)
+    if verifier is None:  # pragma: no cover - every app sets it in create_app
+        raise RuntimeError("app.state.verifier is not configured")
+    token = credentials.credentials if credentials else request.cookies.get(TOKEN_COOKIE)
+    if not token:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "Sign in first: send 'Authorization: Bearer <token>' (POST /auth/token gives one).",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        return await verifier.verify_async(token)
+    except AuthError as exc:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            f"The token was not accepted: {exc}",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from exc
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_role(*roles: Role) -> Callable[..., Any]:
+    names = {r.value for r in roles}
+
+    async def dependency(user: CurrentUser) -> User:
+        if not user.roles.intersection(names):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"This needs one of the roles: {', '.join(sorted(names))}.",
+            )
+        return user
+
+    return dependency
+
+
+def ensure_municipality(user: User, code: str) -> None:
+    if not user.can_see_municipality(code):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"Municipality {code} is not among the municipalities you work for.",
+        )
+
+
+# --- development issuer (embedded run only) -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DemoUser:
+    username: str
+    roles: tuple[str, ...]
+    municipalities: tuple[str, ...]
+    organisation: str | None = None
+
+
+def generate_keypair(directory: Path) -> tuple[Path, Path]:
+    """An RSA key pair for the development issuer, created once per data directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    private_path, public_path = directory / "jwt-private.pem", directory / "jwt-public.pem"
+    if not private_path.exists():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        private_path.chmod(0o600)
+        public_path.write_bytes(
+            key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        )
+    return private_path, public_path
+
+
+class DevIssuer:
+    """Issues tokens for seeded demo users. Never used in production."""
+
+    def __init__(
+        self, private_key_pem: str, users: Iterable[DemoUser], *, password: str, issuer: str = "oslonac-dev"
+    ) -> None:
+        self._key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+        self.users = {u.username: u for u in users}
+        self._password = password
+        self.issuer = issuer
+
+    def issue_for(self, user: DemoUser, *, ttl_s: int = 8 * 3600) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": user.username,
+            "iat": now,
+            "exp": now + ttl_s,
+            "roles": list(user.roles),
+            "municipalities": list(user.municipalities),
+            "preferred_username": user.username,
+        }
+        if user.organisation:
+            claims["organisation"] = user.organisation
+        return jwt.encode(claims, self._key, algorithm="RS256")  # type: ignore[arg-type]
+
+    def login(self, username: str, password: str) -> str:
+        user = self.users.get(username)
+        # Compare in constant time whether or not the user exists.
+        ok = hmac.compare_digest(password.encode(), self._password.encode())
+        if user is None or not ok:
+            raise AuthError("unknown user or wrong password")
+        return self.issue_for(user)
+
+    def jwks(self) -> dict[str, Any]:
+        public = self._key.public_key()
+        assert isinstance(public, rsa.RSAPublicKey)
+        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(public, as_dict=True)
+        jwk.update({"kid": "oslonac-dev", "use": "sig", "alg": "RS256"})
+        return {"keys": [jwk]}
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = 8 * 3600
+
+
+def dev_issuer_router(issuer: DevIssuer) -> APIRouter:
+    router = APIRouter(prefix="/auth", tags=["auth"])
+
+    @router.post("/token", response_model=TokenResponse)
+    async def token(username: Annotated[str, Form()], password: Annotated[str, Form()]) -> TokenResponse:
+        try:
+            return TokenResponse(access_token=issuer.login(username, password))
+        except AuthError as exc:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Unknown user or wrong password.") from exc
+
+    @router.get("/jwks.json")
+    async def jwks() -> dict[str, Any]:
+        return issuer.jwks()
+
+    return router

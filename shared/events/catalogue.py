@@ -1,0 +1,103 @@
+"""The event catalogue: every event type, the topics they travel on, and who publishes or consumes them.
+
+Decoding goes through one discriminated-union ``TypeAdapter``. Old versions are upcast on read:
+register ``upcaster(old_type)`` functions that turn old data into the next version's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from shared.events.activation import OpportunityPublishedV1
+from shared.events.base import EventData
+from shared.events.cases import CaseOpenedV1
+from shared.events.intake import HouseholdRegisteredV1
+
+AnyEvent = Annotated[
+    HouseholdRegisteredV1 | CaseOpenedV1 | OpportunityPublishedV1,
+    Field(discriminator="type"),
+]
+EVENT_TYPES: tuple[type[EventData], ...] = (HouseholdRegisteredV1, CaseOpenedV1, OpportunityPublishedV1)
+_adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    name: str
+    partitions: int
+    owner: str
+    description: str
+    key: str
+    public: bool = False
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.name}.dlq"
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic("intake.household", 6, "intake", "Households registered and updated by intake", "household id"),
+    Topic("cases.case", 6, "cases", "Case lifecycle", "case id"),
+    Topic("activation.opportunity", 6, "activation", "Work-engagement opportunities", "opportunity id"),
+)
+TOPICS_BY_NAME = {t.name: t for t in TOPICS}
+DLQ_PARTITIONS = 1
+
+# Which service consumes which topics (one consumer group per service).
+SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "intake": (),
+    "cases": ("intake.household",),
+    "activation": (),
+    "reporting": ("intake.household", "cases.case", "activation.opportunity"),
+}
+
+Upcaster = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
+UPCASTERS: dict[str, Upcaster] = {}
+
+
+class UnknownEventType(ValueError):
+    pass
+
+
+def upcaster(old_type: str) -> Callable[[Upcaster], Upcaster]:
+    def register(fn: Upcaster) -> Upcaster:
+        UPCASTERS[old_type] = fn
+        return fn
+
+    return register
+
+
+def decode_event(event_type: str, data: dict[str, Any]) -> EventData:
+    """Validate ``data`` as ``event_type``, upcasting older versions first.
+
+    Raises ``UnknownEventType`` or pydantic's ``ValidationError``.
+    """
+    seen = 0
+    while event_type in UPCASTERS:
+        event_type, data = UPCASTERS[event_type](data)
+        seen += 1
+        if seen > 20:
+            raise UnknownEventType(f"upcaster loop at {event_type}")
+    if event_type not in {t.type_name() for t in EVENT_TYPES}:
+        raise UnknownEventType(f"unknown event type {event_type!r}")
+    event: EventData = _adapter.validate_python({**data, "type": event_type})
+    return event
+
+
+__all__ = [
+    "DLQ_PARTITIONS",
+    "EVENT_TYPES",
+    "SUBSCRIPTIONS",
+    "TOPICS",
+    "TOPICS_BY_NAME",
+    "AnyEvent",
+    "Topic",
+    "UnknownEventType",
+    "ValidationError",
+    "decode_event",
+    "upcaster",
+]

@@ -1,0 +1,245 @@
+"""Idempotent event consumption.
+
+Each event is applied in one database transaction together with a ``processed_events(consumer,
+event_id)`` row, so a redelivered event is a no-op. Offsets are committed only after the transactions
+of the records before them committed. A record that cannot be decoded, has an unknown type or fails its
+handler after bounded retries goes to ``<topic>.dlq`` with the error in headers; the partition moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.structs import OffsetAndMetadata
+from pydantic import ValidationError
+from sqlalchemy import Executable, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.context import correlation
+from shared.db import PlumbingTables, unit_of_work, utcnow
+from shared.events.base import EventData
+from shared.events.catalogue import UnknownEventType, decode_event
+from shared.events.envelope import Envelope, EnvelopeError
+from shared.messaging.kafka import make_consumer, make_producer, topic_name
+from shared.observability import metrics
+from shared.settings import KafkaSettings
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[AsyncSession, EventData, Envelope], Awaitable[None]]
+
+
+class Outcome(StrEnum):
+    applied = "applied"
+    duplicate = "duplicate"
+    ignored = "ignored"
+    dead_lettered = "dead_lettered"
+
+
+@dataclass
+class ProcessedLedger:
+    """Claims an event id for a consumer inside the handler's transaction."""
+
+    tables: PlumbingTables
+    consumer: str
+
+    async def claim(self, session: AsyncSession, envelope: Envelope) -> bool:
+        table = self.tables.processed_events
+        values = {
+            "consumer": self.consumer,
+            "event_id": envelope.id,
+            "event_type": envelope.type,
+            "processed_at": utcnow(),
+        }
+        dialect = session.get_bind().dialect.name
+        stmt: Executable
+        if dialect == "postgresql":
+            stmt = pg_insert(table).values(**values).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
+        else:  # pragma: no cover - only the two supported stores
+            stmt = insert(table).values(**values)
+        result = await session.execute(stmt)
+        return bool(getattr(result, "rowcount", 0))
+
+
+@dataclass
+class EventConsumer:
+    """One consumer group of one service over the topics it subscribes to."""
+
+    service: str
+    topics: Sequence[str]
+    handlers: Mapping[type[EventData], Handler]
+    sessions: async_sessionmaker[AsyncSession]
+    tables: PlumbingTables
+    kafka: KafkaSettings
+    max_attempts: int = 4
+    backoff_base_s: float = 0.05
+    batch_size: int = 500
+    group_id: str | None = None
+    _stopping: bool = False
+    _consumer: AIOKafkaConsumer | None = None
+    _dlq_producer: AIOKafkaProducer | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._by_type = {cls.type_name(): handler for cls, handler in self.handlers.items()}
+        self.ledger = ProcessedLedger(self.tables, self.service)
+        self._physical_to_logical = {topic_name(self.kafka, t): t for t in self.topics}
+
+    @property
+    def group(self) -> str:
+        return self.group_id or self.service
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                self._consumer.unsubscribe()
+
+    async def run(self) -> None:
+        """Consume until stopped, restarting the Kafka client after broker errors."""
+        backoff = 0.2
+        while not self._stopping:
+            try:
+                await self._run_once()
+                backoff = 0.2
+            except (TimeoutError, KafkaError, OSError) as exc:
+                if self._stopping:
+                    break
+                log.warning("consumer.broker_error", service=self.service, error=repr(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                await self._close()
+
+    async def _close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        producer, self._dlq_producer = self._dlq_producer, None
+        for client in (consumer, producer):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.stop(), timeout=10)
+
+    async def _run_once(self) -> None:
+        consumer = make_consumer(self.kafka, self.group, self.topics)
+        self._consumer = consumer
+        await consumer.start()
+        self.ready.set()
+        while not self._stopping:
+            batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
+            for tp, records in batches.items():
+                for record in records:
+                    await self.process(record)
+                try:
+                    await consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "")})
+                except CommitFailedError as exc:
+                    # Rebalanced meanwhile: the new owner re-reads from the last commit; handlers are idempotent.
+                    log.info("consumer.commit_failed", service=self.service, error=str(exc))
+            await self._record_lag(consumer)
+
+    async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            with contextlib.suppress(Exception):
+                position = await consumer.position(tp)
+                logical = self._physical_to_logical.get(tp.topic, tp.topic)
+                metrics.CONSUMER_LAG.labels(self.service, logical, str(tp.partition)).set(max(0, high - position))
+
+    async def process(self, record: ConsumerRecord[bytes, bytes]) -> Outcome:
+        """Apply one record (idempotently) or dead-letter it. Never raises for a bad record."""
+        logical_topic = self._physical_to_logical.get(record.topic, record.topic)
+        try:
+            envelope = Envelope.from_record(list(record.headers or []), record.value)
+            event = decode_event(envelope.type, envelope.data)
+        except (EnvelopeError, UnknownEventType, ValidationError) as exc:
+            await self.dead_letter(record, logical_topic, exc, attempts=0)
+            metrics.EVENTS_PROCESSED.labels(self.service, "undecodable", Outcome.dead_lettered).inc()
+            return Outcome.dead_lettered
+        handler = self._by_type.get(envelope.type)
+        if handler is None:
+            metrics.EVENTS_PROCESSED.labels(self.service, envelope.type, Outcome.ignored).inc()
+            return Outcome.ignored
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.perf_counter()
+            try:
+                outcome = await self.apply(handler, event, envelope)
+            except Exception as exc:
+                if attempt >= self.max_attempts:
+                    log.error(
+                        "consumer.handler_failed",
+                        service=self.service,
+                        event_id=envelope.id,
+                        event_type=envelope.type,
+                        attempts=attempt,
+                        error=repr(exc),
+                    )
+                    await self.dead_letter(record, logical_topic, exc, attempts=attempt)
+                    metrics.EVENTS_PROCESSED.labels(self.service, envelope.type, Outcome.dead_lettered).inc()
+                    return Outcome.dead_lettered
+                await asyncio.sleep(self.backoff_base_s * 2 ** (attempt - 1))
+                continue
+            metrics.HANDLER_LATENCY.labels(self.service, envelope.type).observe(time.perf_counter() - started)
+            metrics.EVENTS_PROCESSED.labels(self.service, envelope.type, outcome).inc()
+            return outcome
+
+    async def apply(self, handler: Handler, event: EventData, envelope: Envelope) -> Outcome:
+        """Run ``handler`` and the ledger insert in one transaction."""
+        with correlation(envelope.correlation_id, envelope.id):
+            async with unit_of_work(self.sessions) as session:
+                if not await self.ledger.claim(session, envelope):
+                    return Outcome.duplicate
+                await handler(session, event, envelope)
+        return Outcome.applied
+
+    async def dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], logical_topic: str, exc: BaseException, *, attempts: int
+    ) -> None:
+        if self._dlq_producer is None:
+            producer = make_producer(self.kafka, f"{self.service}-dlq")
+            await producer.start()
+            self._dlq_producer = producer
+        error_headers = [
+            ("dlq_error_type", type(exc).__name__),
+            ("dlq_error_message", str(exc)[:2000]),
+            ("dlq_error_trace", "".join(traceback.format_exception(exc))[-4000:]),
+            ("dlq_consumer", self.service),
+            ("dlq_attempts", str(attempts)),
+            ("dlq_original_topic", logical_topic),
+            ("dlq_original_partition", str(record.partition)),
+            ("dlq_original_offset", str(record.offset)),
+        ]
+        headers = list(record.headers or []) + [(k, v.encode()) for k, v in error_headers]
+        await self._dlq_producer.send_and_wait(
+            topic_name(self.kafka, f"{logical_topic}.dlq"),
+            value=record.value,
+            key=record.key,
+            headers=headers,
+        )
+        metrics.DLQ_TOTAL.labels(self.service, logical_topic).inc()
+        log.warning(
+            "consumer.dead_lettered",
+            service=self.service,
+            topic=logical_topic,
+            partition=record.partition,
+            offset=record.offset,
+            error=str(exc)[:500],
+        )
+
+
+__all__ = ["EventConsumer", "Handler", "Outcome", "ProcessedLedger", "TopicPartition"]

@@ -1,0 +1,235 @@
+"""Transactional outbox: the event is written in the same transaction as the state change, and a relay
+publishes it afterwards with ``acks=all``. Rows are kept after publishing so that a broker that lost its
+data can be repopulated (``replay``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
+
+from shared.context import causation_id_var, current_correlation_id, new_id
+from shared.db import PlumbingTables, utcnow
+from shared.events.base import EventData
+from shared.events.envelope import Envelope
+from shared.messaging.kafka import topic_name
+from shared.observability import metrics
+from shared.settings import KafkaSettings
+
+log = structlog.get_logger(__name__)
+
+ProducerFactory = Callable[[], AIOKafkaProducer]
+
+
+class OutboxWriter:
+    """Adds events to the outbox table of one service's database."""
+
+    def __init__(self, tables: PlumbingTables, *, source: str) -> None:
+        self.tables = tables
+        self.source = source
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after every commit that wrote outbox rows (wakes the relay at once)."""
+        self._listeners.append(callback)
+
+    async def add(self, session: AsyncSession, event: EventData, *, subject: str | None = None) -> Envelope:
+        envelope = Envelope(
+            id=new_id(),
+            source=self.source,
+            type=event.type_name(),
+            data=event.to_data(),
+            subject=subject if subject is not None else event.key,
+            time=utcnow(),
+            correlation_id=current_correlation_id(),
+            causation_id=causation_id_var.get(),
+        )
+        await session.execute(
+            insert(self.tables.outbox).values(
+                event_id=envelope.id,
+                topic=event.topic,
+                key=event.key,
+                event_type=envelope.type,
+                headers=[[k, v.decode()] for k, v in envelope.headers()],
+                payload=envelope.value().decode(),
+                created_at=envelope.time,
+            )
+        )
+        self._hook(session.sync_session)
+        return envelope
+
+    def _hook(self, sync_session: Session) -> None:
+        if sync_session.info.get("oslonac_outbox_hooked"):
+            return
+        sync_session.info["oslonac_outbox_hooked"] = True
+
+        from sqlalchemy import event as sa_event
+
+        def after_commit(_session: Session) -> None:
+            _session.info.pop("oslonac_outbox_hooked", None)
+            for callback in self._listeners:
+                callback()
+
+        def after_rollback(_session: Session) -> None:
+            _session.info.pop("oslonac_outbox_hooked", None)
+
+        sa_event.listen(sync_session, "after_commit", after_commit, once=True)
+        sa_event.listen(sync_session, "after_soft_rollback", after_rollback, once=True)
+
+
+@dataclass
+class OutboxRelay:
+    """Publishes unpublished outbox rows in order, in batches, and marks them published."""
+
+    service: str
+    engine: AsyncEngine
+    tables: PlumbingTables
+    kafka: KafkaSettings
+    producer_factory: ProducerFactory
+    batch_size: int = 500
+    poll_interval_s: float = 1.0
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _producer: AIOKafkaProducer | None = None
+    _stopping: bool = False
+    published_total: int = 0
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        backoff = 0.1
+        lock_conn: AsyncConnection | None = None
+        try:
+            while not self._stopping:
+                try:
+                    if self.engine.dialect.name == "postgresql" and lock_conn is None:
+                        lock_conn = await self._take_leadership()
+                        if lock_conn is None:
+                            await self._sleep(2.0)
+                            continue
+                    count = await self.publish_batch()
+                    backoff = 0.1
+                    if count >= self.batch_size:
+                        continue
+                    await self._sleep(self.poll_interval_s)
+                except (TimeoutError, KafkaError, OSError) as exc:
+                    log.warning("outbox.publish_failed", service=self.service, error=repr(exc), retry_in=backoff)
+                    await self._drop_producer()
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+        finally:
+            if lock_conn is not None:
+                with contextlib.suppress(Exception):
+                    await lock_conn.close()
+            await self._drop_producer()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        self._wake.clear()
+
+    async def _take_leadership(self) -> AsyncConnection | None:
+        """On PostgreSQL only one relay per service database publishes (keeps per-key order)."""
+        conn = await self.engine.connect()
+        key = zlib.crc32(f"oslonac-outbox-{self.service}".encode())
+        got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar()
+        await conn.commit()
+        if got:
+            return conn
+        await conn.close()
+        return None
+
+    async def _get_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = self.producer_factory()
+            try:
+                await producer.start()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _drop_producer(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), timeout=5)
+
+    async def publish_batch(self) -> int:
+        outbox = self.tables.outbox
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.headers, outbox.c.payload)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(self.batch_size)
+                )
+            ).all()
+        if not rows:
+            metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
+            return 0
+        producer = await self._get_producer()
+        futures = []
+        for row in rows:
+            headers: list[tuple[str, bytes]] = [(k, v.encode()) for k, v in row.headers]
+            futures.append(
+                await producer.send(
+                    topic_name(self.kafka, row.topic),
+                    value=row.payload.encode(),
+                    key=row.key.encode(),
+                    headers=headers,
+                )
+            )
+        await asyncio.gather(*futures)
+        seqs = [row.seq for row in rows]
+        async with self.engine.begin() as conn:
+            await conn.execute(update(outbox).where(outbox.c.seq.in_(seqs)).values(published_at=utcnow()))
+            backlog = 0
+            if len(rows) >= self.batch_size:
+                backlog = (
+                    await conn.execute(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
+                ).scalar_one()
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(backlog)
+        metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        self.published_total += len(rows)
+        return len(rows)
+
+
+async def replay(engine: AsyncEngine, tables: PlumbingTables, *, since: datetime | None = None) -> int:
+    """Mark published events as unpublished again so the relay republishes them (after broker data loss).
+
+    Consumers are idempotent, so events that did survive are applied once.
+    """
+    outbox = tables.outbox
+    stmt = update(outbox).where(outbox.c.published_at.is_not(None)).values(published_at=None)
+    if since is not None:
+        stmt = stmt.where(outbox.c.created_at >= since)
+    async with engine.begin() as conn:
+        result = await conn.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def backlog(engine: AsyncEngine, tables: PlumbingTables) -> int:
+    outbox = tables.outbox
+    async with engine.connect() as conn:
+        count = (
+            await conn.execute(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
+        ).scalar_one()
+    return int(count)

@@ -1,0 +1,117 @@
+"""What every service process runs besides its HTTP routes: its database, outbox relay and consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+from aiokafka.client import AIOKafkaClient
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.db import PlumbingTables, create_engine, migrate, ping, session_factory
+from shared.events.base import EventData
+from shared.events.catalogue import SUBSCRIPTIONS
+from shared.messaging.consumer import EventConsumer, Handler
+from shared.messaging.kafka import make_producer
+from shared.messaging.outbox import OutboxRelay, OutboxWriter
+from shared.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ServiceRuntime:
+    settings: Settings
+    tables: PlumbingTables
+    migrations: Path
+    handlers: Mapping[type[EventData], Handler] = field(default_factory=dict)
+    run_relay: bool = True
+    run_consumer: bool = True
+
+    engine: AsyncEngine = field(init=False)
+    sessions: async_sessionmaker[AsyncSession] = field(init=False)
+    outbox: OutboxWriter = field(init=False)
+    relay: OutboxRelay = field(init=False)
+    consumer: EventConsumer | None = field(init=False, default=None)
+    _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+    _broker_ok_until: float = field(init=False, default=0.0)
+
+    @property
+    def service(self) -> str:
+        return self.settings.service
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.engine = create_engine(s.resolved_database_url())
+        self.sessions = session_factory(self.engine)
+        self.outbox = OutboxWriter(self.tables, source=f"/oslonac/{s.service}")
+        self.relay = OutboxRelay(
+            service=s.service,
+            engine=self.engine,
+            tables=self.tables,
+            kafka=s.kafka,
+            producer_factory=lambda: make_producer(s.kafka, f"{s.service}-relay"),
+            batch_size=s.outbox_batch_size,
+            poll_interval_s=s.outbox_poll_interval_s,
+        )
+        self.outbox.on_commit(self.relay.notify)
+        if self.handlers:
+            self.attach_handlers(self.handlers)
+
+    def attach_handlers(self, handlers: Mapping[type[EventData], Handler]) -> None:
+        """Subscribe this service's consumer group to its topics with ``handlers``."""
+        self.handlers = handlers
+        topics = SUBSCRIPTIONS.get(self.service, ())
+        if not topics or not handlers:
+            return
+        s = self.settings
+        self.consumer = EventConsumer(
+            service=s.service,
+            topics=topics,
+            handlers=handlers,
+            sessions=self.sessions,
+            tables=self.tables,
+            kafka=s.kafka,
+            max_attempts=s.consumer_max_attempts,
+            backoff_base_s=s.consumer_backoff_base_s,
+            batch_size=s.consumer_batch_size,
+        )
+
+    async def start(self) -> None:
+        if self.settings.migrate_on_start:
+            await migrate(self.engine, self.migrations)
+        if self.run_relay:
+            self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
+        if self.run_consumer and self.consumer is not None:
+            self._tasks.append(asyncio.create_task(self.consumer.run(), name=f"{self.service}-consumer"))
+
+    async def stop(self) -> None:
+        await self.relay.stop()
+        if self.consumer is not None:
+            await self.consumer.stop()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        await self.engine.dispose()
+
+    async def check_database(self) -> None:
+        await asyncio.wait_for(ping(self.engine), timeout=3)
+
+    async def check_broker(self) -> None:
+        """Fetch cluster metadata from the broker (cached for two seconds after success)."""
+        if time.monotonic() < self._broker_ok_until:
+            return
+        client = AIOKafkaClient(bootstrap_servers=self.settings.kafka.bootstrap_servers, request_timeout_ms=3000)
+        try:
+            await asyncio.wait_for(client.bootstrap(), timeout=3)
+        finally:
+            await client.close()
+        self._broker_ok_until = time.monotonic() + 2.0

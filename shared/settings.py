@@ -1,0 +1,80 @@
+"""Settings every service reads from the environment (prefix ``OSLONAC_``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class KafkaSettings(BaseSettings):
+    """Client settings; the ones that differ between the embedded broker and Apache Kafka live here."""
+
+    model_config = SettingsConfigDict(env_prefix="OSLONAC_KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    # Tansu (the embedded broker) fails idempotent producers at start(); Apache Kafka wants them on.
+    enable_idempotence: bool = False
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+    fetch_max_wait_ms: int = 10
+    linger_ms: int = 2
+    max_batch_size: int = 512 * 1024
+    compression_type: Literal["gzip", "lz4", "snappy", "zstd"] | None = None
+    request_timeout_ms: int = 15_000
+    client_id_prefix: str = "oslonac"
+    # A prefix for every topic and group name: tests sharing one broker each get their own.
+    topic_prefix: str = ""
+
+
+class Settings(BaseSettings):
+    """One service's settings. ``service`` names the service this process runs."""
+
+    model_config = SettingsConfigDict(env_prefix="OSLONAC_", extra="ignore")
+
+    env: Environment = Environment.development
+    service: str = "intake"
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    migrate_on_start: bool = True
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+
+    # Authentication: a PEM public key (file or inline) or a JWKS URL.
+    jwt_public_key_file: Path | None = None
+    jwt_public_key: str | None = None
+    jwks_url: str | None = None
+    jwt_issuer: str = "oslonac-dev"
+    jwt_audience: str | None = None
+
+    log_format: Literal["json", "console", "auto"] = "auto"
+    log_level: str = "INFO"
+
+    outbox_batch_size: int = 500
+    outbox_poll_interval_s: float = 1.0
+    consumer_max_attempts: int = 4
+    consumer_backoff_base_s: float = 0.05
+    consumer_batch_size: int = 500
+
+    @model_validator(mode="after")
+    def _production_needs_real_parts(self) -> Settings:
+        if self.env is Environment.production:
+            if not (self.jwks_url or self.jwt_public_key or self.jwt_public_key_file):
+                raise ValueError("production needs OSLONAC_JWKS_URL or a JWT public key")
+            if self.resolved_database_url().startswith("sqlite"):
+                raise ValueError("production needs OSLONAC_DATABASE_URL pointing at PostgreSQL")
+        return self
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service}.db').resolve()}"

@@ -1,0 +1,162 @@
+"""The FastAPI shell every service shares: correlation ids, metrics, health, errors, the session."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from shared.auth import TokenVerifier
+from shared.context import correlation
+from shared.db import unit_of_work
+from shared.errors import DomainError
+from shared.messaging.runtime import ServiceRuntime
+from shared.observability import metrics
+from shared.observability.logging import configure_logging
+from shared.settings import Settings
+
+log = structlog.get_logger(__name__)
+CORRELATION_HEADER = "X-Correlation-ID"
+
+
+def build_verifier(settings: Settings) -> TokenVerifier:
+    pem = settings.jwt_public_key
+    if pem is None and settings.jwt_public_key_file is not None:
+        pem = settings.jwt_public_key_file.read_text()
+    return TokenVerifier(
+        public_key_pem=pem,
+        jwks_url=settings.jwks_url,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+
+
+class ObservabilityMiddleware(BaseHTTPMiddleware):
+    def __init__(self, app: Any, service: str) -> None:
+        super().__init__(app)
+        self.service = service
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        started = time.perf_counter()
+        with correlation(request.headers.get(CORRELATION_HEADER)) as cid:
+            status = 500
+            try:
+                response = await call_next(request)
+                status = response.status_code
+            finally:
+                route = request.scope.get("route")
+                template = getattr(route, "path", "unmatched")
+                metrics.HTTP_LATENCY.labels(self.service, request.method, template, str(status)).observe(
+                    time.perf_counter() - started
+                )
+            response.headers[CORRELATION_HEADER] = cid
+            return response
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    runtime: ServiceRuntime = request.app.state.runtime
+    async with unit_of_work(runtime.sessions) as session:
+        yield session
+
+
+# The transaction commits after the route function returns and before the response is sent.
+SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+
+
+def create_service_app(
+    *,
+    settings: Settings,
+    runtime_factory: Callable[[Settings], ServiceRuntime],
+    routers: Sequence[APIRouter],
+    title: str,
+    description: str = "",
+) -> FastAPI:
+    service = settings.service
+    prefix = f"/{service}"
+    configure_logging(service, fmt=settings.log_format, level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = runtime_factory(settings)
+        app.state.runtime = runtime
+        await runtime.start()
+        log.info(f"{service}.started", database=runtime.engine.url.render_as_string(hide_password=True))
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            log.info(f"{service}.stopped")
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=f"{prefix}/openapi.json",
+        docs_url=f"{prefix}/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.verifier = build_verifier(settings)
+    app.add_middleware(ObservabilityMiddleware, service=service)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) or "body" for e in errors[:5])
+        return JSONResponse(
+            {"detail": f"The request is not valid: check {fields}.", "code": "invalid", "errors": errors},
+            status_code=422,
+        )
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
+        if exc.details is not None:
+            body["errors"] = exc.details
+        return JSONResponse(body, status_code=exc.status_code)
+
+    health = APIRouter(prefix=prefix, tags=["health"])
+
+    @health.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @health.get("/health/ready")
+    async def ready(request: Request) -> JSONResponse:
+        runtime: ServiceRuntime = request.app.state.runtime
+        checks: dict[str, str] = {}
+        for name, check in (("database", runtime.check_database), ("broker", runtime.check_broker)):
+            try:
+                await check()
+                checks[name] = "ok"
+            except Exception as exc:
+                checks[name] = f"unavailable: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
+    @health.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(health)
+    for router in routers:
+        app.include_router(router, prefix=prefix)
+    return app
