@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str | None = None
     migrate_on_start: bool = True
+    # API-only replicas can switch the background work off.
+    run_relay: bool = True
+    run_consumer: bool = True
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
 

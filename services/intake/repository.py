@@ -18,7 +18,7 @@ async def existing_jmbgs(session: AsyncSession, jmbgs: Iterable[str]) -> dict[st
     if not wanted:
         return {}
     rows = await session.execute(select(Person.jmbg, Person.household_id).where(Person.jmbg.in_(wanted)))
-    return {jmbg: household_id for jmbg, household_id in rows.tuples() if jmbg is not None}
+    return {jmbg: household_id for jmbg, household_id in rows if jmbg is not None}
 
 
 async def get_household(session: AsyncSession, household_id: uuid.UUID) -> Household | None:

@@ -62,4 +62,4 @@ async def projection_times(session: AsyncSession, ids: Collection[uuid.UUID]) ->
     stmt = select(HouseholdFact.household_id, HouseholdFact.projected_at).where(
         HouseholdFact.household_id.in_(list(ids))
     )
-    return dict((await session.execute(stmt)).tuples().all())
+    return {hid: at for hid, at in (await session.execute(stmt)).all()}

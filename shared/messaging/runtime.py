@@ -30,8 +30,6 @@ class ServiceRuntime:
     tables: PlumbingTables
     migrations: Path
     handlers: Mapping[type[EventData], Handler] = field(default_factory=dict)
-    run_relay: bool = True
-    run_consumer: bool = True
 
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
@@ -85,9 +83,9 @@ class ServiceRuntime:
     async def start(self) -> None:
         if self.settings.migrate_on_start:
             await migrate(self.engine, self.migrations)
-        if self.run_relay:
+        if self.settings.run_relay:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
-        if self.run_consumer and self.consumer is not None:
+        if self.settings.run_consumer and self.consumer is not None:
             self._tasks.append(asyncio.create_task(self.consumer.run(), name=f"{self.service}-consumer"))
 
     async def stop(self) -> None:

@@ -1,0 +1,5 @@
+pytest_plugins = [
+    "tests.fixtures.infra",
+    "tests.fixtures.databases",
+    "tests.fixtures.auth",
+]

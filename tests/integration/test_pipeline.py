@@ -1,0 +1,148 @@
+"""The three services' event flow over a real Kafka-protocol broker, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from services.cases.models import Case
+from services.cases.models import plumbing as cases_plumbing
+from shared.context import new_id
+from shared.events import Envelope, HouseholdRegisteredV1, MemberProfile
+from shared.events.catalogue import SUBSCRIPTIONS
+from shared.messaging.kafka import ensure_topics
+from shared.settings import KafkaSettings
+from tests.fixtures.auth import ADA, RUMA, Tokens
+from tests.fixtures.databases import DatabaseFactory
+from tests.fixtures.kafka_tools import eventually, produce, produce_event, read_topic
+from tests.fixtures.services import RunningService, running_service
+
+
+def registered(
+    household_id: uuid.UUID | None = None, municipality: str = ADA
+) -> tuple[HouseholdRegisteredV1, Envelope]:
+    event = HouseholdRegisteredV1(
+        household_id=household_id or uuid.uuid4(),
+        municipality_code=municipality,
+        registered_at=datetime.now(UTC),
+        members=[MemberProfile(person_id=uuid.uuid4(), sex="F", birth_year=1980)],
+    )
+    envelope = Envelope(
+        id=new_id(), source="/oslonac/intake", type=event.type_name(), data=event.to_data(), subject=event.key
+    )
+    return event, envelope
+
+
+async def case_count(cases: RunningService) -> int:
+    return await cases.count(Case.__table__)
+
+
+@pytest.fixture
+async def topics(kafka_settings: KafkaSettings) -> KafkaSettings:
+    await ensure_topics(kafka_settings)
+    return kafka_settings
+
+
+@pytest.fixture
+async def platform(databases: DatabaseFactory, topics: KafkaSettings, tokens: Tokens):
+    """intake, cases and reporting in this process, each with its own database, sharing only the broker."""
+    async with AsyncExitStack() as stack:
+        running = {}
+        for service in ("intake", "cases", "reporting"):
+            url = await databases.url_for(service)
+            running[service] = await stack.enter_async_context(
+                running_service(service, database_url=url, kafka=topics, tokens=tokens)
+            )
+        for service in ("cases", "reporting"):
+            consumer = running[service].runtime.consumer
+            assert consumer is not None and tuple(consumer.topics) == SUBSCRIPTIONS[service]
+        yield running
+
+
+async def test_registration_opens_one_case_and_is_counted(platform: dict[str, RunningService]):
+    intake, cases, reporting = platform["intake"], platform["cases"], platform["reporting"]
+    body = {
+        "municipality_code": RUMA,
+        "members": [
+            {"given_name": "Ana", "family_name": "Ilić", "birth_date": "1990-01-02", "sex": "F"},
+            {"given_name": "Ivan", "family_name": "Ilić", "birth_date": "1988-11-30", "sex": "M"},
+        ],
+    }
+    r = await intake.client.post("/intake/api/households", json=body, headers=intake.auth("worker"))
+    assert r.status_code == 201
+    household_id = r.json()["id"]
+
+    async def cases_of_household():
+        return (
+            await cases.client.get(f"/cases/api/cases?household_id={household_id}", headers=cases.auth("supervisor"))
+        ).json()
+
+    found = await eventually(cases_of_household, lambda c: len(c) == 1)
+    assert found[0]["municipality_code"] == RUMA and found[0]["status"] == "open"
+
+    async def ruma():
+        r = await reporting.client.get(
+            f"/reporting/api/indicators?municipality={RUMA}", headers=reporting.auth("analyst")
+        )
+        return r.json()[0]
+
+    row = await eventually(ruma, lambda r: r["households"] == 1 and r["open_cases"] == 1)
+    assert row["persons"] == {"female": 1, "male": 1, "total": 2}
+    assert row["municipality_name"] == "Ruma"
+
+
+async def test_a_redelivered_event_is_applied_once(platform: dict[str, RunningService], topics: KafkaSettings):
+    cases = platform["cases"]
+    event, envelope = registered()
+    for _ in range(3):
+        await produce_event(topics, event, envelope)
+    # A second, different event for the same household (say, a replay after a restore) opens nothing new.
+    _, other = registered()
+    other = Envelope(id=new_id(), source=other.source, type=other.type, data=event.to_data(), subject=event.key)
+    await produce_event(topics, event, other)
+    marker, marker_env = registered()
+    await produce_event(topics, marker, marker_env)
+
+    await eventually(lambda: case_count(cases), lambda n: n == 2)
+    async with cases.runtime.sessions() as session:
+        households = (await session.execute(select(Case.household_id))).scalars().all()
+        ledger = (await session.execute(select(cases_plumbing.processed_events.c.event_id))).scalars().all()
+        outbox = (await session.execute(select(cases_plumbing.outbox.c.event_type))).scalars().all()
+    assert sorted(households) == sorted([event.household_id, marker.household_id])
+    assert sorted(ledger) == sorted([envelope.id, other.id, marker_env.id])
+    assert outbox == ["rs.oslonac.cases.case.opened.v1"] * 2
+
+
+async def test_poison_messages_go_to_the_dlq_and_the_partition_keeps_moving(
+    platform: dict[str, RunningService], topics: KafkaSettings
+):
+    cases = platform["cases"]
+    key = str(uuid.uuid4()).encode()  # one key: everything lands on one partition, in this order
+    await produce(topics, "intake.household", b"\x00\x01 not json", key=key)
+    bad_event, bad_env = registered()
+    broken = Envelope(
+        id=new_id(), source="/t", type=bad_env.type, data={**bad_event.to_data(), "municipality_code": "abc"}
+    )
+    await produce(topics, "intake.household", broken.value(), key=key, headers=broken.headers())
+    unknown = Envelope(id=new_id(), source="/t", type="rs.oslonac.intake.household.exploded.v9", data={})
+    await produce(topics, "intake.household", unknown.value(), key=key, headers=unknown.headers())
+    good, good_env = registered()
+    await produce(topics, "intake.household", good_env.value(), key=key, headers=good_env.headers())
+
+    await eventually(lambda: case_count(cases), lambda n: n == 1)
+    # Each consumer group dead-letters what it cannot read: reporting's three copies are there too.
+    everything = await eventually(lambda: read_topic(topics, "intake.household.dlq"), lambda recs: len(recs) >= 6)
+    assert len(everything) == 6
+    dead = [rec for rec in everything if ("dlq_consumer", b"cases") in rec.headers]
+    assert len(dead) == 3
+    headers = [dict((k, v.decode()) for k, v in rec.headers) for rec in dead]
+    assert [h["dlq_error_type"] for h in headers] == ["EnvelopeError", "ValidationError", "UnknownEventType"]
+    assert all(h["dlq_consumer"] == "cases" and h["dlq_original_topic"] == "intake.household" for h in headers)
+    assert "municipality_code" in headers[1]["dlq_error_message"]
+    assert dead[0].value == b"\x00\x01 not json"
+    async with cases.runtime.sessions() as session:
+        assert (await session.execute(select(Case.household_id))).scalars().all() == [good.household_id]
