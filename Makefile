@@ -33,7 +33,7 @@ docs: $(STAMP)
 	$(BIN)/python -m oslonac docs --out docs
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench.pipeline $(BENCH_ARGS)
+	$(BIN)/python -m bench.pipeline $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

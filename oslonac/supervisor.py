@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import signal
@@ -179,6 +180,7 @@ class Platform:
         for child in self.children.values():
             self.start_child(child)
         await asyncio.gather(*(self.wait_ready(c) for c in self.children.values()))
+        self.write_pids()
 
     def issuer(self) -> DevIssuer:
         private_path, _ = generate_keypair(self.data_dir / "keys")
@@ -203,6 +205,7 @@ class Platform:
                 await self.replay_outboxes()
                 for child in self.children.values():
                     self.start_child(child)
+                self.write_pids()
                 continue
             for child in self.children.values():
                 if child.process is not None and child.process.poll() is not None:
@@ -211,6 +214,7 @@ class Platform:
                     self.stop_child(child)
                     await asyncio.sleep(min(2**child.restarts * 0.1, 5))
                     self.start_child(child)
+                    self.write_pids()
 
     def shutdown_children(self) -> None:
         for child in self.children.values():
@@ -219,6 +223,16 @@ class Platform:
         for child in self.children.values():
             self.stop_child(child)
         self.broker.stop()
+
+    def write_pids(self) -> None:
+        """``pids.json`` in the data directory: which process runs what (for operators and fault tests)."""
+        pids = {name: c.process.pid for name, c in self.children.items() if c.process is not None}
+        if self.broker.process is not None:
+            pids["broker"] = self.broker.process.pid
+        pids["supervisor"] = os.getpid()
+        ports = {name: c.port for name, c in self.children.items()}
+        path = self.data_dir / "pids.json"
+        path.write_text(json.dumps({"pids": pids, "ports": ports, "bootstrap": self.broker.bootstrap_servers}))
 
     def request_stop(self) -> None:
         self._stop.set()

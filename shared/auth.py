@@ -23,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 TOKEN_COOKIE = "oslonac_token"
+DEV_KEY_ID = "oslonac-dev"
 
 
 class Role(StrEnum):
@@ -214,7 +215,7 @@ class DevIssuer:
         }
         if user.organisation:
             claims["organisation"] = user.organisation
-        return jwt.encode(claims, self._key, algorithm="RS256")  # type: ignore[arg-type]
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": DEV_KEY_ID})  # type: ignore[arg-type]
 
     def login(self, username: str, password: str) -> str:
         user = self.users.get(username)
@@ -228,7 +229,7 @@ class DevIssuer:
         public = self._key.public_key()
         assert isinstance(public, rsa.RSAPublicKey)
         jwk = jwt.algorithms.RSAAlgorithm.to_jwk(public, as_dict=True)
-        jwk.update({"kid": "oslonac-dev", "use": "sig", "alg": "RS256"})
+        jwk.update({"kid": DEV_KEY_ID, "use": "sig", "alg": "RS256"})
         return {"keys": [jwk]}
 
 

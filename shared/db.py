@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -161,6 +162,10 @@ def _upgrade(connection: Connection, script_location: Path, revision: str) -> No
 async def migrate(engine: AsyncEngine, script_location: Path, revision: str = "head") -> None:
     """Apply a service's Alembic migrations over the service's own async engine."""
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Replicas starting together migrate one at a time (the lock ends with the transaction).
+            key = zlib.crc32(f"oslonac-migrate-{script_location}".encode()) & 0x7FFFFFFF
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
         await conn.run_sync(_upgrade, script_location, revision)
 
 

@@ -34,6 +34,8 @@ class KafkaSettings(BaseSettings):
     client_id_prefix: str = "oslonac"
     # A prefix for every topic and group name: tests sharing one broker each get their own.
     topic_prefix: str = ""
+    # Replication of the topics `oslonac topics` creates: 1 for one broker, 3 on a production cluster.
+    replication_factor: int = 1
 
 
 class Settings(BaseSettings):

@@ -28,7 +28,7 @@ async def publish_opportunity(
 async def list_opportunities(
     session: SessionDep,
     _user: CurrentUser,
-    municipality_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    municipality_code: Annotated[str | None, Query(pattern=r"^[0-9]{5}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[OpportunityPublic]:

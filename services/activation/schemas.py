@@ -12,7 +12,7 @@ class OpportunityCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: str = Field(min_length=1, max_length=200)
-    municipality_code: str = Field(pattern=r"^\d{5}$")
+    municipality_code: str = Field(pattern=r"^[0-9]{5}$")
     positions: int = Field(ge=1, le=10_000)
 
 

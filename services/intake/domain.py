@@ -37,7 +37,7 @@ def jmbg_sex(jmbg: str) -> Sex:
 
 def check_jmbg(jmbg: str, *, birth_date: date, sex: Sex) -> JmbgProblem | None:
     """Why ``jmbg`` is not valid for a person born on ``birth_date`` of ``sex``, or None when it is."""
-    if len(jmbg) != 13 or not jmbg.isdigit():
+    if len(jmbg) != 13 or not (jmbg.isascii() and jmbg.isdigit()):
         return JmbgProblem("JMBG must be exactly 13 digits.")
     if jmbg_check_digit(jmbg[:12]) != int(jmbg[12]):
         return JmbgProblem("JMBG check digit does not match: the number was probably mistyped.")

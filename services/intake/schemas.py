@@ -38,7 +38,7 @@ class PersonCreate(BaseModel):
 class HouseholdCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    municipality_code: str = Field(pattern=r"^\d{5}$", description="Official statistical code")
+    municipality_code: str = Field(pattern=r"^[0-9]{5}$", description="Official statistical code")
     members: list[PersonCreate] = Field(min_length=1, max_length=30)
 
 

@@ -20,7 +20,7 @@ Admin = Annotated[User, Depends(require_role(Role.admin))]
 async def indicators(
     session: SessionDep,
     _user: Reader,
-    municipality: Annotated[str | None, Query(pattern=r"^\d{5}$", description="Official code")] = None,
+    municipality: Annotated[str | None, Query(pattern=r"^[0-9]{5}$", description="Official code")] = None,
 ) -> list[IndicatorsPublic]:
     return await service.indicators(session=session, municipality_code=municipality)
 

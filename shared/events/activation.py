@@ -17,7 +17,7 @@ class OpportunityPublishedV1(EventData):
 
     type: Literal["rs.oslonac.activation.opportunity.published.v1"] = "rs.oslonac.activation.opportunity.published.v1"
     opportunity_id: UUID
-    municipality_code: str = Field(pattern=r"^\d{5}$")
+    municipality_code: str = Field(pattern=r"^[0-9]{5}$")
     title: str = Field(min_length=1, max_length=200)
     positions: int = Field(ge=1)
     published_at: datetime

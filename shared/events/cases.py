@@ -18,6 +18,6 @@ class CaseOpenedV1(EventData):
     type: Literal["rs.oslonac.cases.case.opened.v1"] = "rs.oslonac.cases.case.opened.v1"
     case_id: UUID
     household_id: UUID
-    municipality_code: str = Field(pattern=r"^\d{5}$")
+    municipality_code: str = Field(pattern=r"^[0-9]{5}$")
     opened_at: datetime
     household_registered_at: datetime

@@ -75,10 +75,7 @@ class Envelope:
             raise EnvelopeError(f"data is not JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise EnvelopeError("data is not a JSON object")
-        try:
-            time = datetime.fromisoformat(attrs["ce_time"]) if attrs.get("ce_time") else datetime.now(UTC)
-        except ValueError as exc:
-            raise EnvelopeError(f"ce_time is not RFC 3339: {attrs['ce_time']!r}") from exc
+        time = _parse_time(attrs["ce_time"]) if attrs.get("ce_time") else datetime.now(UTC)
         return cls(
             id=attrs["ce_id"],
             source=attrs["ce_source"],
@@ -89,6 +86,17 @@ class Envelope:
             correlation_id=attrs.get("ce_correlationid"),
             causation_id=attrs.get("ce_causationid"),
         )
+
+
+def _parse_time(value: str) -> datetime:
+    """RFC 3339 needs a date, a time and an offset; anything less is refused, not guessed."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise EnvelopeError(f"ce_time is not RFC 3339: {value!r}") from exc
+    if "T" not in value.upper() or parsed.tzinfo is None:
+        raise EnvelopeError(f"ce_time has no time or no UTC offset: {value!r}")
+    return parsed
 
 
 def encode_data(data: dict[str, Any]) -> bytes:

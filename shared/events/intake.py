@@ -27,6 +27,6 @@ class HouseholdRegisteredV1(EventData):
 
     type: Literal["rs.oslonac.intake.household.registered.v1"] = "rs.oslonac.intake.household.registered.v1"
     household_id: UUID
-    municipality_code: str = Field(pattern=r"^\d{5}$")
+    municipality_code: str = Field(pattern=r"^[0-9]{5}$")
     registered_at: datetime
     members: list[MemberProfile] = Field(min_length=1)

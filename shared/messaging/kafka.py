@@ -75,7 +75,7 @@ async def ensure_topics(settings: KafkaSettings, *, timeout_s: float = 30.0) -> 
             created: list[str] = []
             for name, partitions in missing.items():
                 try:
-                    await admin.create_topics([NewTopic(name, partitions, 1)])
+                    await admin.create_topics([NewTopic(name, partitions, settings.replication_factor)])
                     created.append(name)
                 except TopicAlreadyExistsError:
                     pass

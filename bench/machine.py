@@ -1,0 +1,50 @@
+"""A description of the machine a benchmark ran on."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import sys
+from pathlib import Path
+
+
+def describe() -> dict[str, str]:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_gib = "unknown"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kib = int(meminfo.read_text().split("MemTotal:")[1].split()[0])
+        mem_gib = f"{kib / 1024 / 1024:.1f} GiB"
+    os_name = platform.platform()
+    release = Path("/etc/os-release")
+    if release.exists():
+        for line in release.read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_name = line.split("=", 1)[1].strip('"')
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": mem_gib,
+        "os": os_name,
+        "kernel": platform.release(),
+        "python": sys.version.split()[0],
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    """Peak resident set size (VmHWM) of a live process."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        return None
+    return None

@@ -1,0 +1,140 @@
+"""Faults on the real broker: an unreachable broker, handlers that fail for a while or for good."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from services.cases.models import plumbing as cases_plumbing
+from services.intake.models import plumbing as intake_plumbing
+from shared.db import create_engine, session_factory
+from shared.events import Envelope, EventData, HouseholdRegisteredV1
+from shared.messaging.consumer import EventConsumer, Outcome
+from shared.messaging.embedded import EmbeddedBroker, free_port
+from shared.messaging.kafka import ensure_topics
+from shared.messaging.outbox import backlog
+from shared.settings import KafkaSettings
+from tests.fixtures.auth import ADA, Tokens
+from tests.fixtures.databases import DatabaseFactory
+from tests.fixtures.kafka_tools import eventually, produce_event, read_topic
+from tests.fixtures.services import running_service
+from tests.integration.test_pipeline import registered
+
+MEMBER = {"given_name": "Vesna", "family_name": "Kovač", "birth_date": "1979-09-09", "sex": "F"}
+
+
+async def test_events_committed_while_the_broker_is_down_are_published_once_it_answers(
+    databases: DatabaseFactory, tokens: Tokens, tmp_path
+):
+    port = free_port()
+    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=2000)
+    url = await databases.url_for("intake")
+    async with running_service("intake", database_url=url, kafka=kafka, tokens=tokens) as intake:
+        ids = []
+        for _ in range(5):
+            r = await intake.client.post(
+                "/intake/api/households",
+                json={"municipality_code": ADA, "members": [MEMBER]},
+                headers=intake.auth("worker"),
+            )
+            assert r.status_code == 201  # the registration does not depend on the broker
+            ids.append(r.json()["id"])
+        await asyncio.sleep(1.0)
+        assert await backlog(intake.runtime.engine, intake_plumbing) == 5
+        ready = await intake.client.get("/intake/health/ready")
+        assert ready.status_code == 503 and ready.json()["checks"]["broker"].startswith("unavailable")
+
+        with EmbeddedBroker(port=port, log_path=tmp_path / "late-broker.log"):
+            await ensure_topics(kafka)
+            await eventually(lambda: backlog(intake.runtime.engine, intake_plumbing), lambda n: n == 0, timeout_s=30)
+            records = await read_topic(kafka, "intake.household")
+            keys = sorted(r.key.decode() for r in records)
+            assert keys == sorted(ids)  # each event exactly once
+            assert (await intake.client.get("/intake/health/ready")).status_code == 200
+
+
+@pytest.fixture
+async def cases_db(databases: DatabaseFactory):
+    engine = create_engine(await databases.url_for("cases"))
+    yield engine
+    await engine.dispose()
+
+
+async def test_a_handler_failing_for_a_while_is_retried_and_applied_once(cases_db, kafka_settings: KafkaSettings):
+    await ensure_topics(kafka_settings)
+    calls: list[str] = []
+
+    async def flaky(session, event: EventData, envelope: Envelope) -> None:
+        calls.append(envelope.id)
+        if len(calls) < 3:
+            raise RuntimeError("database hiccup")
+
+    consumer = EventConsumer(
+        service="cases",
+        topics=["intake.household"],
+        handlers={HouseholdRegisteredV1: flaky},
+        sessions=session_factory(cases_db),
+        tables=cases_plumbing,
+        kafka=kafka_settings,
+        max_attempts=4,
+        backoff_base_s=0.01,
+    )
+    event, envelope = registered()
+    await produce_event(kafka_settings, event, envelope)
+    records = await read_topic(kafka_settings, "intake.household")
+    assert await consumer.process(records[0]) == Outcome.applied
+    assert await consumer.process(records[0]) == Outcome.duplicate
+    assert calls == [envelope.id] * 3
+    async with cases_db.connect() as conn:
+        ledger = (await conn.execute(select(cases_plumbing.processed_events.c.event_id))).scalars().all()
+    assert ledger == [envelope.id]
+
+
+async def test_a_handler_that_keeps_failing_goes_to_the_dlq_and_the_next_event_is_processed(
+    cases_db, kafka_settings: KafkaSettings
+):
+    await ensure_topics(kafka_settings)
+    applied: list[uuid.UUID] = []
+    doomed_event, doomed_env = registered()
+
+    async def handler(session, event: EventData, envelope: Envelope) -> None:
+        assert isinstance(event, HouseholdRegisteredV1)
+        if event.household_id == doomed_event.household_id:
+            raise ValueError("this household breaks a rule")
+        applied.append(event.household_id)
+
+    consumer = EventConsumer(
+        service="cases",
+        topics=["intake.household"],
+        handlers={HouseholdRegisteredV1: handler},
+        sessions=session_factory(cases_db),
+        tables=cases_plumbing,
+        kafka=kafka_settings,
+        max_attempts=3,
+        backoff_base_s=0.01,
+    )
+    good_event, good_env = registered()
+    await produce_event(kafka_settings, doomed_event, doomed_env)
+    await produce_event(kafka_settings, good_event, good_env)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: asyncio.sleep(0, applied), lambda a: a == [good_event.household_id], timeout_s=30)
+        dead = await eventually(
+            lambda: read_topic(kafka_settings, "intake.household.dlq"), lambda recs: len(recs) == 1, timeout_s=10
+        )
+    finally:
+        await consumer.stop()
+        await asyncio.wait_for(task, timeout=15)
+    headers = {k: v.decode() for k, v in dead[0].headers}
+    assert headers["dlq_error_type"] == "ValueError"
+    assert headers["dlq_error_message"] == "this household breaks a rule"
+    assert headers["dlq_attempts"] == "3"
+    assert headers["ce_id"] == doomed_env.id
+    assert json.loads(dead[0].value)["household_id"] == str(doomed_event.household_id)
+    async with cases_db.connect() as conn:
+        ledger = (await conn.execute(select(cases_plumbing.processed_events.c.event_id))).scalars().all()
+    assert ledger == [good_env.id]  # the failed event left nothing behind
