@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -69,6 +70,9 @@ class TokenVerifier:
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
         self.issuer = issuer
         self.audience = audience
+        # Verified tokens, so a user's next requests skip the RSA check until the token expires.
+        self._cache: OrderedDict[str, tuple[User, float]] = OrderedDict()
+        self._cache_size = 4096
 
     def _key_for(self, token: str) -> Any:
         if self._key is not None:
@@ -77,6 +81,17 @@ class TokenVerifier:
         return self._jwks.get_signing_key_from_jwt(token).key
 
     def verify(self, token: str) -> User:
+        cached = self._cache.get(token)
+        if cached is not None and cached[1] > time.time():
+            self._cache.move_to_end(token)
+            return cached[0]
+        user, expires = self._verify_uncached(token)
+        self._cache[token] = (user, expires)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return user
+
+    def _verify_uncached(self, token: str) -> tuple[User, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -88,10 +103,10 @@ class TokenVerifier:
             )
         except (jwt.PyJWTError, ValueError) as exc:
             raise AuthError(str(exc)) from exc
-        return user_from_claims(claims)
+        return user_from_claims(claims), float(claims["exp"])
 
     async def verify_async(self, token: str) -> User:
-        if self._key is not None:
+        if self._key is not None or token in self._cache:
             return self.verify(token)
         return await asyncio.to_thread(self.verify, token)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
+
+from shared.sqlite_inline import inline_creator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -118,7 +121,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(url, echo=echo, async_creator=inline_creator(path))
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -137,10 +140,30 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
+_sqlite_locks: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def transaction_lock(engine: AsyncEngine) -> asyncio.Lock | None:
+    """On SQLite, one transaction at a time per engine: SQLite has a single writer, and with inline calls
+    a second writer would block the event loop on the first one's lock instead of waiting its turn."""
+    if engine.dialect.name != "sqlite":
+        return None
+    lock = _sqlite_locks.get(engine.sync_engine)
+    if lock is None:
+        lock = _sqlite_locks[engine.sync_engine] = asyncio.Lock()
+    return lock
+
+
 @asynccontextmanager
 async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One transaction: commits when the block ends normally, rolls back on any exception."""
-    async with factory() as session, session.begin():
+    bind = factory.kw.get("bind")
+    lock = transaction_lock(bind) if isinstance(bind, AsyncEngine) else None
+    if lock is None:
+        async with factory() as session, session.begin():
+            yield session
+        return
+    async with lock, factory() as session, session.begin():
         yield session
 
 

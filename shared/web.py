@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import TokenVerifier
 from shared.context import correlation
@@ -25,7 +25,6 @@ from shared.observability.logging import configure_logging
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
-CORRELATION_HEADER = "X-Correlation-ID"
 
 
 def build_verifier(settings: Settings) -> TokenVerifier:
@@ -40,26 +39,41 @@ def build_verifier(settings: Settings) -> TokenVerifier:
     )
 
 
-class ObservabilityMiddleware(BaseHTTPMiddleware):
-    def __init__(self, app: Any, service: str) -> None:
-        super().__init__(app)
+class ObservabilityMiddleware:
+    """Correlation id in and out (``X-Correlation-ID``) and the HTTP latency histogram, as plain ASGI."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
         self.service = service
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        with correlation(request.headers.get(CORRELATION_HEADER)) as cid:
-            status = 500
+        incoming = None
+        for name, value in scope["headers"]:
+            if name == b"x-correlation-id":
+                incoming = value.decode("latin-1")[:100]
+                break
+        status = 500
+        with correlation(incoming) as cid:
+
+            async def send_with_id(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    message["headers"] = [*message.get("headers", []), (b"x-correlation-id", cid.encode())]
+                await send(message)
+
             try:
-                response = await call_next(request)
-                status = response.status_code
+                await self.app(scope, receive, send_with_id)
             finally:
-                route = request.scope.get("route")
+                route = scope.get("route")
                 template = getattr(route, "path", "unmatched")
-                metrics.HTTP_LATENCY.labels(self.service, request.method, template, str(status)).observe(
+                metrics.HTTP_LATENCY.labels(self.service, scope["method"], template, str(status)).observe(
                     time.perf_counter() - started
                 )
-            response.headers[CORRELATION_HEADER] = cid
-            return response
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -20,7 +20,7 @@ async def open_case_for_household(
     *, session: AsyncSession, outbox: OutboxWriter, event: HouseholdRegisteredV1
 ) -> Case | None:
     """Open the one case a registered household gets; None when it already has one."""
-    if await repository.case_for_household(session, event.household_id) is not None:
+    if await repository.has_case(session, event.household_id):
         return None
     case = Case(
         id=uuid.uuid4(),
@@ -31,8 +31,7 @@ async def open_case_for_household(
         household_registered_at=event.registered_at,
         opened_at=utcnow(),
     )
-    session.add(case)
-    await session.flush()
+    await repository.insert_case(session, case)
     await outbox.add(
         session,
         CaseOpenedV1(

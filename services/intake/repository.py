@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -28,6 +28,29 @@ async def get_household(session: AsyncSession, household_id: uuid.UUID) -> House
     return result.scalar_one_or_none()
 
 
-def add_household(session: AsyncSession, household: Household, members: list[Person]) -> None:
-    session.add(household)
-    session.add_all(members)
+async def insert_household(session: AsyncSession, household: Household, members: list[Person]) -> None:
+    """Insert with two Core statements (no unit-of-work bookkeeping: registration is the hot path)."""
+    await session.execute(
+        insert(Household).values(
+            id=household.id,
+            municipality_code=household.municipality_code,
+            registered_by=household.registered_by,
+            registered_at=household.registered_at,
+        )
+    )
+    await session.execute(
+        insert(Person),
+        [
+            {
+                "id": p.id,
+                "household_id": p.household_id,
+                "position": p.position,
+                "given_name": p.given_name,
+                "family_name": p.family_name,
+                "birth_date": p.birth_date,
+                "sex": p.sex,
+                "jmbg": p.jmbg,
+            }
+            for p in members
+        ],
+    )

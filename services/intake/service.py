@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from services.intake import domain, repository
 from services.intake.models import Household, Person
@@ -71,9 +70,8 @@ async def register_household(
         )
         for i, m in enumerate(data.members)
     ]
-    repository.add_household(session, household, members)
     try:
-        await session.flush()
+        await repository.insert_household(session, household, members)
     except IntegrityError as exc:  # a concurrent registration took the JMBG first
         raise Conflict("A person with one of these JMBGs was registered meanwhile.") from exc
     await outbox.add(
@@ -85,7 +83,7 @@ async def register_household(
             members=[MemberProfile(person_id=p.id, sex=p.sex, birth_year=p.birth_date.year) for p in members],
         ),
     )
-    set_committed_value(household, "members", members)  # answer without another query
+    household.members = members  # a transient object: the response needs no query
     return household
 
 

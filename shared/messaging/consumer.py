@@ -54,23 +54,23 @@ class ProcessedLedger:
     tables: PlumbingTables
     consumer: str
 
-    async def claim(self, session: AsyncSession, envelope: Envelope) -> bool:
+    def __post_init__(self) -> None:
         table = self.tables.processed_events
-        values = {
-            "consumer": self.consumer,
-            "event_id": envelope.id,
-            "event_type": envelope.type,
-            "processed_at": utcnow(),
+        # Compiled once per dialect and executed with parameters: this runs for every event.
+        self._statements: dict[str, Executable] = {
+            "postgresql": pg_insert(table).on_conflict_do_nothing(),
+            "sqlite": sqlite_insert(table).on_conflict_do_nothing(),
         }
+
+    async def claim(self, session: AsyncSession, envelope: Envelope) -> bool:
         dialect = session.get_bind().dialect.name
-        stmt: Executable
-        if dialect == "postgresql":
-            stmt = pg_insert(table).values(**values).on_conflict_do_nothing()
-        elif dialect == "sqlite":
-            stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
-        else:  # pragma: no cover - only the two supported stores
-            stmt = insert(table).values(**values)
-        result = await session.execute(stmt)
+        stmt = self._statements.get(dialect)
+        if stmt is None:  # pragma: no cover - only the two supported stores
+            stmt = insert(self.tables.processed_events)
+        result = await session.execute(
+            stmt,
+            {"consumer": self.consumer, "event_id": envelope.id, "event_type": envelope.type, "processed_at": utcnow()},
+        )
         return bool(getattr(result, "rowcount", 0))
 
 
@@ -139,14 +139,17 @@ class EventConsumer:
         self.ready.set()
         while not self._stopping:
             batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
-            for tp, records in batches.items():
-                for record in records:
-                    await self.process(record)
-                try:
-                    await consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "")})
-                except CommitFailedError as exc:
-                    # Rebalanced meanwhile: the new owner re-reads from the last commit; handlers are idempotent.
-                    log.info("consumer.commit_failed", service=self.service, error=str(exc))
+            if not batches:
+                await self._record_lag(consumer)
+                continue
+            # One transaction for everything fetched (per-partition order kept), then one offset commit.
+            await self.process_batch([record for records in batches.values() for record in records])
+            offsets = {tp: OffsetAndMetadata(records[-1].offset + 1, "") for tp, records in batches.items()}
+            try:
+                await consumer.commit(offsets)
+            except CommitFailedError as exc:
+                # Rebalanced meanwhile: the new owner re-reads from the last commit; handlers are idempotent.
+                log.info("consumer.commit_failed", service=self.service, error=str(exc))
             await self._record_lag(consumer)
 
     async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
@@ -161,18 +164,66 @@ class EventConsumer:
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> Outcome:
         """Apply one record (idempotently) or dead-letter it. Never raises for a bad record."""
-        logical_topic = self._physical_to_logical.get(record.topic, record.topic)
+        return (await self.process_batch([record]))[0]
+
+    async def process_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[Outcome]:
+        """Apply the records of one partition, in order, in one transaction.
+
+        If anything in the shared transaction fails, it rolls back whole and each record is applied in a
+        transaction of its own, with retries, so one bad event cannot take its neighbours down with it.
+        """
+        outcomes: list[Outcome | None] = [None] * len(records)
+        work: list[tuple[int, Envelope, EventData, Handler]] = []
+        for i, record in enumerate(records):
+            logical_topic = self._physical_to_logical.get(record.topic, record.topic)
+            try:
+                envelope = Envelope.from_record(list(record.headers or []), record.value)
+                event = decode_event(envelope.type, envelope.data)
+            except (EnvelopeError, UnknownEventType, ValidationError) as exc:
+                await self.dead_letter(record, logical_topic, exc, attempts=0)
+                metrics.EVENTS_PROCESSED.labels(self.service, "undecodable", Outcome.dead_lettered).inc()
+                outcomes[i] = Outcome.dead_lettered
+                continue
+            handler = self._by_type.get(envelope.type)
+            if handler is None:
+                metrics.EVENTS_PROCESSED.labels(self.service, envelope.type, Outcome.ignored).inc()
+                outcomes[i] = Outcome.ignored
+                continue
+            work.append((i, envelope, event, handler))
+        if len(work) > 1 and await self._apply_together(work, outcomes):
+            return [o or Outcome.ignored for o in outcomes]
+        for i, envelope, event, handler in work:
+            outcomes[i] = await self._apply_with_retries(records[i], envelope, event, handler)
+        return [o or Outcome.ignored for o in outcomes]
+
+    async def _apply_together(
+        self, work: list[tuple[int, Envelope, EventData, Handler]], outcomes: list[Outcome | None]
+    ) -> bool:
+        started = time.perf_counter()
+        results: list[Outcome] = []
         try:
-            envelope = Envelope.from_record(list(record.headers or []), record.value)
-            event = decode_event(envelope.type, envelope.data)
-        except (EnvelopeError, UnknownEventType, ValidationError) as exc:
-            await self.dead_letter(record, logical_topic, exc, attempts=0)
-            metrics.EVENTS_PROCESSED.labels(self.service, "undecodable", Outcome.dead_lettered).inc()
-            return Outcome.dead_lettered
-        handler = self._by_type.get(envelope.type)
-        if handler is None:
-            metrics.EVENTS_PROCESSED.labels(self.service, envelope.type, Outcome.ignored).inc()
-            return Outcome.ignored
+            async with unit_of_work(self.sessions) as session:
+                for _i, envelope, event, handler in work:
+                    with correlation(envelope.correlation_id, envelope.id):
+                        if await self.ledger.claim(session, envelope):
+                            await handler(session, event, envelope)
+                            results.append(Outcome.applied)
+                        else:
+                            results.append(Outcome.duplicate)
+        except Exception as exc:
+            log.info("consumer.batch_fallback", service=self.service, size=len(work), error=repr(exc))
+            return False
+        share = (time.perf_counter() - started) / len(work)
+        for (i, envelope, _event, _handler), outcome in zip(work, results, strict=True):
+            outcomes[i] = outcome
+            metrics.HANDLER_LATENCY.labels(self.service, envelope.type).observe(share)
+            metrics.EVENTS_PROCESSED.labels(self.service, envelope.type, outcome).inc()
+        return True
+
+    async def _apply_with_retries(
+        self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, event: EventData, handler: Handler
+    ) -> Outcome:
+        logical_topic = self._physical_to_logical.get(record.topic, record.topic)
         attempt = 0
         while True:
             attempt += 1

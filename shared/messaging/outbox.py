@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import zlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from shared.context import causation_id_var, current_correlation_id, new_id
-from shared.db import PlumbingTables, utcnow
+from shared.db import PlumbingTables, transaction_lock, utcnow
 from shared.events.base import EventData
 from shared.events.envelope import Envelope
 from shared.messaging.kafka import topic_name
@@ -31,6 +31,13 @@ log = structlog.get_logger(__name__)
 ProducerFactory = Callable[[], AIOKafkaProducer]
 
 
+@contextlib.asynccontextmanager
+async def _transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    lock = transaction_lock(engine)
+    async with lock if lock is not None else contextlib.nullcontext(), engine.begin() as conn:
+        yield conn
+
+
 class OutboxWriter:
     """Adds events to the outbox table of one service's database."""
 
@@ -38,6 +45,7 @@ class OutboxWriter:
         self.tables = tables
         self.source = source
         self._listeners: list[Callable[[], None]] = []
+        self._insert = insert(tables.outbox)  # one statement, compiled once, executed with parameters
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after every commit that wrote outbox rows (wakes the relay at once)."""
@@ -55,15 +63,16 @@ class OutboxWriter:
             causation_id=causation_id_var.get(),
         )
         await session.execute(
-            insert(self.tables.outbox).values(
-                event_id=envelope.id,
-                topic=event.topic,
-                key=event.key,
-                event_type=envelope.type,
-                headers=[[k, v.decode()] for k, v in envelope.headers()],
-                payload=envelope.value().decode(),
-                created_at=envelope.time,
-            )
+            self._insert,
+            {
+                "event_id": envelope.id,
+                "topic": event.topic,
+                "key": event.key,
+                "event_type": envelope.type,
+                "headers": [[k, v.decode()] for k, v in envelope.headers()],
+                "payload": envelope.value().decode(),
+                "created_at": envelope.time,
+            },
         )
         self._hook(session.sync_session)
         return envelope
@@ -199,7 +208,7 @@ class OutboxRelay:
             )
         await asyncio.gather(*futures)
         seqs = [row.seq for row in rows]
-        async with self.engine.begin() as conn:
+        async with _transaction(self.engine) as conn:
             await conn.execute(update(outbox).where(outbox.c.seq.in_(seqs)).values(published_at=utcnow()))
             backlog = 0
             if len(rows) >= self.batch_size:
@@ -221,7 +230,7 @@ async def replay(engine: AsyncEngine, tables: PlumbingTables, *, since: datetime
     stmt = update(outbox).where(outbox.c.published_at.is_not(None)).values(published_at=None)
     if since is not None:
         stmt = stmt.where(outbox.c.created_at >= since)
-    async with engine.begin() as conn:
+    async with _transaction(engine) as conn:
         result = await conn.execute(stmt)
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -20,7 +20,7 @@ from shared.messaging.outbox import backlog
 from shared.settings import KafkaSettings
 from tests.fixtures.auth import ADA, Tokens
 from tests.fixtures.databases import DatabaseFactory
-from tests.fixtures.kafka_tools import eventually, produce_event, read_topic
+from tests.fixtures.kafka_tools import eventually, produce, produce_event, read_topic
 from tests.fixtures.services import running_service
 from tests.integration.test_pipeline import registered
 
@@ -138,3 +138,43 @@ async def test_a_handler_that_keeps_failing_goes_to_the_dlq_and_the_next_event_i
     async with cases_db.connect() as conn:
         ledger = (await conn.execute(select(cases_plumbing.processed_events.c.event_id))).scalars().all()
     assert ledger == [good_env.id]  # the failed event left nothing behind
+
+
+async def test_a_batch_with_one_failing_event_still_applies_the_others_once(cases_db, kafka_settings: KafkaSettings):
+    """Records of a partition share a transaction; one failure rolls it back and each is retried alone."""
+    await ensure_topics(kafka_settings)
+    events = [registered() for _ in range(5)]
+    doomed = events[2][0].household_id
+    applied: list[uuid.UUID] = []
+
+    async def handler(session, event: EventData, envelope: Envelope) -> None:
+        assert isinstance(event, HouseholdRegisteredV1)
+        if event.household_id == doomed:
+            raise ValueError("breaks a rule")
+        applied.append(event.household_id)
+
+    consumer = EventConsumer(
+        service="cases",
+        topics=["intake.household"],
+        handlers={HouseholdRegisteredV1: handler},
+        sessions=session_factory(cases_db),
+        tables=cases_plumbing,
+        kafka=kafka_settings,
+        max_attempts=2,
+        backoff_base_s=0.01,
+    )
+    key = b"same-partition"
+    for event, envelope in events:
+        await produce(kafka_settings, "intake.household", envelope.value(), key=key, headers=envelope.headers())
+    records = await read_topic(kafka_settings, "intake.household")
+    assert len(records) == 5
+    outcomes = await consumer.process_batch(records)
+    assert outcomes == [Outcome.applied, Outcome.applied, Outcome.dead_lettered, Outcome.applied, Outcome.applied]
+    again = await consumer.process_batch(records[:2] + records[3:])
+    assert again == [Outcome.duplicate] * 4
+    survivors = [e.household_id for e, _ in events if e.household_id != doomed]
+    # The failed shared attempt was rolled back: each survivor was applied in the batch try and once alone.
+    assert sorted(set(applied)) == sorted(survivors)
+    async with cases_db.connect() as conn:
+        ledger = (await conn.execute(select(cases_plumbing.processed_events.c.event_id))).scalars().all()
+    assert sorted(ledger) == sorted(env.id for e, env in events if e.household_id != doomed)
