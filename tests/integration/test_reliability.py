@@ -164,7 +164,7 @@ async def test_a_batch_with_one_failing_event_still_applies_the_others_once(case
         backoff_base_s=0.01,
     )
     key = b"same-partition"
-    for event, envelope in events:
+    for _event, envelope in events:
         await produce(kafka_settings, "intake.household", envelope.value(), key=key, headers=envelope.headers())
     records = await read_topic(kafka_settings, "intake.household")
     assert len(records) == 5
