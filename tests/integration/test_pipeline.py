@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from services.cases.models import Case
@@ -49,10 +50,10 @@ async def topics(kafka_settings: KafkaSettings) -> KafkaSettings:
 
 @pytest.fixture
 async def platform(databases: DatabaseFactory, topics: KafkaSettings, tokens: Tokens):
-    """intake, cases and reporting in this process, each with its own database, sharing only the broker."""
+    """The four services in this process, each with its own database, sharing only the broker."""
     async with AsyncExitStack() as stack:
         running = {}
-        for service in ("intake", "cases", "reporting"):
+        for service in ("intake", "cases", "activation", "reporting"):
             url = await databases.url_for(service)
             running[service] = await stack.enter_async_context(
                 running_service(service, database_url=url, kafka=topics, tokens=tokens)
@@ -146,3 +147,95 @@ async def test_poison_messages_go_to_the_dlq_and_the_partition_keeps_moving(
     assert dead[0].value == b"\x00\x01 not json"
     async with cases.runtime.sessions() as session:
         assert (await session.execute(select(Case.household_id))).scalars().all() == [good.household_id]
+
+
+async def test_a_published_opportunity_is_counted_and_bad_ones_are_refused(platform: dict[str, RunningService]):
+    activation, reporting = platform["activation"], platform["reporting"]
+    body = {"title": "Javni radovi: uređenje parka", "municipality_code": ADA, "positions": 5}
+    assert (await activation.client.post("/activation/api/opportunities", json=body)).status_code == 401
+    r = await activation.client.post("/activation/api/opportunities", json=body, headers=activation.auth("worker"))
+    assert r.status_code == 403
+    for bad, field in (
+        ({**body, "municipality_code": "12345"}, "municipality_code"),
+        ({**body, "positions": 0}, "positions"),
+        ({**body, "title": ""}, "title"),
+    ):
+        r = await activation.client.post("/activation/api/opportunities", json=bad, headers=activation.auth("employer"))
+        assert r.status_code == 422 and field in str(r.json()["errors"]), r.text
+    r = await activation.client.post("/activation/api/opportunities", json=body, headers=activation.auth("employer"))
+    assert r.status_code == 201
+    assert r.json()["organisation"] == "org-1"
+
+    async def ada():
+        r = await reporting.client.get(
+            f"/reporting/api/indicators?municipality={ADA}", headers=reporting.auth("analyst")
+        )
+        return r.json()[0]
+
+    row = await eventually(ada, lambda r: r["opportunities_published"] == 1)
+    assert row["households"] == 0
+    r = await reporting.client.get("/reporting/api/indicators", headers=reporting.auth("employer"))
+    assert r.status_code == 403
+
+
+async def test_the_correlation_id_follows_a_registration_through_the_events_it_causes(
+    platform: dict[str, RunningService], topics: KafkaSettings
+):
+    intake, cases = platform["intake"], platform["cases"]
+    body = {
+        "municipality_code": ADA,
+        "members": [{"given_name": "Ana", "family_name": "Nađ", "birth_date": "1990-01-02", "sex": "F"}],
+    }
+    r = await intake.client.post(
+        "/intake/api/households", json=body, headers={**intake.auth("worker"), "X-Correlation-ID": "req-42"}
+    )
+    assert r.status_code == 201 and r.headers["x-correlation-id"] == "req-42"
+    await eventually(lambda: case_count(cases), lambda n: n == 1)
+    registered_records = await eventually(lambda: read_topic(topics, "intake.household"), lambda recs: len(recs) == 1)
+    opened_records = await eventually(lambda: read_topic(topics, "cases.case"), lambda recs: len(recs) == 1)
+    registered_env = Envelope.from_record(list(registered_records[0].headers), registered_records[0].value)
+    opened_env = Envelope.from_record(list(opened_records[0].headers), opened_records[0].value)
+    assert registered_env.correlation_id == "req-42"
+    assert opened_env.correlation_id == "req-42"
+    assert opened_env.causation_id == registered_env.id
+    assert opened_env.data["household_id"] == r.json()["id"]
+
+
+async def test_metrics_show_requests_handlers_lag_backlog_and_dead_letters(
+    platform: dict[str, RunningService], topics: KafkaSettings
+):
+    intake, cases = platform["intake"], platform["cases"]
+    # Metrics are per process and tests share this one: compare before and after.
+    before = parse_metrics((await cases.client.get("/cases/metrics")).text)
+    intake_before = parse_metrics((await intake.client.get("/intake/metrics")).text)
+    await produce(topics, "intake.household", b"garbage", key=b"k")
+    event, envelope = registered()
+    await produce_event(topics, event, envelope)
+    await eventually(lambda: case_count(cases), lambda n: n == 1)
+    await intake.client.get("/intake/api/municipalities", headers=intake.auth("worker"))
+
+    after = parse_metrics((await cases.client.get("/cases/metrics")).text)
+
+    def grew(key, samples_before, samples_after) -> float:
+        return samples_after.get(key, 0.0) - samples_before.get(key, 0.0)
+
+    dlq = ("oslonac_dlq_messages_total", frozenset({("service", "cases"), ("topic", "intake.household")}))
+    assert grew(dlq, before, after) == 1
+    handled = frozenset({("service", "cases"), ("event_type", event.type_name())})
+    assert grew(("oslonac_handler_duration_seconds_count", handled), before, after) == 1
+    lags = [
+        v for (name, labels), v in after.items() if name == "oslonac_consumer_lag" and ("service", "cases") in labels
+    ]
+    assert len(lags) >= 6 and 0 in lags
+    assert ("oslonac_outbox_backlog", frozenset({("service", "cases")})) in after
+    intake_after = parse_metrics((await intake.client.get("/intake/metrics")).text)
+    route = frozenset({("service", "intake"), ("method", "GET"), ("route", "/api/municipalities"), ("status", "200")})
+    assert grew(("http_request_duration_seconds_count", route), intake_before, intake_after) == 1
+
+
+def parse_metrics(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return samples
