@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from bench.http import KeepAliveConnection
 from bench.machine import describe, peak_rss_mib
 from bench.raw import RawResult, raw_limit
 from oslonac.demo import demo_household
@@ -45,11 +46,18 @@ async def wait_for_reporting(client: httpx.AsyncClient, token: str, households: 
     raise TimeoutError(f"reporting did not reach {households} households in {timeout_s}s")
 
 
-async def register(client: httpx.AsyncClient, token: str, body: dict[str, Any]) -> tuple[str, float]:
-    r = await client.post("/intake/api/households", json=body, headers={"Authorization": f"Bearer {token}"})
-    if r.status_code != 201:
-        raise RuntimeError(f"registration failed: {r.status_code} {r.text[:300]}")
-    return r.json()["id"], time.time()
+async def register(conn: KeepAliveConnection, token: str, body: dict[str, Any]) -> tuple[str, float]:
+    status, answer = await conn.request(
+        "POST", "/intake/api/households", json_body=body, headers={"authorization": f"Bearer {token}"}
+    )
+    if status != 201:
+        raise RuntimeError(f"registration failed: {status} {str(answer)[:300]}")
+    return answer["id"], time.time()
+
+
+def connection_to(running: PlatformProcess) -> KeepAliveConnection:
+    host, port = running.base_url.removeprefix("http://").split(":")
+    return KeepAliveConnection(host, int(port))
 
 
 async def throughput_phase(
@@ -58,16 +66,18 @@ async def throughput_phase(
     rng = random.Random(42)
     codes = sorted(municipalities.municipalities())
     bodies = [demo_household(rng, rng.choice(codes)) for _ in range(households)]
-    async with httpx.AsyncClient(
-        base_url=running.base_url, timeout=60, limits=httpx.Limits(max_connections=concurrency)
-    ) as client:
+    async with httpx.AsyncClient(base_url=running.base_url, timeout=60) as client:
         before = (await national(client, token))["households"]
         queue = list(reversed(bodies))
         started = time.monotonic()
 
         async def worker() -> None:
-            while queue:
-                await register(client, token, queue.pop())
+            conn = connection_to(running)
+            try:
+                while queue:
+                    await register(conn, token, queue.pop())
+            finally:
+                await conn.close()
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         api_done = time.monotonic()
@@ -89,14 +99,25 @@ async def latency_phase(running: PlatformProcess, token: str, *, rate: float, se
     count = int(rate * seconds)
     async with httpx.AsyncClient(base_url=running.base_url, timeout=60) as client:
         before = (await national(client, token))["households"]
+        idle = [connection_to(running) for _ in range(16)]
+
+        async def one(body: dict[str, Any]) -> tuple[str, float]:
+            conn = idle.pop() if idle else connection_to(running)
+            try:
+                return await register(conn, token, body)
+            finally:
+                idle.append(conn)
+
         started = time.monotonic()
         tasks = []
         for i in range(count):
             delay = started + i / rate - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(register(client, token, demo_household(rng, rng.choice(codes)))))
+            tasks.append(asyncio.create_task(one(demo_household(rng, rng.choice(codes)))))
         results = await asyncio.gather(*tasks)
+        for conn in idle:
+            await conn.close()
         await wait_for_reporting(client, token, before + count, timeout_s=120)
         projected: dict[str, str] = {}
         ids = [hid for hid, _ in results]
@@ -147,7 +168,7 @@ def write_report(path: Path, machine: dict[str, str], results: dict[str, Any]) -
         "## Foundation pipeline (intake → cases → reporting)",
         "",
         f"{t['households']:,} households ({t['persons']:,} persons, 1–6 members each) registered through the "
-        f"intake API behind the one origin (`make run`'s gateway), {results['concurrency']} concurrent clients.",
+        f"intake API behind the one origin (`make run`'s reverse proxy), {results['concurrency']} concurrent clients.",
         "",
         "| measure | result | target |",
         "|---|---|---|",
@@ -173,7 +194,7 @@ def write_report(path: Path, machine: dict[str, str], results: dict[str, Any]) -
         "",
         f"**Ratio pipeline/raw: {t['e2e_per_s'] / raw.end_to_end_per_s:.3f}** (end-to-end households/s over raw",
         "records/s). Each household costs the pipeline two events (registered, case opened), three consumer",
-        "transactions, three outbox writes and an HTTP request through the gateway.",
+        "transactions, three outbox writes and an HTTP request through the reverse proxy.",
         "",
         "## Peak memory (VmHWM) per process",
         "",

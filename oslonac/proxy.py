@@ -29,13 +29,7 @@ HEAD_TIMEOUT_S = 60.0
 CONNECT_TIMEOUT_S = 5.0
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"te", b"trailer", b"trailers", b"upgrade", b"transfer-encoding"})
 # We are the edge: framing is set per side, and a client's own X-Forwarded-* is dropped rather than trusted.
-REQUEST_DROP = HOP_BY_HOP | {
-    b"content-length",
-    b"expect",
-    b"x-forwarded-for",
-    b"x-forwarded-proto",
-    b"x-forwarded-host",
-}
+REQUEST_DROP = HOP_BY_HOP | {b"content-length", b"expect"} | {b"x-forwarded-" + p for p in (b"for", b"proto", b"host")}
 
 
 @dataclass(frozen=True)
@@ -67,6 +61,10 @@ def _header_block(headers: list[tuple[bytes, bytes]], drop: frozenset[bytes]) ->
     return bytes(out)
 
 
+def _frame(data: bytes, chunked: bool) -> bytes:
+    return b"%X\r\n%s\r\n" % (len(data), data) if chunked and data else data
+
+
 def _error(status: int, detail: str, *, keep: bool) -> bytes:
     body = json.dumps({"detail": detail}).encode()
     head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\ncontent-type: application/json\r\n"
@@ -78,17 +76,13 @@ class _Request:
     """One client request; body bytes collect in ``chunks`` until forwarded."""
 
     def __init__(self) -> None:
-        self.method = b""
-        self.url = b""
+        self.method = self.url = self.host = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.host = b""
         self.content_length: bytes | None = None
-        self.expect_continue = False
         self.chunks: list[bytes] = []
-        self.size = 0
-        self.headers_done = self.complete = False
-        self.keep_alive = True
-        self.http11 = True
+        self.size = self.head_size = 0
+        self.headers_done = self.complete = self.expect_continue = False
+        self.keep_alive = self.http11 = True
 
 
 class _Client:
@@ -98,9 +92,7 @@ class _Client:
         self.reader, self.writer = reader, writer
         self.parser = httptools.HttpRequestParser(self)
         self.queue: deque[_Request] = deque()
-        self.head_bytes = 0
-        self.pending = b""
-        self.gone = False
+        self.head_bytes, self.pending, self.gone = 0, b"", False
         peer = writer.get_extra_info("peername")
         self.ip = str(peer[0]).encode() if peer else b""
 
@@ -108,13 +100,16 @@ class _Client:
         self.queue.append(_Request())
 
     def on_url(self, url: bytes) -> None:
-        self.queue[-1].url += url
+        req = self.queue[-1]
+        req.url += url
+        req.head_size += len(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         req = self.queue[-1]
         if req.headers_done:
             return  # a trailer after a chunked body: dropped, like the Trailer header itself
         req.headers.append((name, value))
+        req.head_size += len(name) + len(value) + 4
         lname = name.lower()
         if lname == b"host":
             req.host = value
@@ -156,11 +151,12 @@ class _Client:
             self.queue[-1].keep_alive = False  # no protocol switch through the proxy: answer, then close
         except httptools.HttpParserError as exc:
             raise _Reject(400, "The request is malformed.") from exc
-        # Counted from the last complete head, so a head trickling in (or never ending) is bounded too.
-        if not self.queue or not self.queue[-1].headers_done:
+        # A complete head is measured by its parts; one still arriving by the bytes read since the last head.
+        req = self.queue[-1] if self.queue else None
+        if req is None or not req.headers_done:
             self.head_bytes += len(data)
-            if self.head_bytes > MAX_HEAD:
-                raise _Reject(431, "The request head is too large.")
+        if self.head_bytes > MAX_HEAD or (req is not None and req.head_size > MAX_HEAD):
+            raise _Reject(431, "The request head is too large.")
 
     async def watch(self, upstream: _Conn) -> None:
         """While a response streams, notice the client hanging up and close the upstream connection, so a
@@ -182,13 +178,11 @@ class _Response:
     def __init__(self, head_request: bool) -> None:
         self.parser = httptools.HttpResponseParser(self)
         self.head_request = head_request
-        self.status = 0
-        self.reason = b""
+        self.status, self.reason = 0, b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.chunks: list[bytes] = []
-        self.started = self.headers_done = self.done = False
+        self.started = self.headers_done = self.done = self.keep_alive = False
         self.sized = self.chunked = False  # neither: the body runs until the upstream closes
-        self.keep_alive = False
 
     def on_message_begin(self) -> None:
         self.reason, self.headers = b"", []
@@ -220,7 +214,7 @@ class _Response:
     def take_body(self, chunked: bool) -> bytes:
         data = b"".join(self.chunks)
         self.chunks.clear()
-        return b"%X\r\n%s\r\n" % (len(data), data) if chunked and data else data
+        return _frame(data, chunked)
 
 
 class _Conn:
@@ -264,9 +258,8 @@ class ReverseProxy:
             task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
-        for idle in self._idle.values():
-            for conn in idle:
-                conn.close()
+        for conn in (conn for idle in self._idle.values() for conn in idle):
+            conn.close()
         self._idle.clear()
         if self._server is not None:
             await self._server.wait_closed()
@@ -308,13 +301,14 @@ class ReverseProxy:
         while not req.complete and req.size <= MAX_BUFFERED_BODY:
             await client.fill()
         buffered = req.complete
+        unreachable = f"The {segment} service is not answering; try again shortly."
         for attempt in (1, 2):
             resp = _Response(req.method == b"HEAD")
             try:
                 conn, reused = await self._acquire(upstream, fresh=attempt > 1)
             except OSError as exc:
                 log.warning("proxy: %s upstream %s:%d unreachable: %r", segment, upstream.host, upstream.port, exc)
-                return self._fail(client, req, 503, f"The {segment} service is not answering; try again shortly.")
+                return self._fail(client, req, 503, unreachable)
             try:
                 await self._send(client, req, conn, buffered)
                 async with asyncio.timeout(HEAD_TIMEOUT_S):
@@ -322,14 +316,14 @@ class ReverseProxy:
                 break
             except TimeoutError:
                 conn.close()
-                log.warning("proxy: %s upstream gave no response head in %.0f s", segment, HEAD_TIMEOUT_S)
+                log.warning("proxy: %s upstream gave no response head in %g s", segment, HEAD_TIMEOUT_S)
                 return self._fail(client, req, 504, f"The {segment} service did not answer in time; try again.")
             except (OSError, httptools.HttpParserError) as exc:
                 conn.close()
                 if reused and buffered and not resp.started and attempt == 1:
                     continue  # the upstream closed an idle pooled connection as we sent: harmless, go again
                 log.warning("proxy: %s upstream failed before answering: %r", segment, exc)
-                return self._fail(client, req, 503, f"The {segment} service is not answering; try again shortly.")
+                return self._fail(client, req, 503, unreachable)
             except BaseException:
                 conn.close()
                 raise
@@ -357,21 +351,16 @@ class ReverseProxy:
         if req.host:
             head += b"x-forwarded-host: %s\r\n" % req.host
         chunked = not buffered and req.content_length is None
-        if buffered and (req.size or req.content_length is not None or req.chunks):
+        if buffered and (req.size or req.content_length is not None):
             head += b"content-length: %d\r\n" % req.size
         elif not buffered:
             head += b"transfer-encoding: chunked\r\n" if chunked else b"content-length: %s\r\n" % req.content_length
-        body = b"".join(req.chunks)
-        if not buffered:
+        conn.writer.write(bytes(head) + b"\r\n" + _frame(b"".join(req.chunks), chunked))
+        while not req.complete:  # streaming: the buffered part is sent, so never retried
             req.chunks.clear()
-            body = b"%X\r\n%s\r\n" % (len(body), body) if chunked and body else body
-        conn.writer.write(bytes(head) + b"\r\n" + body)
-        while not req.complete:
             await conn.writer.drain()
             await client.fill()
-            data = b"".join(req.chunks)
-            req.chunks.clear()
-            conn.writer.write(b"%X\r\n%s\r\n" % (len(data), data) if chunked and data else data)
+            conn.writer.write(_frame(b"".join(req.chunks), chunked))
         if chunked:
             conn.writer.write(b"0\r\n\r\n")
         await conn.writer.drain()

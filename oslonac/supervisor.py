@@ -26,6 +26,8 @@ import structlog
 import uvicorn
 
 from oslonac import demo, registry
+from oslonac.gateway import create_gateway
+from oslonac.proxy import ReverseProxy, Upstream
 from shared.auth import DevIssuer, generate_keypair
 from shared.db import create_engine
 from shared.messaging.embedded import EmbeddedBroker, free_port, wait_for_port
@@ -270,20 +272,27 @@ async def run_platform(config: PlatformConfig) -> None:
         loop.add_signal_handler(sig, platform.request_stop)
     server: _Server | None = None
     serve_task: asyncio.Task[None] | None = None
+    proxy: ReverseProxy | None = None
     try:
         await platform.start()
         issuer = platform.issuer()
-        upstreams = {name: child.url for name, child in platform.children.items()}
-        from oslonac.gateway import create_gateway
-
         gateway = create_gateway(
-            upstreams, issuer, password_hint="Password: the value of OSLONAC_DEMO_PASSWORD (default 'demo')."
+            list(platform.children),
+            issuer,
+            password_hint="Password: the value of OSLONAC_DEMO_PASSWORD (default 'demo').",
         )
+        internal_port = free_port()
         server = _Server(
-            uvicorn.Config(gateway, host=config.host, port=config.port, log_level="warning", access_log=False)
+            uvicorn.Config(gateway, host="127.0.0.1", port=internal_port, log_level="warning", access_log=False)
         )
         serve_task = asyncio.create_task(server.serve())
-        await asyncio.to_thread(wait_for_port, config.port, timeout_s=15)
+        await asyncio.to_thread(wait_for_port, internal_port, timeout_s=15)
+        # The one origin: service paths go straight to their process, the rest to the issuer/landing app.
+        proxy = ReverseProxy(
+            {name: Upstream("127.0.0.1", child.port) for name, child in platform.children.items()},
+            Upstream("127.0.0.1", internal_port),
+        )
+        await proxy.start(config.host, config.port)
         origin = f"http://{config.host}:{config.port}"
         if config.seed:
             seeded = await seed_demo_data(origin, issuer, platform.data_dir)
@@ -301,6 +310,8 @@ async def run_platform(config: PlatformConfig) -> None:
         )
         await platform.watch()
     finally:
+        if proxy is not None:
+            await proxy.stop()
         if server is not None:
             server.should_exit = True
         if serve_task is not None:

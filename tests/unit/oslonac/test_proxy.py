@@ -74,18 +74,19 @@ class _Server(uvicorn.Server):
 
 @contextlib.asynccontextmanager
 async def serve_uvicorn(app: Starlette) -> AsyncIterator[Upstream]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    config.timeout_graceful_shutdown = 1
+    """uvicorn on a socket bound and listening already: connections wait in its backlog until it serves."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
     server = _Server(config)
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(5):
-        while not server.started:
-            await asyncio.sleep(0.01)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        yield Upstream("127.0.0.1", server.servers[0].sockets[0].getsockname()[1])
+        yield Upstream("127.0.0.1", sock.getsockname()[1])
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=5)
+        sock.close()
 
 
 @contextlib.asynccontextmanager
@@ -96,6 +97,10 @@ async def serve_proxy(routes: dict[str, Upstream], default: Upstream) -> AsyncIt
         yield proxy
     finally:
         await proxy.stop()
+
+
+def client_for(proxy: ReverseProxy, *, timeout: float = 2) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=f"http://127.0.0.1:{proxy.port}", timeout=timeout)
 
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
@@ -302,11 +307,10 @@ async def test_reused_connection_closed_by_upstream_is_retried() -> None:
         await reader.readuntil(b"\r\n\r\n")  # a second request on this connection: hang up without answering
 
     raw = RawUpstream(handler)
-    async with raw as upstream, serve_proxy({}, upstream) as proxy:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{proxy.port}", timeout=2) as client:
-            for _ in range(3):
-                r = await client.post("/any", content=b"payload")
-                assert (r.status_code, r.text) == (200, "ok")
+    async with raw as upstream, serve_proxy({}, upstream) as proxy, client_for(proxy) as client:
+        for _ in range(3):
+            r = await client.post("/any", content=b"payload")
+            assert (r.status_code, r.text) == (200, "ok")
     assert raw.accepted == 3
 
 
@@ -331,18 +335,16 @@ async def test_read_until_close_response_is_relayed_chunked() -> None:
         await writer.drain()
         writer.write(b", until close")
 
-    async with RawUpstream(handler) as upstream, serve_proxy({}, upstream) as proxy:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{proxy.port}", timeout=2) as client:
-            for _ in range(2):
-                r = await client.get("/x")
-                assert (r.status_code, r.text) == (200, "no length, until close")
+    async with RawUpstream(handler) as upstream, serve_proxy({}, upstream) as proxy, client_for(proxy) as client:
+        for _ in range(2):
+            r = await client.get("/x")
+            assert (r.status_code, r.text) == (200, "no length, until close")
 
 
 async def test_unreachable_upstream_answers_503() -> None:
-    async with serve_proxy({"intake": dead_upstream()}, dead_upstream()) as proxy:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{proxy.port}", timeout=6) as client:
-            r = await client.get("/intake/api/households")
-            home = await client.post("/auth/token", data={"username": "u"})
+    async with serve_proxy({"intake": dead_upstream()}, dead_upstream()) as proxy, client_for(proxy) as client:
+        r = await client.get("/intake/api/households")
+        home = await client.post("/auth/token", data={"username": "u"})
     assert r.status_code == 503
     assert r.json() == {"detail": "The intake service is not answering; try again shortly."}
     assert home.json() == {"detail": "The platform service is not answering; try again shortly."}
@@ -354,9 +356,12 @@ async def test_upstream_without_response_head_answers_504(monkeypatch: pytest.Mo
     async def handler(reader: asyncio.StreamReader, _writer: asyncio.StreamWriter, _n: int) -> None:
         await reader.read(-1)
 
-    async with RawUpstream(handler) as upstream, serve_proxy({"cases": upstream}, upstream) as proxy:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{proxy.port}", timeout=2) as client:
-            r = await client.get("/cases/slow")
+    async with (
+        RawUpstream(handler) as upstream,
+        serve_proxy({"cases": upstream}, upstream) as proxy,
+        client_for(proxy) as client,
+    ):
+        r = await client.get("/cases/slow")
     assert r.status_code == 504
     assert "cases" in r.json()["detail"]
 
@@ -397,3 +402,28 @@ async def test_many_concurrent_requests_over_twenty_connections(platform: Platfo
 
         async with asyncio.timeout(5):
             await asyncio.gather(*(one(i) for i in range(200)))
+
+
+async def test_expect_continue_is_answered_by_the_proxy(platform: Platform) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", platform.proxy.port)
+    try:
+        async with asyncio.timeout(2):
+            writer.write(b"POST /intake/echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+            assert await reader.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+            writer.write(b"hello")
+            head, body = await read_response(reader)
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 200 ")
+    seen = json.loads(body)
+    assert (seen["size"], "expect" in seen["headers"]) == (5, False)
+
+
+async def test_idle_client_connection_is_closed(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(proxy_module, "IDLE_TIMEOUT_S", 0.2)
+    reader, writer = await asyncio.open_connection("127.0.0.1", platform.proxy.port)
+    try:
+        async with asyncio.timeout(2):
+            assert await reader.read(-1) == b""
+    finally:
+        writer.close()
