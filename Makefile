@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip uv >/dev/null
-	@$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]'
+	@$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev,embedded]'
 	@touch $(STAMP)
 
 run: $(STAMP)

@@ -15,6 +15,11 @@ from oslonac import registry
 def _cmd_run(args: argparse.Namespace) -> None:
     from oslonac.supervisor import PlatformConfig, run_platform
 
+    if os.environ.get("OSLONAC_ENV", "development") == "production":
+        raise SystemExit(
+            "oslonac run is the embedded demo platform (demo users, in-memory broker); "
+            "in production run each service with `oslonac serve`"
+        )
     config = PlatformConfig(
         data_dir=Path(os.environ.get("OSLONAC_DATA_DIR", "var")),
         port=int(os.environ.get("OSLONAC_PORT", "8000")),

@@ -133,6 +133,43 @@ def test_kill_9_of_cases_during_2000_registrations_loses_nothing_and_duplicates_
     assert rows == (2000, 2000)
 
 
+def test_a_broker_that_lost_everything_is_repopulated_and_nothing_is_counted_twice(platform: PlatformProcess):
+    """kill -9 of the in-memory broker: the supervisor restarts it, recreates the topics, replays every
+    outbox and restarts the services; consumers skip what they already applied."""
+    worker, analyst = platform.token("demo-worker"), platform.token("demo-analyst")
+    with httpx.Client(base_url=platform.base_url, timeout=10) as client:
+        before = indicators(client, analyst, ADA)
+        old = platform.pids()
+        os.kill(old["broker"], signal.SIGKILL)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                restarted = platform.pids()["broker"] != old["broker"]
+                ready = restarted and all(
+                    client.get(f"/{s}/health/ready").status_code == 200 for s in ("intake", "cases", "reporting")
+                )
+            except (httpx.HTTPError, ValueError):
+                ready = False
+            if ready:
+                break
+            time.sleep(0.25)
+        assert ready, "the platform did not come back after the broker was killed"
+        assert indicators(client, analyst, ADA) == before  # replayed events were not applied again
+
+        body = {
+            "municipality_code": ADA,
+            "members": [{"given_name": "Ilona", "family_name": "Sabo", "birth_date": "1966-06-06", "sex": "F"}],
+        }
+        r = client.post("/intake/api/households", json=body, headers={"Authorization": f"Bearer {worker}"})
+        assert r.status_code == 201
+        after = before
+        while time.monotonic() < deadline and after["open_cases"] < before["open_cases"] + 1:
+            time.sleep(0.1)
+            after = indicators(client, analyst, ADA)
+    assert after["households"] == before["households"] + 1
+    assert after["open_cases"] == before["open_cases"] + 1
+
+
 def test_sigterm_stops_every_child_including_the_broker(tmp_path: Path):
     running = start_platform(tmp_path / "stop")
     pids = running.pids()
