@@ -36,7 +36,17 @@ def _cmd_serve(args: argparse.Namespace) -> None:
 
     settings = Settings(service=args.service)
     app = registry.create_app(args.service)(settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="on")
+    # A long keep-alive: a reverse proxy in front pools connections, and one the server closed while idle
+    # would cost a POST a 503 (the proxy never resends a non-idempotent request).
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_keep_alive=75,
+    )
 
 
 def _cmd_migrate(args: argparse.Namespace) -> None:
@@ -72,7 +82,7 @@ def _cmd_replay(args: argparse.Namespace) -> None:
             await engine.dispose()
 
     count = asyncio.run(run())
-    print(f"{args.service}: {count} events marked for republishing; the running relay sends them now")
+    print(f"{args.service}: {count} events marked for republishing; the service's relay sends them when it runs")
 
 
 def _cmd_docs(args: argparse.Namespace) -> None:

@@ -19,6 +19,8 @@ from typing import Any
 
 import httptools
 
+# Only these are sent again on a fresh connection after a pooled one failed (RFC 9110, 9.2.2).
+IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE"})
 log = logging.getLogger("oslonac.proxy")
 
 READ_SIZE = 64 * 1024
@@ -320,7 +322,7 @@ class ReverseProxy:
                 return self._fail(client, req, 504, f"The {segment} service did not answer in time; try again.")
             except (OSError, httptools.HttpParserError) as exc:
                 conn.close()
-                if reused and buffered and not resp.started and attempt == 1:
+                if reused and buffered and not resp.started and attempt == 1 and req.method in IDEMPOTENT:
                     continue  # the upstream closed an idle pooled connection as we sent: harmless, go again
                 log.warning("proxy: %s upstream failed before answering: %r", segment, exc)
                 return self._fail(client, req, 503, unreachable)

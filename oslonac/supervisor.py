@@ -139,6 +139,13 @@ class Platform:
             child._log.close()
             child._log = None
 
+    async def stop_children(self, children: list[Child]) -> None:
+        """SIGTERM them all at once, then wait off the event loop (the proxy keeps answering meanwhile)."""
+        for child in children:
+            if child.process is not None and child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        await asyncio.gather(*(asyncio.to_thread(self.stop_child, child) for child in children))
+
     async def wait_ready(self, child: Child, *, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s
         async with httpx.AsyncClient(timeout=2.0) as client:
@@ -200,8 +207,7 @@ class Platform:
                     "supervisor.broker_died",
                     hint="restarting broker, replaying outboxes, restarting services",
                 )
-                for child in self.children.values():
-                    self.stop_child(child)
+                await self.stop_children(list(self.children.values()))
                 self.broker = EmbeddedBroker(log_path=self.logs / "broker.log")
                 await self.start_broker()
                 await self.replay_outboxes()
@@ -213,7 +219,7 @@ class Platform:
                 if child.process is not None and child.process.poll() is not None:
                     child.restarts += 1
                     log.error("supervisor.child_died", service=child.service, code=child.process.returncode)
-                    self.stop_child(child)
+                    await self.stop_children([child])
                     await asyncio.sleep(min(2**child.restarts * 0.1, 5))
                     self.start_child(child)
                     self.write_pids()
@@ -268,8 +274,16 @@ async def run_platform(config: PlatformConfig) -> None:
     configure_logging("supervisor", fmt=os.environ.get("OSLONAC_LOG_FORMAT", "console"))
     platform = Platform(config)
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    serving = False
+
+    def on_signal() -> None:
+        platform.request_stop()
+        if not serving and main is not None:
+            main.cancel()  # still starting: stop waiting and clean up what was started
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, platform.request_stop)
+        loop.add_signal_handler(sig, on_signal)
     server: _Server | None = None
     serve_task: asyncio.Task[None] | None = None
     proxy: ReverseProxy | None = None
@@ -308,7 +322,10 @@ async def run_platform(config: PlatformConfig) -> None:
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )
+        serving = True
         await platform.watch()
+    except asyncio.CancelledError:
+        log.info("supervisor.start_interrupted")
     finally:
         if proxy is not None:
             await proxy.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -73,6 +74,7 @@ class TokenVerifier:
         # Verified tokens, so a user's next requests skip the RSA check until the token expires.
         self._cache: OrderedDict[str, tuple[User, float]] = OrderedDict()
         self._cache_size = 4096
+        self._cache_lock = threading.Lock()  # JWKS verification runs in worker threads
 
     def _key_for(self, token: str) -> Any:
         if self._key is not None:
@@ -80,15 +82,26 @@ class TokenVerifier:
         assert self._jwks is not None
         return self._jwks.get_signing_key_from_jwt(token).key
 
-    def verify(self, token: str) -> User:
-        cached = self._cache.get(token)
-        if cached is not None and cached[1] > time.time():
+    def _cached(self, token: str) -> User | None:
+        with self._cache_lock:
+            hit = self._cache.get(token)
+            if hit is None:
+                return None
+            if hit[1] <= time.time():
+                del self._cache[token]
+                return None
             self._cache.move_to_end(token)
-            return cached[0]
+            return hit[0]
+
+    def verify(self, token: str) -> User:
+        cached = self._cached(token)
+        if cached is not None:
+            return cached
         user, expires = self._verify_uncached(token)
-        self._cache[token] = (user, expires)
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache[token] = (user, expires)
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return user
 
     def _verify_uncached(self, token: str) -> tuple[User, float]:
@@ -106,9 +119,12 @@ class TokenVerifier:
         return user_from_claims(claims), float(claims["exp"])
 
     async def verify_async(self, token: str) -> User:
-        if self._key is not None or token in self._cache:
+        cached = self._cached(token)
+        if cached is not None:
+            return cached
+        if self._key is not None:
             return self.verify(token)
-        return await asyncio.to_thread(self.verify, token)
+        return await asyncio.to_thread(self.verify, token)  # a JWKS refresh may fetch over the network
 
 
 def user_from_claims(claims: dict[str, Any]) -> User:

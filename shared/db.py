@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, NotSupportedError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
@@ -129,7 +133,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA busy_timeout=5000")
             cur.close()
 
         return engine
@@ -154,17 +158,33 @@ def transaction_lock(engine: AsyncEngine) -> asyncio.Lock | None:
     return lock
 
 
+_in_unit_of_work: ContextVar[bool] = ContextVar("in_unit_of_work", default=False)
+
+
 @asynccontextmanager
 async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One transaction: commits when the block ends normally, rolls back on any exception."""
+    """One transaction: commits when the block ends normally, rolls back on any exception.
+
+    Units of work do not nest: on SQLite the inner one would wait forever for the outer one's lock.
+    """
+    if _in_unit_of_work.get():
+        raise RuntimeError("unit_of_work inside unit_of_work: pass the session down instead")
     bind = factory.kw.get("bind")
     lock = transaction_lock(bind) if isinstance(bind, AsyncEngine) else None
-    if lock is None:
-        async with factory() as session, session.begin():
+    token = _in_unit_of_work.set(True)
+    try:
+        async with lock if lock is not None else contextlib.nullcontext(), factory() as session, session.begin():
             yield session
-        return
-    async with lock, factory() as session, session.begin():
-        yield session
+    finally:
+        _in_unit_of_work.reset(token)
+
+
+def is_store_unavailable(exc: BaseException) -> bool:
+    """The database went away, refused us, is locked or timed out: the infrastructure's trouble, not the
+    request's or the event's. Constraint violations and bad SQL are bugs or bad data, never this."""
+    if isinstance(exc, IntegrityError | ProgrammingError | DataError | NotSupportedError):
+        return False
+    return isinstance(exc, DBAPIError | SATimeoutError | OSError | TimeoutError | ConnectionError)
 
 
 async def ping(engine: AsyncEngine) -> None:

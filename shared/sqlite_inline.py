@@ -4,7 +4,9 @@ aiosqlite sends every call (cursor, execute, fetch, close, commit) to a worker t
 registration makes about twenty such trips, which costs more CPU than the SQL. In WAL mode with
 ``synchronous=NORMAL`` a SQLite call takes microseconds, so the embedded default runs them inline.
 Transactions are serialised per engine by ``shared.db.unit_of_work`` (SQLite has one writer anyway), so a
-coroutine never waits on a write lock held by another coroutine of the same loop.
+coroutine never waits on a write lock held by another coroutine of the same loop. Another process writing the
+same file (``oslonac outbox-replay``, ``oslonac migrate``) can make a call wait up to the 5 s busy timeout, and
+the loop with it: those are operator commands, not the hot path.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class InlineConnection(aiosqlite.Connection):
             self._connection = None
 
 
-def inline_creator(path: str, *, timeout: float = 30.0) -> Callable[[], Any]:
+def inline_creator(path: str, *, timeout: float = 5.0) -> Callable[[], Any]:
     """An ``async_creator`` for ``create_async_engine`` that opens ``path`` with an inline connection."""
 
     async def create() -> InlineConnection:

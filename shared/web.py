@@ -12,12 +12,14 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import TokenVerifier
 from shared.context import correlation
-from shared.db import unit_of_work
+from shared.db import is_store_unavailable, unit_of_work
 from shared.errors import DomainError
 from shared.messaging.runtime import ServiceRuntime
 from shared.observability import metrics
@@ -86,7 +88,7 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+async def get_runtime(request: Request) -> ServiceRuntime:
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
 
@@ -138,6 +140,22 @@ def create_service_app(
         return JSONResponse(
             {"detail": f"The request is not valid: check {fields}.", "code": "invalid", "errors": errors},
             status_code=422,
+        )
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(SATimeoutError)
+    async def store_error(_request: Request, exc: Exception) -> JSONResponse:
+        if not is_store_unavailable(exc):
+            log.error("http.store_error", error=repr(exc)[:500])
+            return JSONResponse({"detail": "Internal error; it has been logged.", "code": "internal"}, 500)
+        log.warning("http.store_unavailable", error=repr(exc)[:300])
+        return JSONResponse(
+            {
+                "detail": "The database is not answering right now; nothing was saved. Try again shortly.",
+                "code": "unavailable",
+            },
+            status_code=503,
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(DomainError)

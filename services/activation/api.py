@@ -18,7 +18,7 @@ Publisher = Annotated[User, Depends(require_role(Role.employer, Role.admin))]
 
 @router.post("/opportunities", status_code=status.HTTP_201_CREATED, response_model=OpportunityPublic)
 async def publish_opportunity(
-    body: OpportunityCreate, session: SessionDep, runtime: RuntimeDep, user: Publisher
+    body: OpportunityCreate, user: Publisher, session: SessionDep, runtime: RuntimeDep
 ) -> OpportunityPublic:
     opportunity = await service.publish_opportunity(session=session, outbox=runtime.outbox, data=body, user=user)
     return OpportunityPublic.model_validate(opportunity)
@@ -26,8 +26,8 @@ async def publish_opportunity(
 
 @router.get("/opportunities", response_model=list[OpportunityPublic])
 async def list_opportunities(
-    session: SessionDep,
     _user: CurrentUser,
+    session: SessionDep,
     municipality_code: Annotated[str | None, Query(pattern=r"^[0-9]{5}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -39,5 +39,5 @@ async def list_opportunities(
 
 
 @router.get("/opportunities/{opportunity_id}", response_model=OpportunityPublic)
-async def get_opportunity(opportunity_id: uuid.UUID, session: SessionDep, _user: CurrentUser) -> OpportunityPublic:
+async def get_opportunity(opportunity_id: uuid.UUID, _user: CurrentUser, session: SessionDep) -> OpportunityPublic:
     return OpportunityPublic.model_validate(await service.opportunity(session=session, opportunity_id=opportunity_id))

@@ -18,8 +18,8 @@ Worker = Annotated[User, Depends(require_role(Role.case_worker, Role.supervisor,
 
 @router.get("/cases", response_model=list[CasePublic])
 async def list_cases(
-    session: SessionDep,
     user: Worker,
+    session: SessionDep,
     household_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,

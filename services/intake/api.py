@@ -19,14 +19,14 @@ Worker = Annotated[User, Depends(require_role(Role.case_worker, Role.supervisor,
 
 @router.post("/households", status_code=status.HTTP_201_CREATED, response_model=HouseholdPublic)
 async def register_household(
-    body: HouseholdCreate, session: SessionDep, runtime: RuntimeDep, user: Worker
+    body: HouseholdCreate, user: Worker, session: SessionDep, runtime: RuntimeDep
 ) -> HouseholdPublic:
     household = await service.register_household(session=session, outbox=runtime.outbox, data=body, user=user)
     return HouseholdPublic.model_validate(household)
 
 
 @router.get("/households/{household_id}", response_model=HouseholdPublic)
-async def get_household(household_id: uuid.UUID, session: SessionDep, user: Worker) -> HouseholdPublic:
+async def get_household(household_id: uuid.UUID, user: Worker, session: SessionDep) -> HouseholdPublic:
     household = await service.household_for(session=session, household_id=household_id, user=user)
     return HouseholdPublic.model_validate(household)
 

@@ -12,13 +12,17 @@ from sqlalchemy.orm import selectinload
 from services.intake.models import Household, Person
 
 
-async def existing_jmbgs(session: AsyncSession, jmbgs: Iterable[str]) -> dict[str, uuid.UUID]:
-    """JMBG → household id, for those already registered."""
+async def existing_jmbgs(session: AsyncSession, jmbgs: Iterable[str]) -> dict[str, tuple[uuid.UUID, str]]:
+    """JMBG → (household id, its municipality), for those already registered."""
     wanted = list(jmbgs)
     if not wanted:
         return {}
-    rows = await session.execute(select(Person.jmbg, Person.household_id).where(Person.jmbg.in_(wanted)))
-    return {jmbg: household_id for jmbg, household_id in rows if jmbg is not None}
+    rows = await session.execute(
+        select(Person.jmbg, Person.household_id, Household.municipality_code)
+        .join(Household, Household.id == Person.household_id)
+        .where(Person.jmbg.in_(wanted))
+    )
+    return {jmbg: (household_id, code) for jmbg, household_id, code in rows if jmbg is not None}
 
 
 async def get_household(session: AsyncSession, household_id: uuid.UUID) -> Household | None:

@@ -47,10 +47,16 @@ async def register_household(
 
     existing = await repository.existing_jmbgs(session, seen)
     if existing:
-        jmbg, household_id = next(iter(existing.items()))
+        jmbg, (household_id, code) = next(iter(existing.items()))
+        if user.can_see_municipality(code):
+            raise Conflict(
+                f"A person with JMBG {jmbg} is already registered in household {household_id}.",
+                details={"existing_household_id": str(household_id), "jmbg": jmbg},
+            )
+        # Say that it exists, not where: the other household is outside this worker's municipalities.
         raise Conflict(
-            f"A person with JMBG {jmbg} is already registered in household {household_id}.",
-            details={"existing_household_id": str(household_id), "jmbg": jmbg},
+            f"A person with JMBG {jmbg} is already registered in another municipality; ask its office.",
+            details={"jmbg": jmbg},
         )
 
     now = utcnow()

@@ -18,15 +18,15 @@ Admin = Annotated[User, Depends(require_role(Role.admin))]
 
 @router.get("/indicators", response_model=list[IndicatorsPublic])
 async def indicators(
-    session: SessionDep,
     _user: Reader,
+    session: SessionDep,
     municipality: Annotated[str | None, Query(pattern=r"^[0-9]{5}$", description="Official code")] = None,
 ) -> list[IndicatorsPublic]:
     return await service.indicators(session=session, municipality_code=municipality)
 
 
 @router.post("/projection-times", response_model=ProjectionTimesPublic)
-async def projection_times(body: ProjectionTimesRequest, session: SessionDep, _user: Admin) -> ProjectionTimesPublic:
+async def projection_times(body: ProjectionTimesRequest, _user: Admin, session: SessionDep) -> ProjectionTimesPublic:
     """When each household reached the indicators (for freshness measurements); pseudonymous ids only."""
     found = await service.projection_times(session=session, household_ids=body.household_ids)
     return ProjectionTimesPublic(projected_at=found)

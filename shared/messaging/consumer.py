@@ -18,7 +18,7 @@ from enum import StrEnum
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 from sqlalchemy import Executable, insert
@@ -27,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.context import correlation
-from shared.db import PlumbingTables, unit_of_work, utcnow
+from shared.db import PlumbingTables, is_store_unavailable, unit_of_work, utcnow
 from shared.events.base import EventData
 from shared.events.catalogue import UnknownEventType, decode_event
 from shared.events.envelope import Envelope, EnvelopeError
@@ -109,16 +109,17 @@ class EventConsumer:
                 self._consumer.unsubscribe()
 
     async def run(self) -> None:
-        """Consume until stopped, restarting the Kafka client after broker errors."""
+        """Consume until stopped. After broker or store trouble the client starts again from the last
+        committed offset (handlers are idempotent), so no error ends the loop."""
         backoff = 0.2
         while not self._stopping:
             try:
                 await self._run_once()
                 backoff = 0.2
-            except (TimeoutError, KafkaError, OSError) as exc:
+            except Exception as exc:
                 if self._stopping:
                     break
-                log.warning("consumer.broker_error", service=self.service, error=repr(exc), retry_in=backoff)
+                log.warning("consumer.restarting", service=self.service, error=repr(exc), retry_in=backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
             finally:
@@ -223,14 +224,26 @@ class EventConsumer:
     async def _apply_with_retries(
         self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, event: EventData, handler: Handler
     ) -> Outcome:
+        """Retry a failing handler, then dead-letter it. An unreachable or locked database is not the event's
+        fault: that is waited out for as long as it lasts (the offset stays uncommitted meanwhile)."""
         logical_topic = self._physical_to_logical.get(record.topic, record.topic)
         attempt = 0
+        outage_wait = self.backoff_base_s
         while True:
-            attempt += 1
             started = time.perf_counter()
             try:
                 outcome = await self.apply(handler, event, envelope)
             except Exception as exc:
+                if is_store_unavailable(exc):
+                    if self._stopping:
+                        raise
+                    log.warning(
+                        "consumer.store_unavailable", service=self.service, error=repr(exc), retry_in=outage_wait
+                    )
+                    await asyncio.sleep(outage_wait)
+                    outage_wait = min(outage_wait * 2, 5.0)
+                    continue
+                attempt += 1
                 if attempt >= self.max_attempts:
                     log.error(
                         "consumer.handler_failed",

@@ -10,6 +10,7 @@ import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -27,6 +28,10 @@ from shared.observability import metrics
 from shared.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
+
+# A row the broker refuses this many times for a non-retriable reason (too large, no such topic, not
+# authorised) is parked: logged, left in the table, skipped until `oslonac outbox-replay` releases it.
+MAX_ATTEMPTS = 10
 
 ProducerFactory = Callable[[], AIOKafkaProducer]
 
@@ -116,23 +121,32 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
+        """Publish until stopped. No error ends the loop: broker and database outages are waited out."""
         backoff = 0.1
         lock_conn: AsyncConnection | None = None
         try:
             while not self._stopping:
                 try:
-                    if self.engine.dialect.name == "postgresql" and lock_conn is None:
-                        lock_conn = await self._take_leadership()
+                    if self.engine.dialect.name == "postgresql":
+                        if lock_conn is not None and not await _still_open(lock_conn):
+                            lock_conn = None  # the leadership lock went with its connection
                         if lock_conn is None:
-                            await self._sleep(2.0)
-                            continue
+                            lock_conn = await self._take_leadership()
+                            if lock_conn is None:
+                                await self._sleep(2.0)
+                                continue
                     count = await self.publish_batch()
                     backoff = 0.1
                     if count >= self.batch_size:
                         continue
                     await self._sleep(self.poll_interval_s)
-                except (TimeoutError, KafkaError, OSError) as exc:
+                except Exception as exc:
                     log.warning("outbox.publish_failed", service=self.service, error=repr(exc), retry_in=backoff)
+                    if not isinstance(exc, KafkaError):
+                        with contextlib.suppress(Exception):
+                            if lock_conn is not None:
+                                await lock_conn.close()
+                        lock_conn = None
                     await self._drop_producer()
                     await self._sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
@@ -186,7 +200,7 @@ class OutboxRelay:
             rows = (
                 await conn.execute(
                     select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.headers, outbox.c.payload)
-                    .where(outbox.c.published_at.is_(None))
+                    .where(_unpublished(outbox))
                     .order_by(outbox.c.seq)
                     .limit(self.batch_size)
                 )
@@ -195,39 +209,75 @@ class OutboxRelay:
             metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
             return 0
         producer = await self._get_producer()
-        futures = []
+        pending: list[tuple[int, Any]] = []
+        refused: list[int] = []
         for row in rows:
             headers: list[tuple[str, bytes]] = [(k, v.encode()) for k, v in row.headers]
-            futures.append(
-                await producer.send(
-                    topic_name(self.kafka, row.topic),
-                    value=row.payload.encode(),
-                    key=row.key.encode(),
-                    headers=headers,
+            try:
+                future = await producer.send(
+                    topic_name(self.kafka, row.topic), value=row.payload.encode(), key=row.key.encode(), headers=headers
                 )
-            )
-        await asyncio.gather(*futures)
-        seqs = [row.seq for row in rows]
+            except KafkaError as exc:
+                if exc.retriable:
+                    raise
+                log.error("outbox.row_refused", service=self.service, seq=row.seq, error=repr(exc))
+                refused.append(row.seq)
+                continue
+            pending.append((row.seq, future))
+        results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
+        sent: list[int] = []
+        transient: BaseException | None = None
+        for (seq, _future), result in zip(pending, results, strict=True):
+            if not isinstance(result, BaseException):
+                sent.append(seq)
+            elif isinstance(result, KafkaError) and not result.retriable:
+                log.error("outbox.row_refused", service=self.service, seq=seq, error=repr(result))
+                refused.append(seq)
+            else:
+                transient = result
         async with _transaction(self.engine) as conn:
-            await conn.execute(update(outbox).where(outbox.c.seq.in_(seqs)).values(published_at=utcnow()))
+            if sent:
+                await conn.execute(update(outbox).where(outbox.c.seq.in_(sent)).values(published_at=utcnow()))
+            if refused:
+                # Counted, and parked after MAX_ATTEMPTS so one bad row cannot hold back the rows behind it.
+                await conn.execute(
+                    update(outbox).where(outbox.c.seq.in_(refused)).values(attempts=outbox.c.attempts + 1)
+                )
             backlog = 0
             if len(rows) >= self.batch_size:
                 backlog = (
-                    await conn.execute(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
+                    await conn.execute(select(func.count()).select_from(outbox).where(_unpublished(outbox)))
                 ).scalar_one()
         metrics.OUTBOX_BACKLOG.labels(self.service).set(backlog)
-        metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
-        self.published_total += len(rows)
+        metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
+        self.published_total += len(sent)
+        if transient is not None:
+            raise transient
         return len(rows)
 
 
+def _unpublished(outbox: Any) -> Any:
+    return outbox.c.published_at.is_(None) & (outbox.c.attempts < MAX_ATTEMPTS)
+
+
+async def _still_open(conn: AsyncConnection) -> bool:
+    try:
+        await conn.execute(text("SELECT 1"))
+        await conn.commit()
+    except Exception:
+        return False
+    return True
+
+
 async def replay(engine: AsyncEngine, tables: PlumbingTables, *, since: datetime | None = None) -> int:
-    """Mark published events as unpublished again so the relay republishes them (after broker data loss).
+    """Mark published events as unpublished again so the relay republishes them (after broker data loss),
+    and release parked rows.
 
     Consumers are idempotent, so events that did survive are applied once.
     """
     outbox = tables.outbox
-    stmt = update(outbox).where(outbox.c.published_at.is_not(None)).values(published_at=None)
+    stmt = update(outbox).where(outbox.c.published_at.is_not(None) | (outbox.c.attempts >= MAX_ATTEMPTS))
+    stmt = stmt.values(published_at=None, attempts=0)
     if since is not None:
         stmt = stmt.where(outbox.c.created_at >= since)
     async with _transaction(engine) as conn:

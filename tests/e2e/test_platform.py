@@ -6,6 +6,8 @@ import asyncio
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 
 from oslonac.demo import demo_household
 from oslonac.process import PlatformProcess, alive, start_platform
+from shared.messaging.embedded import free_port
 
 pytestmark = pytest.mark.e2e
 ADA, RUMA = "80012", "80357"
@@ -178,3 +181,43 @@ def test_sigterm_stops_every_child_including_the_broker(tmp_path: Path):
     code = running.stop(timeout_s=40)
     assert code == 0
     assert [name for name, pid in pids.items() if alive(pid)] == []
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_ctrl_c_during_start_up_leaves_nothing_running(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OSLONAC_")}
+    env.update({"OSLONAC_PORT": str(free_port()), "OSLONAC_DATA_DIR": str(tmp_path)})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "oslonac", "run", "--no-seed"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        children: list[int] = []
+        while time.monotonic() < deadline and len(children) < 5:  # the broker and the four services
+            children = _children_of(process.pid)
+            time.sleep(0.05)
+        assert len(children) == 5, children
+        assert not (tmp_path / "pids.json").exists(), "start-up finished before the signal: nothing proven"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=40) == 0
+        assert [pid for pid in children if alive(pid)] == []
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)

@@ -6,8 +6,10 @@ import asyncio
 import json
 import uuid
 
+import asyncpg
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from services.cases.models import plumbing as cases_plumbing
 from services.intake.models import plumbing as intake_plumbing
@@ -19,7 +21,7 @@ from shared.messaging.kafka import ensure_topics
 from shared.messaging.outbox import backlog
 from shared.settings import KafkaSettings
 from tests.fixtures.auth import ADA, Tokens
-from tests.fixtures.databases import DatabaseFactory
+from tests.fixtures.databases import DatabaseFactory, _admin_dsn
 from tests.fixtures.kafka_tools import eventually, produce, produce_event, read_topic
 from tests.fixtures.services import running_service
 from tests.integration.test_pipeline import registered
@@ -178,3 +180,68 @@ async def test_a_batch_with_one_failing_event_still_applies_the_others_once(case
     async with cases_db.connect() as conn:
         ledger = (await conn.execute(select(cases_plumbing.processed_events.c.event_id))).scalars().all()
     assert sorted(ledger) == sorted(env.id for e, env in events if e.household_id != doomed)
+
+
+async def test_a_database_outage_is_waited_out_not_dead_lettered(cases_db, kafka_settings: KafkaSettings):
+    await ensure_topics(kafka_settings)
+    calls: list[str] = []
+
+    async def handler(session, event: EventData, envelope: Envelope) -> None:
+        calls.append(envelope.id)
+        if len(calls) <= 5:  # more failures than max_attempts allows for a bad event
+            raise OperationalError("INSERT ...", {}, ConnectionError("server closed the connection unexpectedly"))
+
+    consumer = EventConsumer(
+        service="cases",
+        topics=["intake.household"],
+        handlers={HouseholdRegisteredV1: handler},
+        sessions=session_factory(cases_db),
+        tables=cases_plumbing,
+        kafka=kafka_settings,
+        max_attempts=2,
+        backoff_base_s=0.01,
+    )
+    event, envelope = registered()
+    await produce_event(kafka_settings, event, envelope)
+    records = await read_topic(kafka_settings, "intake.household")
+    assert await consumer.process(records[0]) == Outcome.applied
+    assert len(calls) == 6
+    assert await read_topic(kafka_settings, "intake.household.dlq") == []
+
+
+async def test_the_relay_survives_its_database_connections_being_killed(
+    databases: DatabaseFactory, tokens: Tokens, kafka_settings: KafkaSettings
+):
+    if databases.backend != "postgresql":
+        pytest.skip("kills PostgreSQL server connections; SQLite has none")
+    await ensure_topics(kafka_settings)
+    url = await databases.url_for("intake")
+    async with running_service("intake", database_url=url, kafka=kafka_settings, tokens=tokens) as intake:
+        body = {"municipality_code": ADA, "members": [MEMBER]}
+        first = await intake.client.post("/intake/api/households", json=body, headers=intake.auth("worker"))
+        assert first.status_code == 201
+        await eventually(lambda: backlog(intake.runtime.engine, intake_plumbing), lambda n: n == 0)
+
+        # A database restart: connections refused for a while, every existing one killed.
+        database = url.rsplit("/", 1)[1]
+        admin = await asyncpg.connect(_admin_dsn())
+        try:
+            await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+            killed = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1", database
+            )
+            assert killed >= 1  # at least the relay's leadership connection
+            during = await intake.client.get(
+                f"/intake/api/households/{first.json()['id']}", headers=intake.auth("worker")
+            )
+            assert during.status_code == 503 and "database" in during.json()["detail"]
+            await asyncio.sleep(1.5)  # the relay polls meanwhile and fails to connect
+        finally:
+            await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+            await admin.close()
+
+        second = await intake.client.post("/intake/api/households", json=body, headers=intake.auth("worker"))
+        assert second.status_code == 201
+        await eventually(lambda: backlog(intake.runtime.engine, intake_plumbing), lambda n: n == 0, timeout_s=30)
+        keys = sorted(r.key.decode() for r in await read_topic(kafka_settings, "intake.household"))
+        assert keys == sorted([first.json()["id"], second.json()["id"]])

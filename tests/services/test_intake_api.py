@@ -185,3 +185,19 @@ async def test_unknown_household_is_a_404(intake: RunningService):
         "/intake/api/households/00000000-0000-0000-0000-000000000000", headers=intake.auth("worker")
     )
     assert r.status_code == 404
+
+
+async def test_a_jmbg_registered_elsewhere_is_a_409_that_does_not_say_where(intake: RunningService):
+    jmbg = make_jmbg(date(1984, 3, 7), "F", serial=77)
+    body = {"municipality_code": NOVI_SAD, "members": [member(jmbg=jmbg)]}
+    assert (
+        await intake.client.post("/intake/api/households", json=body, headers=intake.auth("worker-ns"))
+    ).status_code == 201
+    again = await intake.client.post(
+        "/intake/api/households",
+        json={"municipality_code": ADA, "members": [member(jmbg=jmbg)]},
+        headers=intake.auth("worker"),
+    )
+    assert again.status_code == 409
+    assert "another municipality" in again.json()["detail"]
+    assert "existing_household_id" not in again.json()["errors"]

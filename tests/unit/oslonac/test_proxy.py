@@ -299,19 +299,34 @@ async def test_keep_alive_on_both_sides() -> None:
     assert raw.accepted == 1
 
 
-async def test_reused_connection_closed_by_upstream_is_retried() -> None:
+def _answers_once_per_connection() -> RawUpstream:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _n: int) -> None:
         await reader.readuntil(b"\r\n\r\n")
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
         await writer.drain()
         await reader.readuntil(b"\r\n\r\n")  # a second request on this connection: hang up without answering
 
-    raw = RawUpstream(handler)
+    return RawUpstream(handler)
+
+
+async def test_reused_connection_closed_by_upstream_is_retried_for_idempotent_requests() -> None:
+    raw = _answers_once_per_connection()
     async with raw as upstream, serve_proxy({}, upstream) as proxy, client_for(proxy) as client:
         for _ in range(3):
-            r = await client.post("/any", content=b"payload")
+            r = await client.get("/any")
             assert (r.status_code, r.text) == (200, "ok")
     assert raw.accepted == 3
+
+
+async def test_a_post_is_never_sent_twice() -> None:
+    """The upstream may have acted on it before the connection broke: a retry could register twice."""
+    raw = _answers_once_per_connection()
+    async with raw as upstream, serve_proxy({}, upstream) as proxy, client_for(proxy) as client:
+        first = await client.post("/any", content=b"payload")
+        second = await client.post("/any", content=b"payload")
+    assert (first.status_code, first.text) == (200, "ok")
+    assert second.status_code == 503
+    assert raw.accepted == 1
 
 
 async def test_server_sent_events_stream_and_client_close_ends_upstream(platform: Platform) -> None:
