@@ -48,20 +48,52 @@ FAMILY = [
 ]
 
 
+SETTLEMENTS = ["Centar", "Mali Pesak", "Gornji kraj", "Romsko naselje", "Salaš", "Novo naselje"]
+SKILLS = ["cleaning", "cooking", "farming", "construction", "care_elderly", "driving_b", "sewing", "recycling"]
+
+
 def demo_household(rng: random.Random, municipality_code: str, *, members: int | None = None) -> dict[str, Any]:
-    """A plausible household payload for ``POST /intake/api/households`` (no JMBG: the seed stays valid)."""
+    """A plausible household payload for ``POST /intake/api/households``.
+
+    No JMBG (a seed run twice stays valid); the reason says why, as a field worker would record it.
+    """
     family = rng.choice(FAMILY)
     count = members if members is not None else rng.randint(1, 6)
     people = []
     for i in range(count):
         sex = rng.choice("FM")
-        year = rng.randint(1950, 2000) if i < 2 else rng.randint(2005, 2024)
-        people.append(
-            {
-                "given_name": rng.choice(GIVEN_F if sex == "F" else GIVEN_M),
-                "family_name": family,
-                "birth_date": date(year, rng.randint(1, 12), rng.randint(1, 28)).isoformat(),
-                "sex": sex,
+        adult = i < 2
+        year = rng.randint(1950, 2000) if adult else rng.randint(2005, 2024)
+        person: dict[str, Any] = {
+            "given_name": rng.choice(GIVEN_F if sex == "F" else GIVEN_M),
+            "family_name": family,
+            "birth_date": date(year, rng.randint(1, 12), rng.randint(1, 28)).isoformat(),
+            "sex": sex,
+            "missing_jmbg_reason": "no_personal_documents" if rng.random() < 0.1 else "not_known",
+            "relation": "head" if i == 0 else "spouse" if i == 1 else "child",
+            "consents": ["case_work"] + (["activation"] if adult and rng.random() < 0.7 else []),
+        }
+        if adult:
+            able = rng.random() < 0.8
+            person |= {
+                "education": rng.choice(["none", "primary_incomplete", "primary", "secondary"]),
+                "employment_status": rng.choice(["unemployed", "unemployed", "informal_work", "retired", "employed"]),
+                "able_to_work": able,
+                "skills": rng.sample(SKILLS, rng.randint(0, 3)) if able else [],
             }
-        )
-    return {"municipality_code": municipality_code, "members": people}
+            if rng.random() < 0.1:
+                person["markers"] = ["disability"]
+        else:
+            person["education"] = "primary_incomplete" if year < 2019 else "none"
+        people.append(person)
+    incomes = [{"source": "social_assistance", "monthly_amount": float(rng.randrange(8_000, 20_000, 500))}]
+    if rng.random() < 0.4:
+        incomes.append({"source": "informal_work", "monthly_amount": float(rng.randrange(5_000, 30_000, 1_000))})
+    return {
+        "municipality_code": municipality_code,
+        "settlement": rng.choice(SETTLEMENTS),
+        "address": f"Ulica {rng.randint(1, 40)}. broj {rng.randint(1, 120)}",
+        "housing_type": rng.choice(["own", "rented", "informal_settlement", "with_relatives"]),
+        "incomes": incomes,
+        "members": people,
+    }

@@ -12,12 +12,12 @@ from services.cases.domain import CaseStatus
 from services.cases.models import Case
 from shared.auth import Role, User
 from shared.db import utcnow
-from shared.events import CaseOpenedV1, HouseholdRegisteredV1
+from shared.events import CaseOpenedV1, HouseholdRegisteredV2
 from shared.messaging.outbox import OutboxWriter
 
 
 async def open_case_for_household(
-    *, session: AsyncSession, outbox: OutboxWriter, event: HouseholdRegisteredV1
+    *, session: AsyncSession, outbox: OutboxWriter, event: HouseholdRegisteredV2
 ) -> Case | None:
     """Open the one case a registered household gets; None when it already has one."""
     if await repository.has_case(session, event.household_id):

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from services.intake.models import Household, Person
+from services.intake.models import (
+    AuditEntry,
+    ConsentRecord,
+    DuplicateCandidate,
+    Household,
+    Person,
+    PovertyLine,
+)
+
+# --- households and persons -----------------------------------------------------------------------------------
 
 
 async def existing_jmbgs(session: AsyncSession, jmbgs: Iterable[str]) -> dict[str, tuple[uuid.UUID, str]]:
@@ -17,44 +28,234 @@ async def existing_jmbgs(session: AsyncSession, jmbgs: Iterable[str]) -> dict[st
     wanted = list(jmbgs)
     if not wanted:
         return {}
-    rows = await session.execute(
-        select(Person.jmbg, Person.household_id, Household.municipality_code)
-        .join(Household, Household.id == Person.household_id)
-        .where(Person.jmbg.in_(wanted))
-    )
-    return {jmbg: (household_id, code) for jmbg, household_id, code in rows if jmbg is not None}
-
-
-async def get_household(session: AsyncSession, household_id: uuid.UUID) -> Household | None:
-    result = await session.execute(
-        select(Household).where(Household.id == household_id).options(selectinload(Household.members))
-    )
-    return result.scalar_one_or_none()
-
-
-async def insert_household(session: AsyncSession, household: Household, members: list[Person]) -> None:
-    """Insert with two Core statements (no unit-of-work bookkeeping: registration is the hot path)."""
-    await session.execute(
-        insert(Household).values(
-            id=household.id,
-            municipality_code=household.municipality_code,
-            registered_by=household.registered_by,
-            registered_at=household.registered_at,
+    found: dict[str, tuple[uuid.UUID, str]] = {}
+    for start in range(0, len(wanted), 500):
+        rows = await session.execute(
+            select(Person.jmbg, Person.household_id, Household.municipality_code)
+            .join(Household, Household.id == Person.household_id)
+            .where(Person.jmbg.in_(wanted[start : start + 500]))
         )
+        found.update({jmbg: (household_id, code) for jmbg, household_id, code in rows if jmbg is not None})
+    return found
+
+
+async def get_household(
+    session: AsyncSession, household_id: uuid.UUID, *, for_update: bool = False
+) -> Household | None:
+    query = select(Household).where(Household.id == household_id).options(selectinload(Household.members))
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def get_person(session: AsyncSession, person_id: uuid.UUID) -> Person | None:
+    return await session.get(Person, person_id)
+
+
+async def insert_households(
+    session: AsyncSession, households: list[dict[str, Any]], persons: list[dict[str, Any]]
+) -> None:
+    """Insert with two Core executemany statements (no unit-of-work bookkeeping: registration and import are the
+    hot paths)."""
+    if households:
+        await session.execute(insert(Household), households)
+    if persons:
+        await session.execute(insert(Person), persons)
+
+
+async def likely_duplicates(
+    session: AsyncSession, keys: Iterable[tuple[str, str, date]], *, exclude_households: Iterable[uuid.UUID] = ()
+) -> list[tuple[uuid.UUID, uuid.UUID, str, str, date, str]]:
+    """Persons already registered with one of the (family key, given key, birth date) triples.
+
+    Returns (person id, household id, family key, given key, birth date, municipality) rows.
+    """
+    wanted = {(f, g, b) for f, g, b in keys}
+    if not wanted:
+        return []
+    excluded = set(exclude_households)
+    families = sorted({f for f, _, _ in wanted})
+    found: list[Any] = []
+    for start in range(0, len(families), 500):
+        rows = await session.execute(
+            select(
+                Person.id,
+                Person.household_id,
+                Person.family_key,
+                Person.given_key,
+                Person.birth_date,
+                Household.municipality_code,
+            )
+            .join(Household, Household.id == Person.household_id)
+            .where(Person.family_key.in_(families[start : start + 500]), Person.erased_at.is_(None))
+        )
+        for pid, hid, family, given, born, code in rows:
+            if (family, given, born) in wanted and hid not in excluded:
+                found.append((pid, hid, family, given, born, code))
+    return found
+
+
+async def search_households(
+    session: AsyncSession,
+    *,
+    tokens: list[str],
+    jmbg: str | None,
+    municipalities: Sequence[str] | None,
+    municipality: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[Household]]:
+    """Households with a member whose folded names start with every token (any order), or with that JMBG."""
+    matching = select(Person.household_id).where(Person.erased_at.is_(None))
+    if jmbg:
+        matching = matching.where(Person.jmbg == jmbg)
+    for token in tokens:
+        matching = matching.where(or_(Person.family_key.startswith(token), Person.given_key.startswith(token)))
+    query = select(Household).where(Household.merged_into.is_(None))
+    if tokens or jmbg:
+        query = query.where(Household.id.in_(matching))
+    if municipalities is not None:
+        query = query.where(Household.municipality_code.in_(list(municipalities)))
+    if municipality:
+        query = query.where(Household.municipality_code == municipality)
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    page = await session.execute(
+        query.options(selectinload(Household.members))
+        .order_by(Household.registered_at.desc(), Household.id)
+        .limit(limit)
+        .offset(offset)
     )
+    return total, list(page.scalars().all())
+
+
+async def all_households_for_poverty(session: AsyncSession) -> list[Household]:
+    rows = await session.execute(
+        select(Household).where(Household.merged_into.is_(None)).options(selectinload(Household.members))
+    )
+    return list(rows.scalars().all())
+
+
+async def set_case(session: AsyncSession, household_id: uuid.UUID, *, case_id: uuid.UUID, status: str) -> None:
     await session.execute(
-        insert(Person),
-        [
-            {
-                "id": p.id,
-                "household_id": p.household_id,
-                "position": p.position,
-                "given_name": p.given_name,
-                "family_name": p.family_name,
-                "birth_date": p.birth_date,
-                "sex": p.sex,
-                "jmbg": p.jmbg,
-            }
-            for p in members
-        ],
+        update(Household).where(Household.id == household_id).values(case_id=case_id, case_status=status)
     )
+
+
+# --- poverty lines --------------------------------------------------------------------------------------------
+
+
+async def poverty_lines(session: AsyncSession) -> dict[int, float]:
+    rows = await session.execute(select(PovertyLine.year, PovertyLine.amount))
+    return {year: amount for year, amount in rows}
+
+
+async def list_poverty_lines(session: AsyncSession) -> list[PovertyLine]:
+    return list((await session.execute(select(PovertyLine).order_by(PovertyLine.year.desc()))).scalars().all())
+
+
+async def upsert_poverty_line(session: AsyncSession, *, year: int, amount: float, by: str, at: datetime) -> PovertyLine:
+    line = await session.get(PovertyLine, year)
+    if line is None:
+        line = PovertyLine(year=year, amount=amount, set_by=by, set_at=at)
+        session.add(line)
+    else:
+        line.amount, line.set_by, line.set_at = amount, by, at
+    await session.flush()
+    return line
+
+
+# --- consent, audit, duplicates -------------------------------------------------------------------------------
+
+
+def add_consent_records(session: AsyncSession, records: list[ConsentRecord]) -> None:
+    session.add_all(records)
+
+
+async def consent_history(session: AsyncSession, person_id: uuid.UUID) -> list[ConsentRecord]:
+    rows = await session.execute(
+        select(ConsentRecord).where(ConsentRecord.person_id == person_id).order_by(ConsentRecord.id)
+    )
+    return list(rows.scalars().all())
+
+
+async def write_audit(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
+    if entries:
+        await session.execute(insert(AuditEntry), entries)
+
+
+async def query_audit(
+    session: AsyncSession,
+    *,
+    municipalities: Sequence[str] | None,
+    record_id: uuid.UUID | None,
+    actor: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    offset: int,
+) -> list[AuditEntry]:
+    query = select(AuditEntry)
+    if municipalities is not None:
+        query = query.where(AuditEntry.municipality_code.in_(list(municipalities)))
+    if record_id is not None:
+        query = query.where(AuditEntry.record_id == record_id)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
+    rows = await session.execute(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
+    return list(rows.scalars().all())
+
+
+async def insert_duplicates(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(DuplicateCandidate), rows)
+
+
+async def open_duplicates(
+    session: AsyncSession, *, municipalities: Sequence[str] | None, limit: int, offset: int
+) -> list[DuplicateCandidate]:
+    query = select(DuplicateCandidate).where(DuplicateCandidate.status == "open")
+    if municipalities is not None:
+        query = query.where(DuplicateCandidate.municipality_code.in_(list(municipalities)))
+    rows = await session.execute(query.order_by(DuplicateCandidate.detected_at).limit(limit).offset(offset))
+    return list(rows.scalars().all())
+
+
+async def get_duplicate(session: AsyncSession, duplicate_id: uuid.UUID) -> DuplicateCandidate | None:
+    return await session.get(DuplicateCandidate, duplicate_id)
+
+
+async def open_duplicate_count(session: AsyncSession, person_ids: Sequence[uuid.UUID]) -> int:
+    if not person_ids:
+        return 0
+    ids = list(person_ids)
+    query = select(func.count()).where(
+        DuplicateCandidate.status == "open",
+        or_(DuplicateCandidate.person_id.in_(ids), DuplicateCandidate.other_person_id.in_(ids)),
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def close_duplicates_of(
+    session: AsyncSession, person_id: uuid.UUID, *, status: str, by: str, at: datetime
+) -> None:
+    """Every open pair that involves ``person_id`` is settled (the person was merged away or erased)."""
+    await session.execute(
+        update(DuplicateCandidate)
+        .where(
+            DuplicateCandidate.status == "open",
+            or_(DuplicateCandidate.person_id == person_id, DuplicateCandidate.other_person_id == person_id),
+        )
+        .values(status=status, resolved_by=by, resolved_at=at)
+    )
+
+
+async def persons_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Person]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Person).where(Person.id.in_(wanted)))
+    return {p.id: p for p in rows.scalars().all()}

@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting import service
-from shared.events import CaseOpenedV1, Envelope, EventData, HouseholdRegisteredV1, OpportunityPublishedV1
+from shared.events import CaseOpenedV1, Envelope, EventData, HouseholdRegisteredV2, OpportunityPublishedV1
 from shared.messaging.consumer import Handler
 
 
 async def household_registered(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
-    assert isinstance(event, HouseholdRegisteredV1)
+    assert isinstance(event, HouseholdRegisteredV2)
     await service.project_household_registered(session=session, event=event)
 
 
@@ -25,7 +25,7 @@ async def opportunity_published(session: AsyncSession, event: EventData, _envelo
 
 
 HANDLERS: dict[type[EventData], Handler] = {
-    HouseholdRegisteredV1: household_registered,
+    HouseholdRegisteredV2: household_registered,
     CaseOpenedV1: case_opened,
     OpportunityPublishedV1: opportunity_published,
 }

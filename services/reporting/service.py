@@ -12,11 +12,11 @@ from services.reporting.models import HouseholdFact
 from services.reporting.schemas import IndicatorsPublic, PersonsBySex
 from shared.db import utcnow
 from shared.errors import Invalid, field_error
-from shared.events import CaseOpenedV1, HouseholdRegisteredV1, OpportunityPublishedV1
+from shared.events import CaseOpenedV1, HouseholdRegisteredV2, OpportunityPublishedV1
 from shared.reference import municipalities
 
 
-async def project_household_registered(*, session: AsyncSession, event: HouseholdRegisteredV1) -> None:
+async def project_household_registered(*, session: AsyncSession, event: HouseholdRegisteredV2) -> None:
     now = utcnow()
     repository.add_household_fact(
         session,

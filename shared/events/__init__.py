@@ -14,7 +14,17 @@ from shared.events.catalogue import (
     upcaster,
 )
 from shared.events.envelope import Envelope, EnvelopeError
-from shared.events.intake import HouseholdRegisteredV1, MemberProfile
+from shared.events.intake import (
+    HouseholdMergedV1,
+    HouseholdRegisteredV1,
+    HouseholdRegisteredV2,
+    HouseholdState,
+    HouseholdUpdatedV1,
+    MemberProfile,
+    PersonConsentChangedV1,
+    PersonErasedV1,
+    PersonMergedV1,
+)
 
 __all__ = [
     "EVENT_TYPES",
@@ -25,9 +35,16 @@ __all__ = [
     "Envelope",
     "EnvelopeError",
     "EventData",
+    "HouseholdMergedV1",
     "HouseholdRegisteredV1",
+    "HouseholdRegisteredV2",
+    "HouseholdState",
+    "HouseholdUpdatedV1",
     "MemberProfile",
     "OpportunityPublishedV1",
+    "PersonConsentChangedV1",
+    "PersonErasedV1",
+    "PersonMergedV1",
     "Topic",
     "UnknownEventType",
     "decode_event",

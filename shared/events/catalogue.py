@@ -15,13 +15,31 @@ from pydantic import Field, TypeAdapter, ValidationError
 from shared.events.activation import OpportunityPublishedV1
 from shared.events.base import EventData
 from shared.events.cases import CaseOpenedV1
-from shared.events.intake import HouseholdRegisteredV1
+from shared.events.intake import (
+    INTAKE_EVENTS,
+    HouseholdMergedV1,
+    HouseholdRegisteredV1,
+    HouseholdRegisteredV2,
+    HouseholdUpdatedV1,
+    PersonConsentChangedV1,
+    PersonErasedV1,
+    PersonMergedV1,
+    upcast_registered_v1,
+)
 
 AnyEvent = Annotated[
-    HouseholdRegisteredV1 | CaseOpenedV1 | OpportunityPublishedV1,
+    HouseholdRegisteredV1
+    | HouseholdRegisteredV2
+    | HouseholdUpdatedV1
+    | PersonConsentChangedV1
+    | PersonErasedV1
+    | HouseholdMergedV1
+    | PersonMergedV1
+    | CaseOpenedV1
+    | OpportunityPublishedV1,
     Field(discriminator="type"),
 ]
-EVENT_TYPES: tuple[type[EventData], ...] = (HouseholdRegisteredV1, CaseOpenedV1, OpportunityPublishedV1)
+EVENT_TYPES: tuple[type[EventData], ...] = (*INTAKE_EVENTS, CaseOpenedV1, OpportunityPublishedV1)
 _adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 
 
@@ -49,14 +67,14 @@ DLQ_PARTITIONS = 1
 
 # Which service consumes which topics (one consumer group per service).
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    "intake": (),
+    "intake": ("cases.case",),  # the case status shown on a household
     "cases": ("intake.household",),
     "activation": (),
     "reporting": ("intake.household", "cases.case", "activation.opportunity"),
 }
 
 Upcaster = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
-UPCASTERS: dict[str, Upcaster] = {}
+UPCASTERS: dict[str, Upcaster] = {HouseholdRegisteredV1.type_name(): upcast_registered_v1}
 
 
 class UnknownEventType(ValueError):

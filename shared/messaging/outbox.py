@@ -57,6 +57,21 @@ class OutboxWriter:
         self._listeners.append(callback)
 
     async def add(self, session: AsyncSession, event: EventData, *, subject: str | None = None) -> Envelope:
+        envelope, row = self._row(event, subject)
+        await session.execute(self._insert, row)
+        self._hook(session.sync_session)
+        return envelope
+
+    async def add_many(self, session: AsyncSession, events: list[EventData]) -> list[Envelope]:
+        """Queue many events with one executemany (bulk work such as an import)."""
+        if not events:
+            return []
+        pairs = [self._row(event, None) for event in events]
+        await session.execute(self._insert, [row for _, row in pairs])
+        self._hook(session.sync_session)
+        return [envelope for envelope, _ in pairs]
+
+    def _row(self, event: EventData, subject: str | None) -> tuple[Envelope, dict[str, Any]]:
         envelope = Envelope(
             id=new_id(),
             source=self.source,
@@ -67,20 +82,15 @@ class OutboxWriter:
             correlation_id=current_correlation_id(),
             causation_id=causation_id_var.get(),
         )
-        await session.execute(
-            self._insert,
-            {
-                "event_id": envelope.id,
-                "topic": event.topic,
-                "key": event.key,
-                "event_type": envelope.type,
-                "headers": [[k, v.decode()] for k, v in envelope.headers()],
-                "payload": envelope.value().decode(),
-                "created_at": envelope.time,
-            },
-        )
-        self._hook(session.sync_session)
-        return envelope
+        return envelope, {
+            "event_id": envelope.id,
+            "topic": event.topic,
+            "key": event.key,
+            "event_type": envelope.type,
+            "headers": [[k, v.decode()] for k, v in envelope.headers()],
+            "payload": envelope.value().decode(),
+            "created_at": envelope.time,
+        }
 
     def _hook(self, sync_session: Session) -> None:
         if sync_session.info.get("oslonac_outbox_hooked"):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from services.cases.models import Case
 from services.cases.models import plumbing as cases_plumbing
 from shared.context import new_id
-from shared.events import Envelope, HouseholdRegisteredV1, MemberProfile
+from shared.events import Envelope, HouseholdRegisteredV2, MemberProfile
 from shared.events.catalogue import SUBSCRIPTIONS
 from shared.messaging.kafka import ensure_topics
 from shared.settings import KafkaSettings
@@ -25,8 +25,8 @@ from tests.fixtures.services import RunningService, running_service
 
 def registered(
     household_id: uuid.UUID | None = None, municipality: str = ADA
-) -> tuple[HouseholdRegisteredV1, Envelope]:
-    event = HouseholdRegisteredV1(
+) -> tuple[HouseholdRegisteredV2, Envelope]:
+    event = HouseholdRegisteredV2(
         household_id=household_id or uuid.uuid4(),
         municipality_code=municipality,
         registered_at=datetime.now(UTC),
@@ -69,8 +69,8 @@ async def test_registration_opens_one_case_and_is_counted(platform: dict[str, Ru
     body = {
         "municipality_code": RUMA,
         "members": [
-            {"given_name": "Ana", "family_name": "Ilić", "birth_date": "1990-01-02", "sex": "F"},
-            {"given_name": "Ivan", "family_name": "Ilić", "birth_date": "1988-11-30", "sex": "M"},
+            {"given_name": "Ana", "family_name": "Ilić", "birth_date": "1990-01-02", "sex": "F", "missing_jmbg_reason": "not_known"},
+            {"given_name": "Ivan", "family_name": "Ilić", "birth_date": "1988-11-30", "sex": "M", "missing_jmbg_reason": "not_known"},
         ],
     }
     r = await intake.client.post("/intake/api/households", json=body, headers=intake.auth("worker"))
@@ -184,7 +184,7 @@ async def test_the_correlation_id_follows_a_registration_through_the_events_it_c
     intake, cases = platform["intake"], platform["cases"]
     body = {
         "municipality_code": ADA,
-        "members": [{"given_name": "Ana", "family_name": "Nađ", "birth_date": "1990-01-02", "sex": "F"}],
+        "members": [{"given_name": "Ana", "family_name": "Nađ", "birth_date": "1990-01-02", "sex": "F", "missing_jmbg_reason": "not_known"}],
     }
     r = await intake.client.post(
         "/intake/api/households", json=body, headers={**intake.auth("worker"), "X-Correlation-ID": "req-42"}

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from services.cases.models import plumbing as cases_plumbing
 from services.intake.models import plumbing as intake_plumbing
 from shared.db import create_engine, session_factory
-from shared.events import Envelope, EventData, HouseholdRegisteredV1
+from shared.events import Envelope, EventData, HouseholdRegisteredV2
 from shared.messaging.consumer import EventConsumer, Outcome
 from shared.messaging.embedded import EmbeddedBroker, free_port
 from shared.messaging.kafka import ensure_topics
@@ -26,7 +26,7 @@ from tests.fixtures.kafka_tools import eventually, produce, produce_event, read_
 from tests.fixtures.services import running_service
 from tests.integration.test_pipeline import registered
 
-MEMBER = {"given_name": "Vesna", "family_name": "Kovač", "birth_date": "1979-09-09", "sex": "F"}
+MEMBER = {"given_name": "Vesna", "family_name": "Kovač", "birth_date": "1979-09-09", "sex": "F", "missing_jmbg_reason": "not_known"}
 
 
 async def test_events_committed_while_the_broker_is_down_are_published_once_it_answers(
@@ -78,7 +78,7 @@ async def test_a_handler_failing_for_a_while_is_retried_and_applied_once(cases_d
     consumer = EventConsumer(
         service="cases",
         topics=["intake.household"],
-        handlers={HouseholdRegisteredV1: flaky},
+        handlers={HouseholdRegisteredV2: flaky},
         sessions=session_factory(cases_db),
         tables=cases_plumbing,
         kafka=kafka_settings,
@@ -104,7 +104,7 @@ async def test_a_handler_that_keeps_failing_goes_to_the_dlq_and_the_next_event_i
     doomed_event, doomed_env = registered()
 
     async def handler(session, event: EventData, envelope: Envelope) -> None:
-        assert isinstance(event, HouseholdRegisteredV1)
+        assert isinstance(event, HouseholdRegisteredV2)
         if event.household_id == doomed_event.household_id:
             raise ValueError("this household breaks a rule")
         applied.append(event.household_id)
@@ -112,7 +112,7 @@ async def test_a_handler_that_keeps_failing_goes_to_the_dlq_and_the_next_event_i
     consumer = EventConsumer(
         service="cases",
         topics=["intake.household"],
-        handlers={HouseholdRegisteredV1: handler},
+        handlers={HouseholdRegisteredV2: handler},
         sessions=session_factory(cases_db),
         tables=cases_plumbing,
         kafka=kafka_settings,
@@ -152,7 +152,7 @@ async def test_a_batch_with_one_failing_event_still_applies_the_others_once(case
     applied: list[uuid.UUID] = []
 
     async def handler(session, event: EventData, envelope: Envelope) -> None:
-        assert isinstance(event, HouseholdRegisteredV1)
+        assert isinstance(event, HouseholdRegisteredV2)
         if event.household_id == doomed:
             raise ValueError("breaks a rule")
         applied.append(event.household_id)
@@ -160,7 +160,7 @@ async def test_a_batch_with_one_failing_event_still_applies_the_others_once(case
     consumer = EventConsumer(
         service="cases",
         topics=["intake.household"],
-        handlers={HouseholdRegisteredV1: handler},
+        handlers={HouseholdRegisteredV2: handler},
         sessions=session_factory(cases_db),
         tables=cases_plumbing,
         kafka=kafka_settings,
@@ -196,7 +196,7 @@ async def test_a_database_outage_is_waited_out_not_dead_lettered(cases_db, kafka
     consumer = EventConsumer(
         service="cases",
         topics=["intake.household"],
-        handlers={HouseholdRegisteredV1: handler},
+        handlers={HouseholdRegisteredV2: handler},
         sessions=session_factory(cases_db),
         tables=cases_plumbing,
         kafka=kafka_settings,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from services.intake.domain import make_jmbg
 from services.intake.models import Household, Person, plumbing
-from shared.events import HouseholdRegisteredV1, decode_event
+from shared.events import HouseholdRegisteredV2, decode_event
 from shared.settings import KafkaSettings
 from tests.fixtures.auth import ADA, NOVI_SAD, Tokens
 from tests.fixtures.databases import DatabaseFactory
@@ -21,7 +21,7 @@ OFFLINE = KafkaSettings(bootstrap_servers="127.0.0.1:9")
 
 
 def member(**overrides: Any) -> dict[str, Any]:
-    body = {"given_name": "Jelena", "family_name": "Đorđević", "birth_date": "1984-03-07", "sex": "F"}
+    body = {"given_name": "Jelena", "family_name": "Đorđević", "birth_date": "1984-03-07", "sex": "F", "missing_jmbg_reason": "not_known"}
     body.update(overrides)
     return body
 
@@ -64,10 +64,10 @@ async def test_registering_stores_the_household_and_queues_one_event_without_per
     assert len(rows) == 1
     assert rows[0]["topic"] == "intake.household" and rows[0]["key"] == created["id"]
     headers = dict(rows[0]["headers"])
-    assert headers["ce_type"] == HouseholdRegisteredV1.type_name()
+    assert headers["ce_type"] == HouseholdRegisteredV2.type_name()
     assert headers["ce_subject"] == created["id"]
     event = decode_event(headers["ce_type"], json.loads(rows[0]["payload"]))
-    assert isinstance(event, HouseholdRegisteredV1)
+    assert isinstance(event, HouseholdRegisteredV2)
     assert sorted((m.sex, m.birth_year) for m in event.members) == [("F", 1984), ("M", 2010)]
     for personal in ("Jelena", "Marko", "Đorđević", jmbg):
         assert personal not in rows[0]["payload"]

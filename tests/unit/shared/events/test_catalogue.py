@@ -19,6 +19,8 @@ from shared.events import (
     TOPICS_BY_NAME,
     CaseOpenedV1,
     EventData,
+    HouseholdRegisteredV1,
+    HouseholdRegisteredV2,
     UnknownEventType,
     decode_event,
     upcaster,
@@ -53,15 +55,30 @@ def test_every_event_type_has_a_sample() -> None:
 
 @event_types
 def test_decode_gives_back_an_equal_event(cls: type[EventData]) -> None:
+    if cls.type_name() in UPCASTERS:
+        pytest.skip("an old version decodes as its newest version (test_old_versions_are_upcast)")
     event = SAMPLES[cls]()
     decoded = decode_event(cls.type_name(), event.to_data())
     assert type(decoded) is cls
     assert decoded == event
 
 
+def test_old_versions_are_upcast() -> None:
+    old = SAMPLES[HouseholdRegisteredV1]()
+    new = decode_event(old.type_name(), json.loads(json.dumps(old.to_data())))
+    assert isinstance(new, HouseholdRegisteredV2)
+    assert new.household_id == old.household_id and new.version == 1
+    assert [(m.person_id, m.sex, m.birth_year) for m in new.members] == [
+        (m.person_id, m.sex, m.birth_year) for m in old.members
+    ]
+    assert all(m.relation is None and m.markers == [] for m in new.members)
+
+
 @event_types
 def test_decode_after_json_round_trip(cls: type[EventData]) -> None:
     # What actually travels is the JSON text of to_data(); it must decode to the same event.
+    if cls.type_name() in UPCASTERS:
+        pytest.skip("an old version decodes as its newest version (test_old_versions_are_upcast)")
     event = SAMPLES[cls]()
     assert decode_event(cls.type_name(), json.loads(json.dumps(event.to_data()))) == event
 
@@ -201,7 +218,9 @@ def test_no_upcaster_is_left_behind_by_these_tests() -> None:
 def test_type_name_follows_the_naming_rule_and_names_its_topic(cls: type[EventData]) -> None:
     match = TYPE_NAME.match(cls.type_name())
     assert match, cls.type_name()
-    assert f"{match['context']}.{match['aggregate']}" == cls.topic
+    aggregate = f"{match['context']}.{match['aggregate']}"
+    # A person belongs to a household: its events travel on the household's topic, in the household's order.
+    assert {"intake.person": "intake.household"}.get(aggregate, aggregate) == cls.topic
     assert cls.topic in TOPICS_BY_NAME
     assert TOPICS_BY_NAME[cls.topic].owner == match["context"]
 

@@ -1,0 +1,46 @@
+"""Poverty lines per year (set by an administrator) and the recomputation a change of line causes."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake import repository, service
+from services.intake.models import PovertyLine
+from services.intake.schemas import PovertyLineChange, PovertyLinePublic
+from shared.auth import Role, User
+from shared.db import utcnow
+from shared.errors import Forbidden, Invalid
+from shared.messaging.outbox import OutboxWriter
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+async def set_poverty_line(
+    *, session: AsyncSession, outbox: OutboxWriter, year: int, amount: float, user: User
+) -> PovertyLineChange:
+    """Set the year's line and recompute every household's flag; each household whose flag, applicable year or
+    scale changed gets ``intake.household.updated`` (reason ``poverty_line_changed``) in the same transaction."""
+    if Role.admin not in user.roles:
+        raise Forbidden("Only an administrator sets poverty lines.")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise Invalid(f"The year must be between {FIRST_YEAR} and {LAST_YEAR}.")
+    now = utcnow()
+    line: PovertyLine = await repository.upsert_poverty_line(session, year=year, amount=amount, by=user.sub, at=now)
+    lines = await repository.poverty_lines(session)
+    households = await repository.all_households_for_poverty(session)
+    changed = []
+    for household in households:
+        if service.apply_poverty(household, household.members, lines=lines, on=now.date()):
+            household.version += 1
+            changed.append(service.updated_event(household, household.members, "poverty_line_changed"))
+    await outbox.add_many(session, list(changed))
+    await session.flush()
+    return PovertyLineChange(
+        line=PovertyLinePublic.model_validate(line),
+        households_recomputed=len(households),
+        households_changed=len(changed),
+    )
+
+
+async def poverty_lines(*, session: AsyncSession) -> list[PovertyLinePublic]:
+    return [PovertyLinePublic.model_validate(line) for line in await repository.list_poverty_lines(session)]
