@@ -29,7 +29,8 @@ def create_gateway(services: Sequence[str], issuer: DevIssuer | None, *, passwor
                 f"<li><code>{escape(u)}</code> ({escape(', '.join(issuer.users[u].roles))})</li>" for u in issuer.users
             )
             users += f"</ul><p>{escape(password_hint)}</p>"
-        body = f"<h1>Oslonac</h1><p>Social protection platform, embedded run.</p><ul>{links}</ul>{users}"
+        sign_in = '<p><a href="/intake/login">Sign in</a></p>'
+        body = f"<h1>Oslonac</h1><p>Social protection platform, embedded run.</p>{sign_in}<ul>{links}</ul>{users}"
         return PAGE.format(title="Oslonac", body=body)
 
     return app

@@ -92,6 +92,17 @@ class Platform:
             heartbeat_interval_ms=self.config.heartbeat_interval_ms,
         )
 
+    @property
+    def auth_token_url(self) -> str:
+        """The development issuer as the services reach it: the public origin, whose proxy forwards ``/auth``
+        to the gateway (started after the services, but before anyone can sign in)."""
+        host = self.config.host
+        if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - a wildcard bind is reached on loopback
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.config.port}/auth/token"
+
     def child_env(self, child: Child) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OSLONAC_")}
         env.update(
@@ -103,6 +114,7 @@ class Platform:
                 "OSLONAC_KAFKA_SESSION_TIMEOUT_MS": str(self.config.session_timeout_ms),
                 "OSLONAC_KAFKA_HEARTBEAT_INTERVAL_MS": str(self.config.heartbeat_interval_ms),
                 "OSLONAC_JWT_PUBLIC_KEY_FILE": str(self.public_key_path),
+                "OSLONAC_AUTH_TOKEN_URL": self.auth_token_url,
                 "OSLONAC_LOG_FORMAT": "json",
             }
         )

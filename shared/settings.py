@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     jwks_url: str | None = None
     jwt_issuer: str = "oslonac-dev"
     jwt_audience: str | None = None
+    # The sign-in page posts an OAuth2 password grant here: the development issuer's /auth/token in the
+    # embedded run, Keycloak's .../protocol/openid-connect/token (direct access grants) in compose.
+    auth_token_url: str | None = None
+    auth_client_id: str = "oslonac"
 
     log_format: Literal["json", "console", "auto"] = "auto"
     log_level: str = "INFO"

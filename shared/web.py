@@ -25,6 +25,7 @@ from shared.messaging.runtime import ServiceRuntime
 from shared.observability import metrics
 from shared.observability.logging import configure_logging
 from shared.settings import Settings
+from shared.ui.login import install_ui
 
 log = structlog.get_logger(__name__)
 
@@ -189,6 +190,8 @@ def create_service_app(
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(health)
+    # Shared static files at /{service}/static, sign-in/out and language switch, page-auth redirects.
+    install_ui(app, settings)
     for router in routers:
         app.include_router(router, prefix=prefix)
     return app

@@ -12,7 +12,11 @@ JMBG_WEIGHTS = (7, 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 
 @dataclass(frozen=True, slots=True)
 class JmbgProblem:
+    """Why a JMBG is refused: a stable ``code`` (the UI translates by it), its parameters and an English message."""
+
+    code: str
     message: str
+    params: tuple[tuple[str, str], ...] = ()
 
 
 def jmbg_check_digit(first12: str) -> int:
@@ -38,19 +42,23 @@ def jmbg_sex(jmbg: str) -> Sex:
 def check_jmbg(jmbg: str, *, birth_date: date, sex: Sex) -> JmbgProblem | None:
     """Why ``jmbg`` is not valid for a person born on ``birth_date`` of ``sex``, or None when it is."""
     if len(jmbg) != 13 or not (jmbg.isascii() and jmbg.isdigit()):
-        return JmbgProblem("JMBG must be exactly 13 digits.")
+        return JmbgProblem("length", "JMBG must be exactly 13 digits.")
     if jmbg_check_digit(jmbg[:12]) != int(jmbg[12]):
-        return JmbgProblem("JMBG check digit does not match: the number was probably mistyped.")
+        return JmbgProblem("check_digit", "JMBG check digit does not match: the number was probably mistyped.")
     encoded = jmbg_birth_date(jmbg)
     if encoded is None:
-        return JmbgProblem("JMBG does not start with a valid date (DDMMYYY).")
+        return JmbgProblem("date", "JMBG does not start with a valid date (DDMMYYY).")
     if encoded != birth_date:
         return JmbgProblem(
-            f"JMBG encodes the birth date {encoded.isoformat()}, but the birth date given is {birth_date.isoformat()}."
+            "birth_date",
+            f"JMBG encodes the birth date {encoded.isoformat()}, but the birth date given is {birth_date.isoformat()}.",
+            (("encoded", encoded.isoformat()), ("given", birth_date.isoformat())),
         )
     if jmbg_sex(jmbg) != sex:
         encoded_sex = "male" if jmbg_sex(jmbg) == "M" else "female"
-        return JmbgProblem(f"JMBG encodes a {encoded_sex} person, but the sex given is {sex}.")
+        return JmbgProblem(
+            "sex", f"JMBG encodes a {encoded_sex} person, but the sex given is {sex}.", (("encoded", jmbg_sex(jmbg)),)
+        )
     return None
 
 

@@ -59,9 +59,11 @@ def member_problems(members: Sequence[PersonCreate], loc: list[str | int]) -> tu
             continue
         problem = domain.check_jmbg(member.jmbg, birth_date=member.birth_date, sex=member.sex)
         if problem is not None:
-            problems.append(field_error([*loc, i, "jmbg"], problem.message))
+            problems.append(field_error([*loc, i, "jmbg"], problem.message, f"jmbg_{problem.code}"))
         elif member.jmbg in seen:
-            problems.append(field_error([*loc, i, "jmbg"], f"same JMBG as member {seen[member.jmbg] + 1}"))
+            problems.append(
+                field_error([*loc, i, "jmbg"], f"same JMBG as member {seen[member.jmbg] + 1}", "jmbg_repeated")
+            )
         else:
             seen[member.jmbg] = i
     return problems, list(seen)
