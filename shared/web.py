@@ -25,7 +25,7 @@ from shared.messaging.runtime import ServiceRuntime
 from shared.observability import metrics
 from shared.observability.logging import configure_logging
 from shared.settings import Settings
-from shared.ui.login import install_ui
+from shared.ui.login import error_page, install_ui, wants_page
 
 log = structlog.get_logger(__name__)
 
@@ -160,7 +160,9 @@ def create_service_app(
         )
 
     @app.exception_handler(DomainError)
-    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if wants_page(request):
+            return await error_page(request, exc.status_code)
         body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
         if exc.details is not None:
             body["errors"] = exc.details

@@ -15,12 +15,14 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.auth import TOKEN_COOKIE, AuthError, TokenVerifier, User
 from shared.settings import Settings
-from shared.ui.access import PageForbidden, SignInRequired
+from shared.ui.access import PageForbidden, SignInRequired, page_user
 from shared.ui.i18n import LANGUAGE_COOKIE, LANGUAGES, N_
 from shared.ui.templating import (
     ROLE_NAMES,
@@ -231,6 +233,31 @@ def forbidden_page(request: Request, user: User, roles: frozenset[str]) -> Respo
     return shared_templates().render(request, "error.html", context, user=user, status_code=403)
 
 
+ERROR_TITLES = {
+    403: (N_("Access denied"), N_("You do not have permission to see this record.")),
+    404: (N_("Not found"), N_("There is no such record. It may have been merged or removed.")),
+    409: (N_("Not possible now"), N_("The record changed in the meantime or this step is not allowed now.")),
+    422: (N_("Not valid"), N_("The data sent is not valid.")),
+}
+
+
+def wants_page(request: Request) -> bool:
+    """A browser page request (not the JSON API): errors are answered with an HTML page."""
+    return "/api/" not in request.url.path and "text/html" in request.headers.get("accept", "")
+
+
+async def error_page(request: Request, status_code: int) -> Response:
+    """A translated error page for a page request that failed with ``status_code``."""
+    _ = translator(request)
+    title, detail = ERROR_TITLES.get(status_code, (N_("Something went wrong"), N_("Try again, or go back.")))
+    try:
+        user: User | None = await page_user(request)
+    except SignInRequired:
+        user = None
+    context = {"title": _(title), "detail": _(detail)}
+    return shared_templates().render(request, "error.html", context, user=user, status_code=status_code)
+
+
 def install_ui(app: FastAPI, settings: Settings) -> None:
     """The shared static files at ``/{service}/static``, the sign-in routes, and the page-auth error pages."""
     prefix = f"/{settings.service}"
@@ -247,5 +274,11 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     async def page_forbidden(request: Request, exc: PageForbidden) -> Response:
         return forbidden_page(request, exc.user, exc.roles)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_page(request) and exc.status_code in ERROR_TITLES:
+            return await error_page(request, exc.status_code)
+        return await http_exception_handler(request, exc)
 
-__all__ = ["install_ui", "local_path", "login_router", "request_token"]
+
+__all__ = ["error_page", "install_ui", "local_path", "login_router", "request_token", "wants_page"]

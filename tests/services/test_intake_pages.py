@@ -8,7 +8,7 @@ import pytest
 
 from services.intake.domain import make_jmbg
 from shared.settings import KafkaSettings
-from tests.fixtures.auth import ADA, NOVI_SAD, Tokens
+from tests.fixtures.auth import ADA, Tokens
 from tests.fixtures.databases import DatabaseFactory
 from tests.fixtures.services import RunningService, running_service
 
@@ -125,9 +125,14 @@ async def test_a_worker_cannot_open_another_municipalitys_household(intake: Runn
     form = household_form(a1=person("Ana", "Kiš", "1980-01-01", "F", missing_jmbg_reason="not_known"))
     created = await intake.client.post("/intake/households/new", data=form, headers=intake.auth("worker"))
     location = created.headers["location"].split("?")[0]
-    other = await intake.client.get(location, headers=intake.auth("worker-ns"))
+    other = await intake.client.get(location, headers={**intake.auth("worker-ns"), "Accept": "text/html"})
     assert other.status_code == 403
-    assert NOVI_SAD != ADA
+    assert "text/html" in other.headers["content-type"] and "Kiš" not in other.text
+    missing = await intake.client.get(
+        "/intake/households/00000000-0000-4000-8000-000000000000",
+        headers={**intake.auth("worker"), "Accept": "text/html"},
+    )
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
 
 
 async def test_supervisor_pages_render(intake: RunningService):
