@@ -26,7 +26,17 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
-test: $(STAMP) lint typecheck contracts
+# Browser tests drive Debian's chromium (Playwright cannot download browsers here). Installed through apt when
+# this runs as root; otherwise those tests skip and say why.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the browser tests (apt)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: the browser tests will be skipped"; \
+	  else echo "chromium is missing (apt-get install chromium as root): the browser tests will be skipped"; fi; }
+
+test: $(STAMP) browser-deps lint typecheck contracts
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 docs: $(STAMP)

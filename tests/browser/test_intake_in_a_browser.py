@@ -1,0 +1,183 @@
+"""A case worker's day in real headless Chromium against the embedded platform (`make run`'s process tree).
+
+Needs Debian's `chromium` (``make test`` installs it through apt when it can) and Playwright's Python package,
+which drives it through ``executable_path`` (Playwright cannot download browsers here). Screenshots of every
+step are saved under ``artifacts/browser/`` as test artefacts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from oslonac.process import PASSWORD, PlatformProcess, start_platform
+from services.intake.domain import make_jmbg
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
+
+try:
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - the dev extra installs it
+    sync_playwright = None  # type: ignore[assignment]
+
+if CHROMIUM is None or sync_playwright is None:
+    pytest.skip(
+        "browser tests need Debian's chromium (apt-get install chromium; `make test` does it when run as root) "
+        "and the playwright package",
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
+    running = start_platform(tmp_path_factory.mktemp("browser-platform"))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, platform: PlatformProcess, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(base_url=platform.base_url, locale="sr-Latn-RS", accept_downloads=True)
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    try:
+        yield opened
+    finally:
+        shot(opened, f"{request.node.name}-last")
+        context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"), full_page=True)
+
+
+def sign_in(page: Page, username: str = "demo-worker") -> None:
+    page.goto("/intake/")
+    expect(page).to_have_url(re.compile(r"/intake/login"))
+    page.get_by_label(re.compile("Korisničko ime|User name", re.I)).fill(username)
+    page.get_by_label(re.compile("Lozinka|Password", re.I)).fill(PASSWORD)
+    shot(page, "01-login")
+    page.get_by_role("button", name=re.compile("Prijav|Sign in", re.I)).click()
+    expect(page).to_have_url(re.compile(r"/intake/(\?.*)?$"))
+
+
+def fill_member(page: Page, index: int, given: str, family: str, born: date, sex: str, jmbg: str = "") -> None:
+    member = page.locator("fieldset.member").nth(index)
+    member.get_by_label(re.compile("^Ime$")).fill(given)
+    member.get_by_label(re.compile("^Prezime$")).fill(family)
+    member.get_by_label(re.compile("^Datum rođenja")).fill(born.isoformat())
+    member.get_by_label(re.compile("^Pol")).select_option(sex)
+    if jmbg:
+        member.get_by_label(re.compile("^JMBG")).fill(jmbg)
+    else:
+        member.get_by_label(re.compile("^Zašto nema JMBG")).select_option("not_known")
+
+
+def test_a_case_worker_registers_searches_and_switches_script(page: Page):
+    sign_in(page)
+
+    page.get_by_role("link", name=re.compile("Upis domaćinstva")).click()
+    page.get_by_label(re.compile("^Opština")).select_option("80012")
+    page.get_by_label(re.compile("^Naselje")).fill("Mol")
+    for _ in range(2):
+        page.get_by_role("button", name=re.compile("Dodaj člana")).click()
+    expect(page.locator("fieldset.member")).to_have_count(3)
+
+    good = make_jmbg(date(1979, 6, 15), "F", serial=321)
+    mistyped = good[:-1] + str((int(good[-1]) + 1) % 10)
+    fill_member(page, 0, "Снежана", "Вукадиновић", date(1979, 6, 15), "F", jmbg=mistyped)
+    fill_member(page, 1, "Petar", "Vukadinović", date(2008, 2, 1), "M")
+    fill_member(page, 2, "Mila", "Vukadinović", date(2015, 11, 30), "F")
+    shot(page, "02-form-filled")
+    page.get_by_role("button", name=re.compile("Upiši domaćinstvo")).click()
+
+    # The form comes back with the JMBG marked and explained; everything typed is still there.
+    jmbg_field = page.locator("fieldset.member").nth(0).get_by_label(re.compile("^JMBG"))
+    expect(jmbg_field).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text(re.compile("Kontrolna cifra JMBG"))).to_be_visible()
+    shot(page, "03-jmbg-rejected")
+    jmbg_field.fill(good)
+    page.get_by_role("button", name=re.compile("Upiši domaćinstvo")).click()
+
+    expect(page.get_by_text("Domaćinstvo je upisano.")).to_be_visible()
+    expect(page.locator("article.person")).to_have_count(3)
+    expect(page.get_by_text(good)).to_be_visible()
+    shot(page, "04-household")
+
+    # A Cyrillic name found with a Latin query without diacritics.
+    page.get_by_role("link", name=re.compile("Pretraga domaćinstava")).click()
+    page.get_by_label(re.compile("Ime ili JMBG")).fill("vukadinovic snezana")
+    page.get_by_role("button", name=re.compile("^Traži$")).click()
+    expect(page.get_by_role("link", name=re.compile("Снежана Вукадиновић"))).to_be_visible()
+    shot(page, "05-search")
+
+    # Serbian Cyrillic, kept across pages.
+    page.get_by_role("link", name="Српски (ћирилица)").click()
+    expect(page.locator("html")).to_have_attribute("lang", "sr-Cyrl")
+    expect(page.get_by_role("heading", name="Претрага домаћинстава")).to_be_visible()
+    page.get_by_role("link", name=re.compile("Снежана Вукадиновић")).click()
+    expect(page.get_by_role("heading", name=re.compile("Стање сиромаштва"))).to_be_visible()
+    shot(page, "06-cyrillic")
+
+
+def _csv_with_bad_rows() -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["household_ref", "municipality_code", "given_name", "family_name", "birth_date", "sex", "jmbg",
+         "missing_jmbg_reason", "relation"]
+    )  # fmt: skip
+    for i in range(40):
+        writer.writerow([f"B-{i}", "80357", "Ана" if i % 2 else "Ana", f"Browser{i}", "1990-01-01", "F", "",
+                         "not_known", "head"])  # fmt: skip
+    writer.writerow(["B-bad-1", "99999", "Ana", "Bad", "1990-01-01", "F", "", "not_known", "head"])
+    writer.writerow(["B-bad-2", "80357", "Ana", "Bad", "31.02.1990", "F", "", "not_known", "head"])
+    writer.writerow(["B-bad-3", "80357", "Ana", "Bad", "1990-01-01", "F", "1234567890123", "", "head"])
+    return out.getvalue().encode("utf-8")
+
+
+def test_a_field_file_is_imported_with_a_progress_bar_and_an_error_report(page: Page, tmp_path: Path):
+    sign_in(page)
+    page.get_by_role("link", name=re.compile("Uvoz sa terena")).click()
+    upload = tmp_path / "mapiranje.csv"
+    upload.write_bytes(_csv_with_bad_rows())
+    page.get_by_label(re.compile("Datoteka")).set_input_files(str(upload))
+    page.get_by_role("button", name=re.compile("Uvezi")).click()
+
+    progress = page.locator("progress")
+    expect(progress).to_be_visible()
+    shot(page, "07-import-progress")
+    expect(page.get_by_text(re.compile("Završeno"))).to_be_visible(timeout=60_000)
+    expect(progress).to_have_attribute("value", re.compile(r"^100(\.0)?$"))
+    expect(page.get_by_text(re.compile(r"Uvezeno redova: 40"))).to_be_visible()
+    shot(page, "08-import-done")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name=re.compile("Preuzmi izveštaj o greškama")).click()
+    report = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(report)))
+    assert sorted(r["household_ref"] for r in rows) == ["B-bad-1", "B-bad-2", "B-bad-3"]
+    assert all(r["message"] for r in rows)
