@@ -185,7 +185,7 @@ class EventConsumer:
                 metrics.EVENTS_PROCESSED.labels(self.service, "undecodable", Outcome.dead_lettered).inc()
                 outcomes[i] = Outcome.dead_lettered
                 continue
-            handler = self._by_type.get(envelope.type)
+            handler = self._by_type.get(event.type_name())  # after upcasting: an old version reaches the new handler
             if handler is None:
                 metrics.EVENTS_PROCESSED.labels(self.service, envelope.type, Outcome.ignored).inc()
                 outcomes[i] = Outcome.ignored
