@@ -44,7 +44,15 @@ def test_register_then_case_opened_then_indicator_counted(platform: PlatformProc
         before = indicators(client, analyst, RUMA)
         body = {
             "municipality_code": RUMA,
-            "members": [{"given_name": "Мирјана", "family_name": "Јовић", "birth_date": "1971-02-03", "sex": "F", "missing_jmbg_reason": "not_known"}],
+            "members": [
+                {
+                    "given_name": "Мирјана",
+                    "family_name": "Јовић",
+                    "birth_date": "1971-02-03",
+                    "sex": "F",
+                    "missing_jmbg_reason": "not_known",
+                }
+            ],
         }
         started = time.monotonic()
         r = client.post("/intake/api/households", json=body, headers={"Authorization": f"Bearer {worker}"})
@@ -161,7 +169,15 @@ def test_a_broker_that_lost_everything_is_repopulated_and_nothing_is_counted_twi
 
         body = {
             "municipality_code": ADA,
-            "members": [{"given_name": "Ilona", "family_name": "Sabo", "birth_date": "1966-06-06", "sex": "F", "missing_jmbg_reason": "not_known"}],
+            "members": [
+                {
+                    "given_name": "Ilona",
+                    "family_name": "Sabo",
+                    "birth_date": "1966-06-06",
+                    "sex": "F",
+                    "missing_jmbg_reason": "not_known",
+                }
+            ],
         }
         r = client.post("/intake/api/households", json=body, headers={"Authorization": f"Bearer {worker}"})
         assert r.status_code == 201

@@ -26,7 +26,13 @@ from tests.fixtures.kafka_tools import eventually, produce, produce_event, read_
 from tests.fixtures.services import running_service
 from tests.integration.test_pipeline import registered
 
-MEMBER = {"given_name": "Vesna", "family_name": "Kovač", "birth_date": "1979-09-09", "sex": "F", "missing_jmbg_reason": "not_known"}
+MEMBER = {
+    "given_name": "Vesna",
+    "family_name": "Kovač",
+    "birth_date": "1979-09-09",
+    "sex": "F",
+    "missing_jmbg_reason": "not_known",
+}
 
 
 async def test_events_committed_while_the_broker_is_down_are_published_once_it_answers(

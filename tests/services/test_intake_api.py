@@ -21,7 +21,13 @@ OFFLINE = KafkaSettings(bootstrap_servers="127.0.0.1:9")
 
 
 def member(**overrides: Any) -> dict[str, Any]:
-    body = {"given_name": "Jelena", "family_name": "Đorđević", "birth_date": "1984-03-07", "sex": "F", "missing_jmbg_reason": "not_known"}
+    body = {
+        "given_name": "Jelena",
+        "family_name": "Đorđević",
+        "birth_date": "1984-03-07",
+        "sex": "F",
+        "missing_jmbg_reason": "not_known",
+    }
     body.update(overrides)
     return body
 
