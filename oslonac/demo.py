@@ -48,6 +48,34 @@ FAMILY = [
 ]
 
 
+DEMO_POVERTY_LINE = 16_500.0  # RSD per equivalent adult per month (demo figure, set by the demo admin)
+
+
+def likely_duplicate_pair(municipality_code: str) -> list[dict[str, Any]]:
+    """The same woman registered twice by two offices: once in Cyrillic, once in Latin without diacritics."""
+
+    def household(given: str, family: str, settlement: str) -> dict[str, Any]:
+        return {
+            "municipality_code": municipality_code,
+            "settlement": settlement,
+            "housing_type": "informal_settlement",
+            "incomes": [{"source": "social_assistance", "monthly_amount": 11_000.0}],
+            "members": [
+                {
+                    "given_name": given,
+                    "family_name": family,
+                    "birth_date": "1987-04-12",
+                    "sex": "F",
+                    "missing_jmbg_reason": "no_personal_documents",
+                    "relation": "head",
+                    "consents": ["case_work"],
+                }
+            ],
+        }
+
+    return [household("Драгана", "Ђорђевић", "Romsko naselje"), household("Dragana", "Djordjevic", "Centar")]
+
+
 SETTLEMENTS = ["Centar", "Mali Pesak", "Gornji kraj", "Romsko naselje", "Salaš", "Novo naselje"]
 SKILLS = ["cleaning", "cooking", "farming", "construction", "care_elderly", "driving_b", "sewing", "recycling"]
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -266,8 +267,19 @@ async def seed_demo_data(base_url: str, issuer: DevIssuer, data_dir: Path, *, ho
     rng = random.Random(2026)
     worker = issuer.issue_for(issuer.users["demo-worker"])
     employer = issuer.issue_for(issuer.users["demo-employer"])
+    admin = issuer.issue_for(issuer.users["demo-admin"])
     codes = list(issuer.users["demo-worker"].municipalities)
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        # A line for this year first, so the demo households get their poverty flag at registration.
+        r = await client.put(
+            f"/intake/api/poverty-lines/{datetime.now(UTC).year}",
+            json={"amount": demo.DEMO_POVERTY_LINE},
+            headers={"Authorization": f"Bearer {admin}"},
+        )
+        r.raise_for_status()
+        for body in demo.likely_duplicate_pair(codes[0]):  # something for the duplicate review queue
+            r = await client.post("/intake/api/households", json=body, headers={"Authorization": f"Bearer {worker}"})
+            r.raise_for_status()
         for i in range(households):
             body = demo.demo_household(rng, codes[i % len(codes)])
             r = await client.post("/intake/api/households", json=body, headers={"Authorization": f"Bearer {worker}"})

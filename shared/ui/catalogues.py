@@ -55,7 +55,7 @@ HEADERS = {
 
 # Kept as written when transliterating: placeholders, HTML (whole <code> elements, tags, entities), URLs,
 # e-mail addresses, environment variable names and a few technical words that have no Cyrillic form.
-_KEEP_LATIN_WORDS = ("OpenAPI", "API", "JSON", "CSV", "URL", "HTTP", "HTTPS", "PDF", "htmx", "Kafka")
+_KEEP_LATIN_WORDS = ("OpenAPI", "API", "JSON", "CSV", "UTF-8", "RSD", "URL", "HTTP", "HTTPS", "PDF", "htmx", "Kafka")
 _PROTECTED = re.compile(
     "|".join(
         (
