@@ -28,8 +28,15 @@ _FOLD_LETTERS = str.maketrans({"đ": "d", "ž": "z", "ć": "c", "č": "c", "š":
 _NOT_LETTER = re.compile(r"[^a-z]+")
 
 
+_UPPER_CYR = "АБВГДЂЕЖЗИЈКЛЉМНЊОПРСТЋУФХЦЧЏШ"
+_CAPITAL_DIGRAPH = {"Љ": "LJ", "Њ": "NJ", "Џ": "DŽ"}
+# Љ, Њ, Џ inside a word written in capitals become LJ, NJ, DŽ (ЉИЉАНА → LJILJANA, not LjILjANA).
+_ALL_CAPS_DIGRAPH = re.compile(f"[ЉЊЏ](?=[{_UPPER_CYR}])|(?<=[{_UPPER_CYR}])[ЉЊЏ](?![а-шђјљњћџ])")
+
+
 def to_latin(text: str) -> str:
     """Serbian Cyrillic letters to Latin; everything else unchanged."""
+    text = _ALL_CAPS_DIGRAPH.sub(lambda m: _CAPITAL_DIGRAPH[m.group(0)], text)
     return text.translate(_TO_LATIN)
 
 
@@ -54,10 +61,18 @@ def fold(text: str) -> str:
     True
     """
     latin = unicodedata.normalize("NFC", to_latin(text)).lower().translate(_FOLD_LETTERS)
-    latin = latin.replace("dj", "d")
     # Anything else with a diacritic (Hungarian á, ö, ő …) loses it; what is not a letter goes.
-    plain = unicodedata.normalize("NFKD", latin).encode("ascii", "ignore").decode("ascii")
-    return _NOT_LETTER.sub("", plain)
+    plain = _NOT_LETTER.sub("", unicodedata.normalize("NFKD", latin).encode("ascii", "ignore").decode("ascii"))
+    while "dj" in plain:  # until none is left, so that folding a folded name changes nothing
+        plain = plain.replace("dj", "d")
+    return plain
+
+
+def fold_words(text: str) -> str:
+    """The folded words of ``text``, each after a space (``" jovanovic petrovic"``): a search token then
+    matches the start of any word, so either part of a double surname finds it."""
+    words = (fold(word) for word in re.split(r"[\s\-‐–—]+", text))
+    return "".join(f" {word}" for word in words if word)
 
 
 def name_key(given_name: str, family_name: str) -> str:
@@ -65,4 +80,4 @@ def name_key(given_name: str, family_name: str) -> str:
     return f"{fold(family_name)}|{fold(given_name)}"
 
 
-__all__ = ["fold", "name_key", "to_cyrillic", "to_latin"]
+__all__ = ["fold", "fold_words", "name_key", "to_cyrillic", "to_latin"]

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from services.intake import duplicates, poverty, privacy, service
+from services.intake import duplicates, poverty, privacy, repository, service
 from services.intake.schemas import (
     AuditEntryPublic,
     ConsentChange,
@@ -55,7 +55,10 @@ async def register_household(
     body: HouseholdCreate, user: Worker, session: SessionDep, runtime: RuntimeDep
 ) -> HouseholdPublic:
     household = await service.register_household(session=session, outbox=runtime.outbox, data=body, user=user)
-    return service.household_public(household, lines=await _lines(session), today=utcnow().date())
+    queued = await repository.open_duplicate_count(session, [p.id for p in household.members])
+    return service.household_public(
+        household, lines=await _lines(session), today=utcnow().date(), possible_duplicates=queued
+    )
 
 
 @router.get("/households", response_model=SearchResults)
@@ -80,31 +83,39 @@ async def get_household(household_id: uuid.UUID, user: Worker, session: SessionD
 
 @router.put("/households/{household_id}", response_model=HouseholdPublic)
 async def update_household(
-    household_id: uuid.UUID, body: HouseholdUpdate, user: Worker, session: SessionDep, runtime: RuntimeDep
+    household_id: uuid.UUID,
+    body: HouseholdUpdate,
+    user: Worker,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    why: Endpoint,
 ) -> HouseholdPublic:
     household = await service.update_household(
         session=session, outbox=runtime.outbox, household_id=household_id, data=body, user=user
     )
+    await privacy.audit_household_read(session, user=user, action=why, households=[household])
     return service.household_public(household, lines=await _lines(session), today=utcnow().date())
 
 
 @router.patch("/persons/{person_id}", response_model=HouseholdPublic)
 async def update_person(
-    person_id: uuid.UUID, body: PersonUpdate, user: Worker, session: SessionDep, runtime: RuntimeDep
+    person_id: uuid.UUID, body: PersonUpdate, user: Worker, session: SessionDep, runtime: RuntimeDep, why: Endpoint
 ) -> HouseholdPublic:
     household = await service.update_person(
         session=session, outbox=runtime.outbox, person_id=person_id, data=body, user=user
     )
+    await privacy.audit_household_read(session, user=user, action=why, households=[household])
     return service.household_public(household, lines=await _lines(session), today=utcnow().date())
 
 
 @router.put("/persons/{person_id}/consents", response_model=PersonPublic)
 async def change_consent(
-    person_id: uuid.UUID, body: ConsentChange, user: Worker, session: SessionDep, runtime: RuntimeDep
+    person_id: uuid.UUID, body: ConsentChange, user: Worker, session: SessionDep, runtime: RuntimeDep, why: Endpoint
 ) -> PersonPublic:
     person = await privacy.change_consent(
         session=session, outbox=runtime.outbox, person_id=person_id, change=body, user=user
     )
+    await privacy.audit_person_read(session, user=user, action=why, person=person)
     return service.person_public(person, today=utcnow().date())
 
 
@@ -193,6 +204,4 @@ async def list_skills(_user: CurrentUser) -> list[SkillPublic]:
 
 
 async def _lines(session: SessionDep) -> dict[int, float]:
-    from services.intake import repository
-
     return await repository.poverty_lines(session)

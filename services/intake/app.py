@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.intake import api, handlers, pages
+from services.intake import api, api_imports, handlers, importing, pages
 from services.intake.models import plumbing
 from shared.messaging.runtime import ServiceRuntime
 from shared.settings import Settings
@@ -16,7 +16,13 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def make_runtime(settings: Settings) -> ServiceRuntime:
-    return ServiceRuntime(settings=settings, tables=plumbing, migrations=MIGRATIONS, handlers=handlers.HANDLERS)
+    return ServiceRuntime(
+        settings=settings,
+        tables=plumbing,
+        migrations=MIGRATIONS,
+        handlers=handlers.HANDLERS,
+        background=[importing.run_imports],
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -24,7 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings,
         runtime_factory=make_runtime,
-        routers=[api.router, pages.router],
+        routers=[api.router, api_imports.router, pages.router],
         title="Oslonac intake",
         description="Households and persons registered by social mapping.",
     )

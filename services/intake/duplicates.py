@@ -6,12 +6,13 @@ A likely duplicate is never merged silently: a supervisor looks at both records 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import privacy, repository, service
-from services.intake.models import DuplicateCandidate, Household, Person
-from services.intake.schemas import DuplicatePublic, MergeRequest, MergeResult
+from services.intake.models import DuplicateCandidate, Person
+from services.intake.schemas import DuplicatePublic, MergeRequest, MergeResult, ReviewedPerson
 from shared.auth import Role, User
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, NotFound
@@ -28,36 +29,59 @@ async def review_queue(
     *, session: AsyncSession, user: User, limit: int, offset: int, action: str
 ) -> list[DuplicatePublic]:
     _require_supervisor(user)
-    pairs = await repository.open_duplicates(session, municipalities=service.scope(user), limit=limit, offset=offset)
-    households: dict[uuid.UUID, Household] = {}
-    result = []
+    # The filter by the user's municipalities looks at both sides: a pair can cross a border.
+    pairs = await repository.open_duplicates(session, municipalities=None, limit=10_000, offset=0)
+    people = await repository.persons_by_ids(
+        session, [i for pair in pairs for i in (pair.person_id, pair.other_person_id)]
+    )
+    codes = await repository.household_municipalities(session, {p.household_id for p in people.values()})
+    result: list[tuple[DuplicatePublic, list[tuple[Person, str]]]] = []
     today = utcnow().date()
     for pair in pairs:
-        people = await repository.persons_by_ids(session, [pair.person_id, pair.other_person_id])
-        if len(people) < 2:
+        a, b = people.get(pair.person_id), people.get(pair.other_person_id)
+        if a is None or b is None:
             continue
-        a, b = people[pair.person_id], people[pair.other_person_id]
-        for p in (a, b):
-            if p.household_id not in households:
-                h = await repository.get_household(session, p.household_id)
-                if h is not None:
-                    households[p.household_id] = h
-        result.append(
-            DuplicatePublic(
-                id=pair.id,
-                status=pair.status,
-                reason=pair.reason,
-                detected_at=pair.detected_at,
-                person=service.person_public(a, today=today),
-                person_household_id=a.household_id,
-                other=service.person_public(b, today=today),
-                other_household_id=b.household_id,
-                municipality_code=pair.municipality_code,
-            )
+        visible = {p.id: user.can_see_municipality(codes.get(p.household_id, "")) for p in (a, b)}
+        if not any(visible.values()):
+            continue
+        item = DuplicatePublic(
+            id=pair.id,
+            status=pair.status,
+            reason=pair.reason,
+            detected_at=pair.detected_at,
+            person=_shown(a, visible[a.id], today),
+            person_household_id=a.household_id,
+            other=_shown(b, visible[b.id], today),
+            other_household_id=b.household_id,
+            municipality_code=pair.municipality_code,
+            other_municipality=not all(visible.values()),
         )
-    seen = [households[hid] for hid in households]
-    await privacy.audit_household_read(session, user=user, action=action, households=seen)
-    return result
+        result.append((item, [(p, codes[p.household_id]) for p in (a, b) if visible[p.id]]))
+    page = result[offset : offset + limit]
+    reads = [read for _, pair_reads in page for read in pair_reads]
+    await privacy.audit_person_reads(session, user=user, action=action, persons=reads)
+    return [item for item, _ in page]
+
+
+def _shown(person: Person, visible: bool, today: date) -> ReviewedPerson:
+    """The person as the reviewer may see them: a record of another municipality shows no personal data
+    (its office decides about it; the pair is merged by a supervisor who sees both)."""
+    public = ReviewedPerson(**service.person_public(person, today=today).model_dump())
+    if visible:
+        return public
+    return public.model_copy(
+        update={
+            "given_name": None,
+            "family_name": None,
+            "birth_date": None,
+            "jmbg": None,
+            "phone": None,
+            "skills": [],
+            "markers": [],
+            "consents": [],
+            "redacted": True,
+        }
+    )
 
 
 async def _open_pair(session: AsyncSession, duplicate_id: uuid.UUID, user: User) -> DuplicateCandidate:
@@ -115,6 +139,8 @@ async def merge(
     service.refuse_merged(drop_h)
     survivor = next(p for p in keep_h.members if p.id == keep_id)
     merged = next(p for p in drop_h.members if p.id == drop_id)
+    if survivor.jmbg and merged.jmbg and survivor.jmbg != merged.jmbg:
+        raise Conflict("The two records have different JMBGs: they are two people. Dismiss the pair instead.")
     now = utcnow()
 
     jmbg = merged.jmbg

@@ -63,6 +63,8 @@ class Person(Base):
     # Folded names (shared.script.fold): search and duplicate detection in any script, with or without diacritics.
     given_key: Mapped[str | None] = mapped_column(String(100))
     family_key: Mapped[str | None] = mapped_column(String(100))
+    # Every folded word of both names, each after a space: search matches the start of any word.
+    search_words: Mapped[str | None] = mapped_column(String(250))
     # What survives erasure, for statistics: sex and birth year.
     sex: Mapped[str] = mapped_column(String(1))
     birth_year: Mapped[int] = mapped_column(Integer)

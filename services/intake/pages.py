@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from services.intake import domain, privacy, service, ui_admin, ui_forms
+from services.intake import domain, privacy, service, ui_admin, ui_forms, ui_imports
 from services.intake import ui_labels as labels
 from services.intake.schemas import ConsentChange
 from services.intake.ui_common import WorkerPage, action, page
@@ -192,3 +192,4 @@ async def erase_person_page(
 
 
 router.include_router(ui_admin.router)
+router.include_router(ui_imports.router)

@@ -44,6 +44,33 @@ async def audit_household_read(
     )
 
 
+async def audit_person_read(session: AsyncSession, *, user: User, action: str, person: Person) -> None:
+    codes = await repository.household_municipalities(session, [person.household_id])
+    await audit_person_reads(session, user=user, action=action, persons=[(person, codes.get(person.household_id, ""))])
+
+
+async def audit_person_reads(
+    session: AsyncSession, *, user: User, action: str, persons: Sequence[tuple[Person, str]]
+) -> None:
+    """Audit rows for persons shown outside their household's page (pairs in the duplicate queue, a consent)."""
+    now = utcnow()
+    await repository.write_audit(
+        session,
+        [
+            {
+                "at": now,
+                "actor": user.sub,
+                "action": action,
+                "record_type": "person",
+                "record_id": p.id,
+                "municipality_code": code or None,
+            }
+            for p, code in persons
+            if p.erased_at is None
+        ],
+    )
+
+
 async def audit_log(
     *,
     session: AsyncSession,
@@ -130,7 +157,7 @@ async def erase_person(*, session: AsyncSession, outbox: OutboxWriter, person_id
         raise Forbidden("Only a supervisor or an administrator can erase a person's data.")
     household, person = await _person_in_scope(session, person_id, user)
     now = utcnow()
-    for name in ("given_name", "family_name", "given_key", "family_key", "birth_date", "jmbg", "phone"):
+    for name in ("given_name", "family_name", "given_key", "family_key", "search_words", "birth_date", "jmbg", "phone"):
         setattr(person, name, None)
     person.missing_jmbg_reason = None
     person.skills, person.markers, person.consents = [], [], []

@@ -110,7 +110,8 @@ async def search_households(
     if jmbg:
         matching = matching.where(Person.jmbg == jmbg)
     for token in tokens:
-        matching = matching.where(or_(Person.family_key.startswith(token), Person.given_key.startswith(token)))
+        # A leading space anchors the token at the start of a word of either name (double surnames too).
+        matching = matching.where(Person.search_words.contains(f" {token}", autoescape=True))
     query = select(Household).where(Household.merged_into.is_(None))
     if tokens or jmbg:
         query = query.where(Household.id.in_(matching))
@@ -251,6 +252,14 @@ async def close_duplicates_of(
         )
         .values(status=status, resolved_by=by, resolved_at=at)
     )
+
+
+async def household_municipalities(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Household.id, Household.municipality_code).where(Household.id.in_(wanted)))
+    return {hid: code for hid, code in rows}
 
 
 async def persons_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Person]:

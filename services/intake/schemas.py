@@ -257,16 +257,21 @@ class PovertyLineChange(BaseModel):
     households_changed: int
 
 
+class ReviewedPerson(PersonPublic):
+    redacted: bool = Field(False, description="a record of another municipality: its personal data is not shown")
+
+
 class DuplicatePublic(BaseModel):
     id: uuid.UUID
     status: str
     reason: str
     detected_at: datetime
-    person: PersonPublic
+    person: ReviewedPerson
     person_household_id: uuid.UUID
-    other: PersonPublic
+    other: ReviewedPerson
     other_household_id: uuid.UUID
     municipality_code: str
+    other_municipality: bool = Field(False, description="one record is in a municipality the reviewer does not see")
 
 
 class MergeRequest(Strict):

@@ -36,7 +36,7 @@ from shared.events import HouseholdRegisteredV2, HouseholdUpdatedV1, MemberProfi
 from shared.events.intake import UpdateReason
 from shared.messaging.outbox import OutboxWriter
 from shared.reference import municipalities
-from shared.script import fold
+from shared.script import fold, fold_words
 
 PERSON_COLUMNS = tuple(c.key for c in Person.__table__.columns)
 HOUSEHOLD_COLUMNS = tuple(c.key for c in Household.__table__.columns)
@@ -78,6 +78,7 @@ def new_person(m: PersonCreate, *, household_id: uuid.UUID, position: int) -> Pe
         family_name=m.family_name,
         given_key=fold(m.given_name),
         family_key=fold(m.family_name),
+        search_words=fold_words(f"{m.given_name} {m.family_name}"),
         birth_date=m.birth_date,
         birth_year=m.birth_date.year,
         sex=m.sex,
@@ -427,6 +428,12 @@ async def update_household(
 ) -> Household:
     household = await household_for(session=session, household_id=household_id, user=user, for_update=True)
     refuse_merged(household)
+    incomes = [i.model_dump() for i in data.incomes]
+    before = (household.settlement, household.address, household.housing_type, household.housing_problems)
+    if before == (data.settlement, data.address, data.housing_type, list(data.housing_problems)) and (
+        household.incomes == incomes
+    ):
+        return household  # nothing changes, nothing is announced
     household.settlement = data.settlement
     household.address = data.address
     household.housing_type = data.housing_type
@@ -451,7 +458,18 @@ async def update_person(
     person = next(p for p in household.members if p.id == person_id)
     if person.erased_at is not None:
         raise Conflict("This person's data was erased; it cannot be edited.")
-    changes = data.model_dump(exclude_unset=True)
+    changes = {
+        name: value for name, value in data.model_dump(exclude_unset=True).items() if getattr(person, name) != value
+    }
+    if not changes:
+        return household  # nothing changes, nothing is announced
+    if changes.get("relation") == "head" and any(
+        p.relation == "head" and p.id != person.id and p.erased_at is None for p in household.members
+    ):
+        raise Invalid(
+            "A household has one head: change the current head's relation first.",
+            details=[field_error(["body", "relation"], "the household already has a head", "one_head")],
+        )
     if "jmbg" in changes and changes["jmbg"] is not None and changes["jmbg"] != person.jmbg:
         assert person.birth_date is not None
         problem = domain.check_jmbg(changes["jmbg"], birth_date=person.birth_date, sex=person.sex)  # type: ignore[arg-type]
@@ -469,6 +487,7 @@ async def update_person(
     if person.jmbg is not None:
         person.missing_jmbg_reason = None
     person.given_key, person.family_key = fold(person.given_name or ""), fold(person.family_name or "")
+    person.search_words = fold_words(f"{person.given_name or ''} {person.family_name or ''}")
     household.version += 1
     apply_poverty(household, household.members, lines=await repository.poverty_lines(session), on=utcnow().date())
     try:

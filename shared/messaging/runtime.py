@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,10 @@ from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
 
+# Long-running work of a service besides relay and consumer (intake's import jobs): started after the migrations,
+# cancelled on stop, so it must leave the database consistent at any await (one transaction per step).
+BackgroundWork = Callable[["ServiceRuntime"], Awaitable[None]]
+
 
 @dataclass
 class ServiceRuntime:
@@ -30,6 +34,7 @@ class ServiceRuntime:
     tables: PlumbingTables
     migrations: Path
     handlers: Mapping[type[EventData], Handler] = field(default_factory=dict)
+    background: Sequence[BackgroundWork] = ()
 
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
@@ -37,6 +42,7 @@ class ServiceRuntime:
     relay: OutboxRelay = field(init=False)
     consumer: EventConsumer | None = field(init=False, default=None)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+    _background_tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _broker_ok_until: float = field(init=False, default=0.0)
 
     @property
@@ -87,8 +93,15 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
         if self.settings.run_consumer and self.consumer is not None:
             self._tasks.append(asyncio.create_task(self.consumer.run(), name=f"{self.service}-consumer"))
+        for work in self.background:
+            name = f"{self.service}-{getattr(work, '__name__', 'background')}"
+            self._background_tasks.append(asyncio.create_task(_background(work(self)), name=name))
 
     async def stop(self) -> None:
+        for task in self._background_tasks:
+            task.cancel()
+        await asyncio.gather(*self._background_tasks, return_exceptions=True)
+        self._background_tasks.clear()
         await self.relay.stop()
         if self.consumer is not None:
             await self.consumer.stop()
@@ -113,3 +126,11 @@ class ServiceRuntime:
         finally:
             await client.close()
         self._broker_ok_until = time.monotonic() + 2.0
+
+
+async def _background(work: Awaitable[None]) -> None:
+    """Run one piece of background work; a crash is logged (a task nobody awaits would swallow it)."""
+    try:
+        await work
+    except Exception:
+        log.exception("runtime.background_failed")

@@ -86,8 +86,8 @@ def sign_in(page: Page, username: str = "demo-worker") -> None:
 
 def fill_member(page: Page, index: int, given: str, family: str, born: date, sex: str, jmbg: str = "") -> None:
     member = page.locator("fieldset.member").nth(index)
-    member.get_by_label(re.compile("^Ime$")).fill(given)
-    member.get_by_label(re.compile("^Prezime$")).fill(family)
+    member.get_by_label(re.compile(r"^Ime\b")).fill(given)
+    member.get_by_label(re.compile(r"^Prezime\b")).fill(family)
     member.get_by_label(re.compile("^Datum rođenja")).fill(born.isoformat())
     member.get_by_label(re.compile("^Pol")).select_option(sex)
     if jmbg:

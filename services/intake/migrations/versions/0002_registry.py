@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from shared.db import UTCDateTime
-from shared.script import fold
+from shared.script import fold, fold_words
 
 revision = "0002"
 down_revision = "0001"
@@ -144,6 +144,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("phone", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("given_key", sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column("family_key", sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column("search_words", sa.String(length=250), nullable=True))
         batch_op.add_column(sa.Column("birth_year", sa.Integer(), nullable=False, server_default="1900"))
         batch_op.add_column(sa.Column("missing_jmbg_reason", sa.String(length=30), nullable=True))
         batch_op.add_column(sa.Column("relation", sa.String(length=20), nullable=True))
@@ -176,6 +177,7 @@ def _fill_new_person_columns() -> None:
         sa.column("birth_year", sa.Integer()),
         sa.column("given_key", sa.String()),
         sa.column("family_key", sa.String()),
+        sa.column("search_words", sa.String()),
         sa.column("relation", sa.String()),
     )
     rows = conn.execute(
@@ -189,6 +191,7 @@ def _fill_new_person_columns() -> None:
                 birth_year=born.year,
                 given_key=fold(given),
                 family_key=fold(family),
+                search_words=fold_words(f"{given} {family}"),
                 relation="head" if position == 0 else None,
             )
         )
@@ -211,6 +214,7 @@ def downgrade() -> None:
         batch_op.drop_column("relation")
         batch_op.drop_column("missing_jmbg_reason")
         batch_op.drop_column("birth_year")
+        batch_op.drop_column("search_words")
         batch_op.drop_column("family_key")
         batch_op.drop_column("given_key")
         batch_op.drop_column("phone")
