@@ -189,6 +189,7 @@ async def import_phase(data_dir: Path, kafka: KafkaSettings, generated: Generate
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120) as client:
             headers = {"Authorization": f"Bearer {token}"}
+            rss_before = current_rss_mib()
             started = time.perf_counter()
             r = await client.post(
                 "/intake/api/imports", files={"file": ("mapping.csv", generated.content, "text/csv")}, headers=headers
@@ -220,8 +221,16 @@ async def import_phase(data_dir: Path, kafka: KafkaSettings, generated: Generate
         "published_s": published - started,
         "relay_published": relay_published,
         "rss_mib": peak_rss_mib(os.getpid()) or 0.0,
+        "rss_before_mib": rss_before,
         "reported_rate": rates[-1] if rates else None,
     }
+
+
+def current_rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def plain_insert(source_db: Path, fresh_db: Path, *, chunk_persons: int) -> dict[str, Any]:
@@ -298,7 +307,9 @@ def write_section(path: Path, machine: dict[str, str], r: dict[str, Any]) -> Non
         f"| plain bulk insert of the same rows (executemany, {plain['persons']:,} persons and {plain['households']:,} "
         f"households, {plain['seconds']:.2f} s) | {plain_per_s:,.0f} rows/s | |",
         f"| **ratio import/plain** (rows imported/s over plain rows/s) | **{rows_per_s / plain_per_s:.3f}** | |",
-        f"| peak RSS of the benchmark process (service, client and the file) | {imp['rss_mib']:.0f} MiB | |",
+        f"| peak RSS of the benchmark process (service, client, the file) | {imp['rss_mib']:.0f} MiB "
+        f"({imp['rss_before_mib']:.0f} MiB with the service up and the file generated, before the upload) | |",
+        f"| peak RSS of the broker | {r['broker_rss_mib'] or 0:.0f} MiB | |",
         "",
         "The plain insert is the floor of the storage alone: the import's own household and person rows, read",
         "back and inserted with `sqlite3.executemany` into a fresh database of the same schema and pragmas, one",

@@ -311,7 +311,7 @@ async def test_access_follows_roles_and_scope(intake: RunningService):
 @pytest.mark.parametrize(
     ("content", "status", "words"),
     [
-        ("household_ref,given_name\nA,Ana\n".encode(), 422, "lacks required columns: municipality_code"),
+        (b"household_ref,given_name\nA,Ana\n", 422, "lacks required columns: municipality_code"),
         ("ime;prezime;Đ\n".encode("cp1250"), 422, "not UTF-8"),
         (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xff\xfe", 422, "not UTF-8"),
         (",".join([*row("A", "Ana"), "favourite_colour"]).encode() + b"\n", 422, "Unknown columns: favourite_colour"),
@@ -340,3 +340,23 @@ async def test_the_template_downloads_and_imports(intake: RunningService):
     assert (job["imported"], job["failed"], job["households"]) == (2, 0, 1)
     found = await intake.client.get("/intake/api/households", params={"q": "Djordjevic"}, headers=intake.auth("worker"))
     assert found.json()["results"][0]["members"] == ["Јелена Ђорђевић", "Marko Djordjevic"]
+
+
+async def test_a_bug_while_validating_fails_the_job_instead_of_retrying_it(
+    intake: RunningService, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(importing, "CHUNK_ROWS", 2)
+    real_check = importing.check_household
+
+    def broken_on_the_third_household(group: importing.Group, ctx: importing.FileContext) -> importing.Checked:
+        if group.ref == "B-3":
+            raise RuntimeError("boom")
+        return real_check(group, ctx)
+
+    monkeypatch.setattr(importing, "check_household", broken_on_the_third_household)
+    r = await upload(intake, csv_file([row(f"B-{i}", "Ana") for i in range(1, 6)]))
+    job = await finished(intake, r.json()["id"])
+    assert job["status"] == "failed"
+    assert job["error"] == "internal error at row 4: RuntimeError('boom')"
+    assert (job["done"], job["households"]) == (2, 2)
+    assert await intake.count(Household.__table__) == 2

@@ -139,8 +139,10 @@ def test_sex_in_both_scripts(raw: str, sex: str):
 
 @pytest.mark.parametrize(
     ("raw", "value"),
-    [("da", True), ("Да", True), ("д", True), ("yes", True), ("1", True), ("TRUE", True)]
-    + [("ne", False), ("н", False), ("No", False), ("0", False), ("false", False), ("", None)],
+    [
+        *[("da", True), ("Да", True), ("д", True), ("yes", True), ("1", True), ("TRUE", True)],
+        *[("ne", False), ("н", False), ("No", False), ("0", False), ("false", False), ("", None)],
+    ],
 )
 def test_yes_and_no(raw: str, value: bool | None):
     assert parse_bool(raw) is value
@@ -152,7 +154,7 @@ def test_dates_iso_and_local(raw: str):
 
 
 def test_bad_values_say_what_to_write():
-    with pytest.raises(ValueError, match="write YYYY-MM-DD or DD.MM.YYYY"):
+    with pytest.raises(ValueError, match=r"write YYYY-MM-DD or DD\.MM\.YYYY"):
         parse_date("March 7")
     with pytest.raises(ValueError, match="not a valid date"):
         parse_date("31.02.1984")
