@@ -1114,7 +1114,7 @@ async def store_chunk(
                 {
                     "municipality_code": c.group.key[0],
                     "household_ref": c.group.key[1],
-                    "household_id": prepared[id(c)].household.id,
+                    "household_id": prepared[id(c)].household_id,
                     "job_id": job_id,
                 }
                 for c in stored

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Table, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -19,6 +19,10 @@ from services.intake.models import (
     Person,
     PovertyLine,
 )
+
+HOUSEHOLDS = cast(Table, Household.__table__)
+PERSONS = cast(Table, Person.__table__)
+CONSENTS = cast(Table, ConsentRecord.__table__)
 
 # --- households and persons -----------------------------------------------------------------------------------
 
@@ -57,10 +61,11 @@ async def insert_households(
 ) -> None:
     """Insert with two Core executemany statements (no unit-of-work bookkeeping: registration and import are the
     hot paths)."""
+    # Table-level inserts: the ORM-level bulk insert costs ~45 µs more per row for bookkeeping nobody needs here.
     if households:
-        await session.execute(insert(Household), households)
+        await session.execute(insert(HOUSEHOLDS), households)
     if persons:
-        await session.execute(insert(Person), persons)
+        await session.execute(insert(PERSONS), persons)
 
 
 async def likely_duplicates(
@@ -74,9 +79,10 @@ async def likely_duplicates(
     if not wanted:
         return []
     excluded = set(exclude_households)
-    families = sorted({f for f, _, _ in wanted})
+    # (family key, birth date) pairs use the composite index; the given name is compared here.
+    pairs = sorted({(f, b) for f, _, b in wanted})
     found: list[Any] = []
-    for start in range(0, len(families), 500):
+    for start in range(0, len(pairs), 400):
         rows = await session.execute(
             select(
                 Person.id,
@@ -87,7 +93,10 @@ async def likely_duplicates(
                 Household.municipality_code,
             )
             .join(Household, Household.id == Person.household_id)
-            .where(Person.family_key.in_(families[start : start + 500]), Person.erased_at.is_(None))
+            .where(
+                tuple_(Person.family_key, Person.birth_date).in_(pairs[start : start + 400]),
+                Person.erased_at.is_(None),
+            )
         )
         for pid, hid, family, given, born, code in rows:
             if (family, given, born) in wanted and hid not in excluded:
@@ -170,6 +179,11 @@ async def upsert_poverty_line(session: AsyncSession, *, year: int, amount: float
 
 def add_consent_records(session: AsyncSession, records: list[ConsentRecord]) -> None:
     session.add_all(records)
+
+
+async def insert_consent_records(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(CONSENTS), rows)
 
 
 async def consent_history(session: AsyncSession, person_id: uuid.UUID) -> list[ConsentRecord]:
