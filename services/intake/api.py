@@ -54,10 +54,12 @@ Endpoint = Annotated[str, Depends(endpoint)]
 async def register_household(
     body: HouseholdCreate, user: Worker, session: SessionDep, runtime: RuntimeDep
 ) -> HouseholdPublic:
-    household = await service.register_household(session=session, outbox=runtime.outbox, data=body, user=user)
-    queued = await repository.open_duplicate_count(session, [p.id for p in household.members])
+    registered = await service.register_household(session=session, outbox=runtime.outbox, data=body, user=user)
     return service.household_public(
-        household, lines=await _lines(session), today=utcnow().date(), possible_duplicates=queued
+        registered.household,
+        lines=registered.lines,
+        today=utcnow().date(),
+        possible_duplicates=registered.possible_duplicates,
     )
 
 

@@ -117,7 +117,7 @@ async def register_household_page(
     data = ui_forms.validate(form, payload, gettext) if payload is not None else None
     if data is not None:
         try:
-            household = await service.register_household(session=session, outbox=runtime.outbox, data=data, user=user)
+            registered = await service.register_household(session=session, outbox=runtime.outbox, data=data, user=user)
         except Invalid as exc:
             await session.rollback()
             for problem in exc.details or []:
@@ -140,7 +140,7 @@ async def register_household_page(
                 raise
             form.errors["municipality_code"] = gettext("You do not work for this municipality.")
         else:
-            return RedirectResponse(f"/intake/households/{household.id}?registered=1", status_code=303)
+            return RedirectResponse(f"/intake/households/{registered.household.id}?registered=1", status_code=303)
     return page(request, "household_form.html", user, status_code=422, form=form)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, or_, select, tuple_, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -62,10 +62,11 @@ async def insert_households(
     """Insert with two Core executemany statements (no unit-of-work bookkeeping: registration and import are the
     hot paths)."""
     # Table-level inserts: the ORM-level bulk insert costs ~45 µs more per row for bookkeeping nobody needs here.
+    conn = await session.connection()
     if households:
-        await session.execute(insert(HOUSEHOLDS), households)
+        await conn.execute(insert(HOUSEHOLDS), households)
     if persons:
-        await session.execute(insert(PERSONS), persons)
+        await conn.execute(insert(PERSONS), persons)
 
 
 async def likely_duplicates(
@@ -79,29 +80,36 @@ async def likely_duplicates(
     if not wanted:
         return []
     excluded = set(exclude_households)
-    # (family key, birth date) pairs use the composite index; the given name is compared here.
-    pairs = sorted({(f, b) for f, _, b in wanted})
+    # Family keys IN … AND birth dates IN …: the composite index answers it, the statement's shape does not depend
+    # on the values (compiled once), and the few cross-product rows that are not wanted are dropped below.
+    families = sorted({f for f, _, _ in wanted})
+    dates = sorted({b for _, _, b in wanted})
     found: list[Any] = []
-    for start in range(0, len(pairs), 400):
-        rows = await session.execute(
-            select(
-                Person.id,
-                Person.household_id,
-                Person.family_key,
-                Person.given_key,
-                Person.birth_date,
-                Household.municipality_code,
-            )
-            .join(Household, Household.id == Person.household_id)
-            .where(
-                tuple_(Person.family_key, Person.birth_date).in_(pairs[start : start + 400]),
-                Person.erased_at.is_(None),
-            )
-        )
+    conn = await session.connection()
+    for start in range(0, len(families), 200):
+        rows = await conn.execute(_LIKELY_DUPLICATES, {"families": families[start : start + 200], "dates": dates})
         for pid, hid, family, given, born, code in rows:
             if (family, given, born) in wanted and hid not in excluded:
                 found.append((pid, hid, family, given, born, code))
     return found
+
+
+_LIKELY_DUPLICATES = (
+    select(
+        Person.id,
+        Person.household_id,
+        Person.family_key,
+        Person.given_key,
+        Person.birth_date,
+        Household.municipality_code,
+    )
+    .join(Household, Household.id == Person.household_id)
+    .where(
+        Person.family_key.in_(bindparam("families", expanding=True)),
+        Person.birth_date.in_(bindparam("dates", expanding=True)),
+        Person.erased_at.is_(None),
+    )
+)
 
 
 async def search_households(
@@ -155,7 +163,8 @@ async def set_case(session: AsyncSession, household_id: uuid.UUID, *, case_id: u
 
 
 async def poverty_lines(session: AsyncSession) -> dict[int, float]:
-    rows = await session.execute(select(PovertyLine.year, PovertyLine.amount))
+    conn = await session.connection()
+    rows = await conn.execute(select(PovertyLine.year, PovertyLine.amount))
     return {year: amount for year, amount in rows}
 
 
@@ -183,7 +192,7 @@ def add_consent_records(session: AsyncSession, records: list[ConsentRecord]) -> 
 
 async def insert_consent_records(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(CONSENTS), rows)
+        await (await session.connection()).execute(insert(CONSENTS), rows)
 
 
 async def consent_history(session: AsyncSession, person_id: uuid.UUID) -> list[ConsentRecord]:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -166,11 +166,10 @@ class Prepared:
         views = [SimpleNamespace(**p) for p in self.persons]
         return HouseholdRegisteredV2(**state_fields(SimpleNamespace(**self.household), views))  # type: ignore[arg-type]
 
-    def to_orm(self) -> Household:
-        """A transient ``Household`` with its members, for a response (nothing is added to a session)."""
-        household = Household(**self.household)
-        household.members = [Person(**p) for p in self.persons]
-        return household
+    def view(self) -> Household:
+        """The household with its members as attribute views, for a response (no ORM bookkeeping)."""
+        members = [SimpleNamespace(**p) for p in self.persons]
+        return cast(Household, SimpleNamespace(**self.household, members=members))
 
 
 def prepare_household(data: HouseholdCreate, *, registered_by: str, now: datetime, lines: dict[int, float]) -> Prepared:
@@ -278,9 +277,16 @@ async def refuse_registered_jmbgs(session: AsyncSession, user: User, jmbgs: list
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Registered:
+    household: Household  # a transient view (no session): what the response shows
+    lines: dict[int, float]
+    possible_duplicates: int
+
+
 async def register_household(
     *, session: AsyncSession, outbox: OutboxWriter, data: HouseholdCreate, user: User
-) -> Household:
+) -> Registered:
     """Store a household and its members and queue ``intake.household.registered`` in one transaction."""
     check_municipality(user, data.municipality_code, ["body", "municipality_code"])
     problems, jmbgs = member_problems(data.members, ["body", "members"])
@@ -288,12 +294,13 @@ async def register_household(
         raise Invalid("Some members' data is not valid.", details=problems)
     await refuse_registered_jmbgs(session, user, jmbgs)
     now = utcnow()
-    prepared = prepare_household(data, registered_by=user.sub, now=now, lines=await repository.poverty_lines(session))
+    lines = await repository.poverty_lines(session)
+    prepared = prepare_household(data, registered_by=user.sub, now=now, lines=lines)
     try:
-        await store_prepared(session, outbox, [prepared], now=now)
+        queued = await store_prepared(session, outbox, [prepared], now=now)
     except IntegrityError as exc:  # a concurrent registration took the JMBG first
         raise Conflict("A person with one of these JMBGs was registered meanwhile.") from exc
-    return prepared.to_orm()  # a transient object: the response needs no query
+    return Registered(household=prepared.view(), lines=lines, possible_duplicates=queued)
 
 
 # --- reading --------------------------------------------------------------------------------------------------

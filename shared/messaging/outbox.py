@@ -58,7 +58,7 @@ class OutboxWriter:
 
     async def add(self, session: AsyncSession, event: EventData, *, subject: str | None = None) -> Envelope:
         envelope, row = self._row(event, subject)
-        await session.execute(self._insert, row)
+        await (await session.connection()).execute(self._insert, row)
         self._hook(session.sync_session)
         return envelope
 
@@ -67,7 +67,7 @@ class OutboxWriter:
         if not events:
             return []
         pairs = [self._row(event, None) for event in events]
-        await session.execute(self._insert, [row for _, row in pairs])
+        await (await session.connection()).execute(self._insert, [row for _, row in pairs])
         self._hook(session.sync_session)
         return [envelope for envelope, _ in pairs]
 
