@@ -25,23 +25,8 @@ async def audit_household_read(
     session: AsyncSession, *, user: User, action: str, households: Sequence[Household]
 ) -> None:
     """One audit row per person whose personal data ``user`` is about to see."""
-    now = utcnow()
-    await repository.write_audit(
-        session,
-        [
-            {
-                "at": now,
-                "actor": user.sub,
-                "action": action,
-                "record_type": "person",
-                "record_id": p.id,
-                "municipality_code": h.municipality_code,
-            }
-            for h in households
-            for p in h.members
-            if p.erased_at is None
-        ],
-    )
+    persons = [(p, h.municipality_code) for h in households for p in h.members]
+    await audit_person_reads(session, user=user, action=action, persons=persons)
 
 
 async def audit_person_read(session: AsyncSession, *, user: User, action: str, person: Person) -> None:
@@ -52,7 +37,7 @@ async def audit_person_read(session: AsyncSession, *, user: User, action: str, p
 async def audit_person_reads(
     session: AsyncSession, *, user: User, action: str, persons: Sequence[tuple[Person, str]]
 ) -> None:
-    """Audit rows for persons shown outside their household's page (pairs in the duplicate queue, a consent)."""
+    """One audit row per (person, municipality of their household) read; erased persons have nothing to read."""
     now = utcnow()
     await repository.write_audit(
         session,

@@ -110,6 +110,17 @@ def apply_poverty(household: Household, members: Sequence[Person], *, lines: dic
     return before != (status.equivalent_adults, status.below_line, status.year)
 
 
+def markers_of(p: Person) -> list[str]:
+    """Recorded markers and those that follow from the person's other fields (not the age ones)."""
+    return domain.derived_markers(
+        recorded=set(p.markers or []),
+        jmbg=p.jmbg,
+        missing_jmbg_reason=p.missing_jmbg_reason,
+        employment_status=p.employment_status,
+        able_to_work=p.able_to_work,
+    )
+
+
 def member_profile(p: Person) -> MemberProfile:
     return MemberProfile(
         person_id=p.id,
@@ -120,13 +131,7 @@ def member_profile(p: Person) -> MemberProfile:
         employment_status=p.employment_status,
         education=p.education,
         skills=list(p.skills or []),
-        markers=domain.derived_markers(
-            recorded=set(p.markers or []),
-            jmbg=p.jmbg,
-            missing_jmbg_reason=p.missing_jmbg_reason,
-            employment_status=p.employment_status,
-            able_to_work=p.able_to_work,
-        ),
+        markers=markers_of(p),
         consents=list(p.consents or []),
     )
 
@@ -317,13 +322,7 @@ async def household_for(
 
 
 def person_public(p: Person, *, today: date) -> PersonPublic:
-    markers = domain.derived_markers(
-        recorded=set(p.markers or []),
-        jmbg=p.jmbg,
-        missing_jmbg_reason=p.missing_jmbg_reason,
-        employment_status=p.employment_status,
-        able_to_work=p.able_to_work,
-    )
+    markers = markers_of(p)
     if p.birth_date is not None:
         markers += domain.age_markers(p.birth_date, today)
     return PersonPublic(
