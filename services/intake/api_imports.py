@@ -8,10 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
-from services.intake import importing
+from services.intake import importing, repository
 from services.intake.importing import ImportProgress
 from shared.auth import Role, User, require_role
-from shared.db import unit_of_work
+from shared.db import unit_of_work, utcnow
 from shared.web import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
@@ -79,4 +79,18 @@ async def get_import(job_id: uuid.UUID, user: Worker, session: SessionDep) -> Im
 async def import_errors(job_id: uuid.UUID, user: Worker, session: SessionDep) -> Response:
     """The failed rows with the reason for each, and the row as uploaded (fix them and upload this file)."""
     report = await importing.error_report_csv(session=session, user=user, job_id=job_id)
+    # The report holds the failed rows as uploaded (names, JMBGs): its download is a read of personal data.
+    await repository.write_audit(
+        session,
+        [
+            {
+                "at": utcnow(),
+                "actor": user.sub,
+                "action": "GET /api/imports/{job_id}/errors.csv",
+                "record_type": "import_job",
+                "record_id": job_id,
+                "municipality_code": None,
+            }
+        ],
+    )
     return Response(report, media_type=CSV, headers=_attachment(f"import-{job_id}-errors.csv"))

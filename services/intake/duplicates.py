@@ -29,8 +29,8 @@ async def review_queue(
     *, session: AsyncSession, user: User, limit: int, offset: int, action: str
 ) -> list[DuplicatePublic]:
     _require_supervisor(user)
-    # The filter by the user's municipalities looks at both sides: a pair can cross a border.
-    pairs = await repository.open_duplicates(session, municipalities=None, limit=10_000, offset=0)
+    # A pair shows when either side is in the user's municipalities (a pair can cross a border).
+    pairs = await repository.open_duplicates(session, municipalities=service.scope(user), limit=limit, offset=offset)
     people = await repository.persons_by_ids(
         session, [i for pair in pairs for i in (pair.person_id, pair.other_person_id)]
     )
@@ -50,17 +50,16 @@ async def review_queue(
             reason=pair.reason,
             detected_at=pair.detected_at,
             person=_shown(a, visible[a.id], today),
-            person_household_id=a.household_id,
+            person_household_id=a.household_id if visible[a.id] else None,
             other=_shown(b, visible[b.id], today),
-            other_household_id=b.household_id,
+            other_household_id=b.household_id if visible[b.id] else None,
             municipality_code=pair.municipality_code,
             other_municipality=not all(visible.values()),
         )
         result.append((item, [(p, codes[p.household_id]) for p in (a, b) if visible[p.id]]))
-    page = result[offset : offset + limit]
-    reads = [read for _, pair_reads in page for read in pair_reads]
+    reads = [read for _, pair_reads in result for read in pair_reads]
     await privacy.audit_person_reads(session, user=user, action=action, persons=reads)
-    return [item for item, _ in page]
+    return [item for item, _ in result]
 
 
 def _shown(person: Person, visible: bool, today: date) -> ReviewedPerson:
@@ -69,18 +68,23 @@ def _shown(person: Person, visible: bool, today: date) -> ReviewedPerson:
     public = ReviewedPerson(**service.person_public(person, today=today).model_dump())
     if visible:
         return public
-    return public.model_copy(
-        update={
-            "given_name": None,
-            "family_name": None,
-            "birth_date": None,
-            "jmbg": None,
-            "phone": None,
-            "skills": [],
-            "markers": [],
-            "consents": [],
-            "redacted": True,
-        }
+    return ReviewedPerson(
+        id=person.id,
+        given_name=None,
+        family_name=None,
+        birth_date=None,
+        sex="",
+        jmbg=None,
+        missing_jmbg_reason=None,
+        relation=None,
+        education=None,
+        employment_status=None,
+        able_to_work=None,
+        skills=[],
+        phone=None,
+        markers=[],
+        consents=[],
+        redacted=True,
     )
 
 
@@ -137,8 +141,11 @@ async def merge(
     )
     service.refuse_merged(keep_h)
     service.refuse_merged(drop_h)
-    survivor = next(p for p in keep_h.members if p.id == keep_id)
-    merged = next(p for p in drop_h.members if p.id == drop_id)
+    found_survivor = next((p for p in keep_h.members if p.id == keep_id), None)
+    found_merged = next((p for p in drop_h.members if p.id == drop_id), None)
+    if found_survivor is None or found_merged is None:
+        raise Conflict("One of the two records changed meanwhile; open the review queue again.")
+    survivor, merged = found_survivor, found_merged
     if survivor.jmbg and merged.jmbg and survivor.jmbg != merged.jmbg:
         raise Conflict("The two records have different JMBGs: they are two people. Dismiss the pair instead.")
     now = utcnow()

@@ -1099,7 +1099,8 @@ async def store_chunk(
                         if ctx.scope is None or code in ctx.scope
                         else "in another municipality (ask its office)"
                     )
-                    errors.append(RowError(number, "jmbg", f"jmbg: {member.jmbg} is already registered {where}"))
+                    # The row itself holds the JMBG: the stored message does not repeat it.
+                    errors.append(RowError(number, "jmbg", f"jmbg: this JMBG is already registered {where}"))
         if errors or c.data is None:
             counts["rows_failed"] += size
             error_rows.extend(_error_rows(job_id, c.group, errors))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,6 +18,7 @@ from services.intake.schemas import ConsentChange
 from services.intake.ui_common import WorkerPage, action, page
 from shared.db import utcnow
 from shared.errors import Conflict, Invalid
+from shared.events.intake import Purpose
 from shared.ui.templating import Message, translator
 from shared.web import RuntimeDep, SessionDep
 
@@ -87,7 +88,9 @@ async def check_jmbg(request: Request, user: WorkerPage) -> HTMLResponse:
     sex = str(form.get(f"members-{token}-sex", ""))
     gettext = translator(request)
     message = ""
-    if jmbg:
+    if jmbg and not (len(jmbg) == 13 and jmbg.isascii() and jmbg.isdigit()):
+        message = labels.error_text("jmbg_length", gettext)
+    elif jmbg:
         if birth is None or sex not in {"F", "M"}:
             problem = domain.check_jmbg(jmbg, birth_date=domain.jmbg_birth_date(jmbg) or utcnow().date(), sex="F")
             if problem is not None and problem.code in {"length", "check_digit", "date"}:
@@ -173,10 +176,10 @@ async def change_consent_page(
     user: WorkerPage,
     session: SessionDep,
     runtime: RuntimeDep,
-    purpose: Annotated[str, Form()],
-    granted: Annotated[str, Form()],
+    purpose: Annotated[Purpose, Form()],
+    granted: Annotated[Literal["yes", "no"], Form()],
 ) -> Response:
-    change = ConsentChange.model_validate({"purpose": purpose, "granted": granted == "yes"})
+    change = ConsentChange(purpose=purpose, granted=granted == "yes")
     person = await privacy.change_consent(
         session=session, outbox=runtime.outbox, person_id=person_id, change=change, user=user
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import repository, service
@@ -13,6 +15,7 @@ from shared.errors import Forbidden, Invalid
 from shared.messaging.outbox import OutboxWriter
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+MAX_AMOUNT = 10_000_000.0
 
 
 async def set_poverty_line(
@@ -24,6 +27,8 @@ async def set_poverty_line(
         raise Forbidden("Only an administrator sets poverty lines.")
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise Invalid(f"The year must be between {FIRST_YEAR} and {LAST_YEAR}.")
+    if not (math.isfinite(amount) and 0 < amount <= MAX_AMOUNT):
+        raise Invalid(f"The line must be a positive amount of at most {MAX_AMOUNT:,.0f} RSD.")
     now = utcnow()
     line: PovertyLine = await repository.upsert_poverty_line(session, year=year, amount=amount, by=user.sub, at=now)
     lines = await repository.poverty_lines(session)

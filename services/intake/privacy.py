@@ -89,7 +89,9 @@ async def _person_in_scope(session: AsyncSession, person_id: uuid.UUID, user: Us
     household = await service.household_for(
         session=session, household_id=found.household_id, user=user, for_update=True
     )
-    person = next(p for p in household.members if p.id == person_id)
+    person = next((p for p in household.members if p.id == person_id), None)
+    if person is None:  # merged away meanwhile
+        raise Conflict("This person's record changed meanwhile (merged); open the household again.")
     if person.erased_at is not None:
         raise Conflict("This person's data was erased.")
     return household, person

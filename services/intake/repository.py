@@ -241,10 +241,21 @@ async def insert_duplicates(session: AsyncSession, rows: list[dict[str, Any]]) -
 async def open_duplicates(
     session: AsyncSession, *, municipalities: Sequence[str] | None, limit: int, offset: int
 ) -> list[DuplicateCandidate]:
+    """Open pairs, oldest first; with ``municipalities``, those where either person's household is in them."""
     query = select(DuplicateCandidate).where(DuplicateCandidate.status == "open")
     if municipalities is not None:
-        query = query.where(DuplicateCandidate.municipality_code.in_(list(municipalities)))
-    rows = await session.execute(query.order_by(DuplicateCandidate.detected_at).limit(limit).offset(offset))
+        codes = list(municipalities)
+        in_scope = (
+            select(Person.id)
+            .join(Household, Household.id == Person.household_id)
+            .where(Household.municipality_code.in_(codes))
+        )
+        query = query.where(
+            or_(DuplicateCandidate.person_id.in_(in_scope), DuplicateCandidate.other_person_id.in_(in_scope))
+        )
+    rows = await session.execute(
+        query.order_by(DuplicateCandidate.detected_at, DuplicateCandidate.id).limit(limit).offset(offset)
+    )
     return list(rows.scalars().all())
 
 

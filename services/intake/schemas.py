@@ -267,9 +267,9 @@ class DuplicatePublic(BaseModel):
     reason: str
     detected_at: datetime
     person: ReviewedPerson
-    person_household_id: uuid.UUID
+    person_household_id: uuid.UUID | None = Field(description="None when the record is not shown")
     other: ReviewedPerson
-    other_household_id: uuid.UUID
+    other_household_id: uuid.UUID | None = Field(description="None when the record is not shown")
     municipality_code: str
     other_municipality: bool = Field(False, description="one record is in a municipality the reviewer does not see")
 

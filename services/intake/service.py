@@ -471,7 +471,10 @@ async def update_person(
         raise NotFound(f"No person {person_id}.")
     household = await household_for(session=session, household_id=person.household_id, user=user, for_update=True)
     refuse_merged(household)
-    person = next(p for p in household.members if p.id == person_id)
+    found = next((p for p in household.members if p.id == person_id), None)
+    if found is None:  # merged away meanwhile
+        raise Conflict("This person's record changed meanwhile (merged); open the household again.")
+    person = found
     if person.erased_at is not None:
         raise Conflict("This person's data was erased; it cannot be edited.")
     changes = {
@@ -492,9 +495,13 @@ async def update_person(
         if problem is not None:
             raise Invalid(problem.message, details=[field_error(["body", "jmbg"], problem.message)])
         await refuse_registered_jmbgs(session, user, [changes["jmbg"]])
-    reason = changes.get("missing_jmbg_reason") or person.missing_jmbg_reason
-    if "jmbg" in changes and changes["jmbg"] is None and not reason:
-        raise Invalid("Without a JMBG, say why there is none (missing_jmbg_reason).")
+    jmbg_after = changes.get("jmbg", person.jmbg)
+    reason_after = changes.get("missing_jmbg_reason", person.missing_jmbg_reason)
+    if jmbg_after is None and reason_after is None:
+        raise Invalid(
+            "Without a JMBG, say why there is none (missing_jmbg_reason).",
+            details=[field_error(["body", "missing_jmbg_reason"], "give the JMBG or the reason", "jmbg_or_reason")],
+        )
     markers = changes.get("markers", person.markers) or []
     if "roma" in markers and "ethnicity" not in (person.consents or []):
         raise Invalid("The Roma marker is recorded only with the person's explicit consent ('ethnicity').")

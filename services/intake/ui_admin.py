@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -37,10 +37,10 @@ async def merge_page(
     user: SupervisorPage,
     session: SessionDep,
     runtime: RuntimeDep,
-    keep: Annotated[str, Form()],
+    keep: Annotated[Literal["person", "other"], Form()],
     whole_household: Annotated[str, Form()] = "",
 ) -> Response:
-    merge_request = MergeRequest.model_validate({"keep": keep, "whole_household": whole_household == "yes"})
+    merge_request = MergeRequest(keep=keep, whole_household=whole_household == "yes")
     await duplicates.merge(
         session=session, outbox=runtime.outbox, duplicate_id=duplicate_id, request=merge_request, user=user
     )

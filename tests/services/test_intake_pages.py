@@ -185,3 +185,32 @@ async def test_an_upload_shows_a_progress_page_that_finishes_with_an_error_repor
         "/intake/imports", files={"file": ("x.csv", b"just,a,header\n", "text/csv")}, headers=worker
     )
     assert empty.status_code == 422 and 'role="alert"' in empty.text
+
+
+async def test_pages_answer_odd_input_with_a_message_not_a_crash(intake: RunningService):
+    worker = intake.auth("worker")
+    short = await intake.client.post(
+        "/intake/households/check-jmbg", data={"token": "x", "members-x-jmbg": "123"}, headers=worker
+    )
+    assert short.status_code == 200 and "field__error" in short.text
+    form = household_form(a1=person("Ana", "Kiš", "1980-01-01", "F", missing_jmbg_reason="not_known"))
+    location = (await intake.client.post("/intake/households/new", data=form, headers=worker)).headers["location"]
+    household = await intake.client.get(location.split("?")[0].replace("/intake/", "/intake/api/"), headers=worker)
+    head = household.json()["members"][0]["id"]
+    bad = await intake.client.post(
+        f"/intake/persons/{head}/consents", data={"purpose": "marketing", "granted": "yes"}, headers=worker
+    )
+    assert bad.status_code == 422
+    # A household whose only member is no longer the head still shows.
+    r = await intake.client.patch(f"/intake/api/persons/{head}", json={"relation": "spouse"}, headers=worker)
+    assert r.status_code == 200
+    assert (await intake.client.get(location.split("?")[0], headers=worker)).status_code == 200
+    no_reason = await intake.client.patch(
+        f"/intake/api/persons/{head}", json={"missing_jmbg_reason": None}, headers=worker
+    )
+    assert no_reason.status_code == 422 and "JMBG" in no_reason.json()["detail"]
+    for amount in ("nan", "inf", "1e12"):
+        r = await intake.client.post(
+            "/intake/poverty-lines", data={"year": "2026", "amount": amount}, headers=intake.auth("admin")
+        )
+        assert r.status_code == 422, amount
