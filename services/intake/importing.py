@@ -1061,7 +1061,6 @@ def households(text: str, layout: Layout, plan: FilePlan) -> Iterator[Group]:
 
 
 # --- one chunk's transaction ----------------------------------------------------------------------------------
-# (The import's own queries are here rather than in repository.py, which this change did not touch.)
 
 
 async def store_chunk(

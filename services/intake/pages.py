@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -127,7 +127,7 @@ async def register_household_page(
                 kind = problem.get("type", "invalid")
                 if problem.get("msg", "").startswith("unknown municipality"):
                     kind = "unknown_municipality"
-                place_params = _params_from(problem)
+                place_params = problem.get("ctx", {})
                 ui_forms.place_error(form, list(problem.get("loc", [])), kind, gettext, place_params)
             if not exc.details:
                 form.form_errors.append(exc.message)
@@ -145,14 +145,6 @@ async def register_household_page(
         else:
             return RedirectResponse(f"/intake/households/{registered.household.id}?registered=1", status_code=303)
     return page(request, "household_form.html", user, status_code=422, form=form)
-
-
-def _params_from(problem: dict[str, Any]) -> dict[str, Any]:
-    """The JMBG birth-date message names both dates; they are in the English message the service sent."""
-    import re
-
-    dates = re.findall(r"\d{4}-\d{2}-\d{2}", str(problem.get("msg", "")))
-    return {"encoded": dates[0], "given": dates[1]} if len(dates) == 2 else {}
 
 
 # --- household detail -----------------------------------------------------------------------------------------

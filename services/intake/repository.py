@@ -70,7 +70,7 @@ async def insert_households(
 
 
 async def likely_duplicates(
-    session: AsyncSession, keys: Iterable[tuple[str, str, date]], *, exclude_households: Iterable[uuid.UUID] = ()
+    session: AsyncSession, keys: Iterable[tuple[str, str, date]]
 ) -> list[tuple[uuid.UUID, uuid.UUID, str, str, date, str]]:
     """Persons already registered with one of the (family key, given key, birth date) triples.
 
@@ -79,7 +79,6 @@ async def likely_duplicates(
     wanted = {(f, g, b) for f, g, b in keys}
     if not wanted:
         return []
-    excluded = set(exclude_households)
     # Family keys IN … AND birth dates IN …: the composite index answers it, the statement's shape does not depend
     # on the values (compiled once), and the few cross-product rows that are not wanted are dropped below.
     families = sorted({f for f, _, _ in wanted})
@@ -89,7 +88,7 @@ async def likely_duplicates(
     for start in range(0, len(families), 200):
         rows = await conn.execute(_LIKELY_DUPLICATES, {"families": families[start : start + 200], "dates": dates})
         for pid, hid, family, given, born, code in rows:
-            if (family, given, born) in wanted and hid not in excluded:
+            if (family, given, born) in wanted:
                 found.append((pid, hid, family, given, born, code))
     return found
 
@@ -193,13 +192,6 @@ def add_consent_records(session: AsyncSession, records: list[ConsentRecord]) -> 
 async def insert_consent_records(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
         await (await session.connection()).execute(insert(CONSENTS), rows)
-
-
-async def consent_history(session: AsyncSession, person_id: uuid.UUID) -> list[ConsentRecord]:
-    rows = await session.execute(
-        select(ConsentRecord).where(ConsentRecord.person_id == person_id).order_by(ConsentRecord.id)
-    )
-    return list(rows.scalars().all())
 
 
 async def write_audit(session: AsyncSession, entries: list[dict[str, Any]]) -> None:

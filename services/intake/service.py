@@ -39,9 +39,6 @@ from shared.messaging.outbox import OutboxWriter
 from shared.reference import municipalities
 from shared.script import fold, fold_words
 
-PERSON_COLUMNS = tuple(c.key for c in Person.__table__.columns)
-HOUSEHOLD_COLUMNS = tuple(c.key for c in Household.__table__.columns)
-
 
 def scope(user: User) -> list[str] | None:
     """The municipalities whose records ``user`` may see; None for all (admin)."""
@@ -60,7 +57,9 @@ def member_problems(members: Sequence[PersonCreate], loc: list[str | int]) -> tu
             continue
         problem = domain.check_jmbg(member.jmbg, birth_date=member.birth_date, sex=member.sex)
         if problem is not None:
-            problems.append(field_error([*loc, i, "jmbg"], problem.message, f"jmbg_{problem.code}"))
+            problems.append(
+                {**field_error([*loc, i, "jmbg"], problem.message, f"jmbg_{problem.code}"), "ctx": dict(problem.params)}
+            )
         elif member.jmbg in seen:
             problems.append(
                 field_error([*loc, i, "jmbg"], f"same JMBG as member {seen[member.jmbg] + 1}", "jmbg_repeated")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -43,9 +43,6 @@ class HouseholdForm:
     members: list[dict[str, Any]]
     errors: dict[str, str] = field(default_factory=dict)
     form_errors: list[str] = field(default_factory=list)
-
-    def member_tokens(self) -> list[str]:
-        return [m["token"] for m in self.members]
 
 
 def parse_date(text: str) -> str | None:
@@ -186,7 +183,3 @@ def empty_member(token: str) -> dict[str, Any]:
     member.update({name: [] for name in MEMBER_LIST_FIELDS})
     member["consents"] = ["case_work"]
     return member
-
-
-def today_iso() -> str:
-    return date.today().isoformat()
