@@ -35,6 +35,20 @@ MEMBER = {
 }
 
 
+def cases_consumer(cases_db, kafka: KafkaSettings, handler, *, max_attempts: int) -> EventConsumer:
+    """Cases' consumer of registrations with ``handler`` in place of the real one, retrying fast."""
+    return EventConsumer(
+        service="cases",
+        topics=["intake.household"],
+        handlers={HouseholdRegisteredV2: handler},
+        sessions=session_factory(cases_db),
+        tables=cases_plumbing,
+        kafka=kafka,
+        max_attempts=max_attempts,
+        backoff_base_s=0.01,
+    )
+
+
 async def test_events_committed_while_the_broker_is_down_are_published_once_it_answers(
     databases: DatabaseFactory, tokens: Tokens, tmp_path
 ):
@@ -81,16 +95,7 @@ async def test_a_handler_failing_for_a_while_is_retried_and_applied_once(cases_d
         if len(calls) < 3:
             raise RuntimeError("database hiccup")
 
-    consumer = EventConsumer(
-        service="cases",
-        topics=["intake.household"],
-        handlers={HouseholdRegisteredV2: flaky},
-        sessions=session_factory(cases_db),
-        tables=cases_plumbing,
-        kafka=kafka_settings,
-        max_attempts=4,
-        backoff_base_s=0.01,
-    )
+    consumer = cases_consumer(cases_db, kafka_settings, flaky, max_attempts=4)
     event, envelope = registered()
     await produce_event(kafka_settings, event, envelope)
     records = await read_topic(kafka_settings, "intake.household")
@@ -115,16 +120,7 @@ async def test_a_handler_that_keeps_failing_goes_to_the_dlq_and_the_next_event_i
             raise ValueError("this household breaks a rule")
         applied.append(event.household_id)
 
-    consumer = EventConsumer(
-        service="cases",
-        topics=["intake.household"],
-        handlers={HouseholdRegisteredV2: handler},
-        sessions=session_factory(cases_db),
-        tables=cases_plumbing,
-        kafka=kafka_settings,
-        max_attempts=3,
-        backoff_base_s=0.01,
-    )
+    consumer = cases_consumer(cases_db, kafka_settings, handler, max_attempts=3)
     good_event, good_env = registered()
     await produce_event(kafka_settings, doomed_event, doomed_env)
     await produce_event(kafka_settings, good_event, good_env)
@@ -163,16 +159,7 @@ async def test_a_batch_with_one_failing_event_still_applies_the_others_once(case
             raise ValueError("breaks a rule")
         applied.append(event.household_id)
 
-    consumer = EventConsumer(
-        service="cases",
-        topics=["intake.household"],
-        handlers={HouseholdRegisteredV2: handler},
-        sessions=session_factory(cases_db),
-        tables=cases_plumbing,
-        kafka=kafka_settings,
-        max_attempts=2,
-        backoff_base_s=0.01,
-    )
+    consumer = cases_consumer(cases_db, kafka_settings, handler, max_attempts=2)
     key = b"same-partition"
     for _event, envelope in events:
         await produce(kafka_settings, "intake.household", envelope.value(), key=key, headers=envelope.headers())
@@ -199,16 +186,7 @@ async def test_a_database_outage_is_waited_out_not_dead_lettered(cases_db, kafka
         if len(calls) <= 5:  # more failures than max_attempts allows for a bad event
             raise OperationalError("INSERT ...", {}, ConnectionError("server closed the connection unexpectedly"))
 
-    consumer = EventConsumer(
-        service="cases",
-        topics=["intake.household"],
-        handlers={HouseholdRegisteredV2: handler},
-        sessions=session_factory(cases_db),
-        tables=cases_plumbing,
-        kafka=kafka_settings,
-        max_attempts=2,
-        backoff_base_s=0.01,
-    )
+    consumer = cases_consumer(cases_db, kafka_settings, handler, max_attempts=2)
     event, envelope = registered()
     await produce_event(kafka_settings, event, envelope)
     records = await read_topic(kafka_settings, "intake.household")
