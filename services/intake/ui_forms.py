@@ -10,29 +10,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from services.intake.schemas import HouseholdCreate, IncomeSource
+from services.intake.schemas import HouseholdCreate, IncomeSource, PersonCreate
 from services.intake.ui_labels import INCOME, error_text
 
 MEMBER_FIELD = re.compile(r"^members-([A-Za-z0-9]+)-([a-z_]+)$")
-MEMBER_TEXT_FIELDS = (
-    "given_name",
-    "family_name",
-    "birth_date",
-    "sex",
-    "jmbg",
-    "missing_jmbg_reason",
-    "relation",
-    "education",
-    "employment_status",
-    "able_to_work",
-    "phone",
-)
-MEMBER_LIST_FIELDS = ("skills", "markers", "consents")
+# The form has one field per field of PersonCreate; lists (skills, markers, consents) are multi-valued.
+MEMBER_LIST_FIELDS = tuple(name for name, f in PersonCreate.model_fields.items() if get_origin(f.annotation) is list)
+MEMBER_TEXT_FIELDS = tuple(name for name in PersonCreate.model_fields if name not in MEMBER_LIST_FIELDS)
 
 
 @dataclass
