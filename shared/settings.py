@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console", "auto"] = "auto"
     log_level: str = "INFO"
 
+    # Cases: active cases per worker above which a worker is flagged as over the norm.
+    caseload_norm: int = Field(default=50, ge=1)
+
     outbox_batch_size: int = 500
     outbox_poll_interval_s: float = 1.0
     consumer_max_attempts: int = 4

@@ -4,6 +4,7 @@ pytest_plugins = [
     "tests.fixtures.infra",
     "tests.fixtures.databases",
     "tests.fixtures.auth",
+    "tests.fixtures.cases",
 ]
 
 # Reads every intake event the suite published to its broker, so it must run after every other test.

@@ -188,3 +188,70 @@ SMALL_CELL = 5
 def suppressed(count: int) -> int | str:
     """A count shown in an aggregate: below 5 (but not 0) it is '<5', so no one can be singled out."""
     return "<5" if 0 < count < SMALL_CELL else count
+
+
+# --- closing, plans, referrals' own lifecycle -----------------------------------------------------------------
+
+CLOSE_REASONS = (
+    "goals_achieved",
+    "no_longer_eligible",
+    "moved_away",
+    "declined_services",
+    "deceased",
+    "merged",
+    "other",
+)
+ACTION_KINDS = ("task", "service", "work_engagement")
+
+
+class ReferralStatus(StrEnum):
+    requested = "requested"
+    accepted = "accepted"
+    declined = "declined"
+    ended = "ended"
+    cancelled = "cancelled"
+
+
+REFERRAL_TRANSITIONS: Mapping[ReferralStatus, frozenset[ReferralStatus]] = {
+    ReferralStatus.requested: frozenset({ReferralStatus.accepted, ReferralStatus.declined, ReferralStatus.cancelled}),
+    ReferralStatus.accepted: frozenset({ReferralStatus.ended}),
+    ReferralStatus.declined: frozenset(),
+    ReferralStatus.ended: frozenset(),
+    ReferralStatus.cancelled: frozenset(),
+}
+
+
+class IllegalReferralStep(ValueError):
+    def __init__(self, current: ReferralStatus, wanted: ReferralStatus) -> None:
+        self.current, self.wanted = current, wanted
+        self.allowed = sorted(REFERRAL_TRANSITIONS[current])
+        allowed = ", ".join(self.allowed) or "none (the referral is final)"
+        super().__init__(f"A referral that is '{current}' cannot become '{wanted}'. Allowed next: {allowed}.")
+
+
+def check_referral_step(current: ReferralStatus, wanted: ReferralStatus) -> None:
+    if wanted not in REFERRAL_TRANSITIONS[current]:
+        raise IllegalReferralStep(current, wanted)
+
+
+def transfer_agreement(
+    *, origin: str, destination: str, agreements: Iterable[tuple[object, Agreement]], on: date
+) -> object | None:
+    """The id of an agreement valid on ``on`` that joins both municipalities (any service), or None."""
+    for key, agreement in agreements:
+        if (
+            {origin, destination} <= agreement.municipalities
+            and agreement.valid_from <= on
+            and (agreement.valid_to is None or on <= agreement.valid_to)
+        ):
+            return key
+    return None
+
+
+def median_days(pairs: Iterable[tuple[date, date]]) -> float | None:
+    """Median whole days from the first date to the second of each pair; None when there is none."""
+    days = sorted((b - a).days for a, b in pairs)
+    if not days:
+        return None
+    mid = len(days) // 2
+    return float(days[mid]) if len(days) % 2 else (days[mid - 1] + days[mid]) / 2

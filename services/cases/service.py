@@ -1,54 +1,346 @@
-"""Cases' use cases."""
+"""Cases' use cases driven by other services' events: a case opens for every registered household, follows the
+household as intake changes it, honours consent, erasure and merges, and records placements from activation."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases import repository
-from services.cases.domain import CaseStatus
+from services.cases.domain import ACTIVE_STATUSES, CaseStatus, MemberFacts, Priority, case_priority, choose_worker
 from services.cases.models import Case
-from shared.auth import Role, User
 from shared.db import utcnow
-from shared.events import CaseOpenedV1, HouseholdRegisteredV2
+from shared.events import (
+    CaseAssignedV1,
+    CaseOpenedV1,
+    CasePriorityChangedV1,
+    EventData,
+    HouseholdMergedV1,
+    HouseholdState,
+    MemberProfile,
+    PersonConsentChangedV1,
+    PersonErasedV1,
+    PersonMergedV1,
+    PlacementCompletedV1,
+    PlacementEndedV1,
+    PlacementStartedV1,
+)
 from shared.messaging.outbox import OutboxWriter
 
+VIOLENCE = "victim_of_violence"
+KEPT_MEMBER_COLUMNS = (
+    "case_id",
+    "person_id",
+    "sex",
+    "birth_year",
+    "relation",
+    "able_to_work",
+    "employment_status",
+    "education",
+    "skills",
+    "markers",
+    "consents",
+    "erased",
+)
 
-async def open_case_for_household(
-    *, session: AsyncSession, outbox: OutboxWriter, event: HouseholdRegisteredV2
-) -> Case | None:
-    """Open the one case a registered household gets; None when it already has one."""
-    if await repository.has_case(session, event.household_id):
-        return None
-    case = Case(
-        id=uuid.uuid4(),
-        household_id=event.household_id,
-        municipality_code=event.municipality_code,
-        status=CaseStatus.open,
-        member_count=len(event.members),
-        household_registered_at=event.registered_at,
-        opened_at=utcnow(),
+
+def member_rows(case_id: uuid.UUID, members: list[MemberProfile]) -> list[dict[str, Any]]:
+    return [
+        {
+            "case_id": case_id,
+            "person_id": m.person_id,
+            "sex": m.sex,
+            "birth_year": m.birth_year,
+            "relation": m.relation,
+            "able_to_work": m.able_to_work,
+            "employment_status": m.employment_status,
+            "education": m.education,
+            "skills": list(m.skills),
+            "markers": list(m.markers),
+            "consents": list(m.consents),
+            "erased": False,
+            "present": True,
+        }
+        for m in members
+    ]
+
+
+def household_priority(members: list[MemberProfile], below_poverty_line: bool | None, on: date) -> Priority:
+    facts = [MemberFacts(birth_year=m.birth_year, markers=frozenset(m.markers)) for m in members]
+    return case_priority(members=facts, below_poverty_line=below_poverty_line, on=on)
+
+
+def timeline_row(
+    case_id: uuid.UUID, kind: str, at: datetime, actor: str | None = None, **details: Any
+) -> dict[str, Any]:
+    """One timeline entry. ``details`` hold ids, codes and dates only: no free text about a person."""
+    return {"case_id": case_id, "at": at, "kind": kind, "actor": actor, "details": details}
+
+
+async def assign_by_rule(session: AsyncSession, case: dict[str, Any], *, now: datetime) -> tuple[str | None, EventData]:
+    """The worker of the case's municipality with the lowest active caseload (None when it has no worker)."""
+    worker = choose_worker(await repository.worker_loads(session, case["municipality_code"]))
+    event = CaseAssignedV1(
+        case_id=case["id"],
+        household_id=case["household_id"],
+        municipality_code=case["municipality_code"],
+        worker=worker,
+        by="rule",
+        assigned_at=now,
     )
+    return worker, event
+
+
+async def open_case(
+    *,
+    session: AsyncSession,
+    outbox: OutboxWriter,
+    household_id: uuid.UUID,
+    municipality_code: str,
+    members: list[MemberProfile],
+    below_poverty_line: bool | None,
+    household_registered_at: datetime,
+    household_version: int,
+    transferred_from: Case | None = None,
+    actor: str | None = None,
+    extra_timeline: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Open a case, assign it by the caseload rule and announce both. Returns the case's values."""
+    now = utcnow()
+    priority = (
+        Priority(transferred_from.priority)
+        if transferred_from is not None
+        else household_priority(members, below_poverty_line, now.date())
+    )
+    restricted = any(VIOLENCE in m.markers for m in members)
+    case: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "household_id": household_id,
+        "municipality_code": municipality_code,
+        "status": CaseStatus.open.value,
+        "priority": priority.value,
+        "restricted": restricted,
+        "below_poverty_line": below_poverty_line,
+        "member_count": len(members),
+        "household_version": household_version,
+        "household_registered_at": household_registered_at,
+        "opened_at": now,
+        "updated_at": now,
+        "case_work_consent_withdrawn": False,
+        "transferred_from_case_id": transferred_from.id if transferred_from is not None else None,
+    }
+    worker, assigned = await assign_by_rule(session, case, now=now)
+    case["assigned_to"] = worker
+    case["assigned_at"] = now if worker else None
     await repository.insert_case(session, case)
-    await outbox.add(
+    await repository.insert_members(session, member_rows(case["id"], members))
+    opened_details: dict[str, Any] = {"priority": priority.value, "restricted": restricted}
+    if transferred_from is not None:
+        opened_details |= {
+            "transferred_from_case_id": str(transferred_from.id),
+            "from_municipality_code": transferred_from.municipality_code,
+        }
+    if extra_timeline:
+        opened_details |= extra_timeline
+    await repository.add_timeline(
         session,
-        CaseOpenedV1(
-            case_id=case.id,
-            household_id=case.household_id,
-            municipality_code=case.municipality_code,
-            opened_at=case.opened_at,
-            household_registered_at=case.household_registered_at,
-        ),
+        [
+            timeline_row(case["id"], "opened", now, actor, **opened_details),
+            timeline_row(case["id"], "assigned", now, actor, worker=worker, by="rule"),
+        ],
     )
+    opened = CaseOpenedV1(
+        case_id=case["id"],
+        household_id=household_id,
+        municipality_code=municipality_code,
+        opened_at=now,
+        household_registered_at=household_registered_at,
+        priority=priority.value,
+        restricted=restricted,
+        transferred_from_case_id=case["transferred_from_case_id"],
+    )
+    await outbox.add_many(session, [opened, assigned])
     return case
 
 
-async def cases_visible_to(
-    *, session: AsyncSession, user: User, household_id: uuid.UUID | None, limit: int, offset: int
-) -> Sequence[Case]:
-    scope = None if Role.admin in user.roles else user.municipalities
-    return await repository.list_cases(
-        session, municipalities=scope, household_id=household_id, limit=limit, offset=offset
+async def open_case_for_household(*, session: AsyncSession, outbox: OutboxWriter, event: HouseholdState) -> bool:
+    """The one case a registered household gets; False when it already has one (a redelivery or a replay)."""
+    if await repository.first_case_of_household(session, event.household_id) is not None:
+        return False
+    await open_case(
+        session=session,
+        outbox=outbox,
+        household_id=event.household_id,
+        municipality_code=event.municipality_code,
+        members=event.members,
+        below_poverty_line=event.below_poverty_line,
+        household_registered_at=event.registered_at,
+        household_version=event.version,
     )
+    return True
+
+
+async def follow_household(*, session: AsyncSession, outbox: OutboxWriter, event: HouseholdState) -> None:
+    """Intake changed the household: refresh the members, poverty status, priority and the violence flag."""
+    now = utcnow()
+    for case in await repository.cases_of_household(session, event.household_id):
+        if case.status not in ACTIVE_STATUSES and case.status != CaseStatus.closed:
+            continue  # transferred: the receiving office's case follows the household from now on
+        if event.version <= case.household_version:
+            continue  # an older state than the one applied (replays, a merge's re-keying)
+        old = {m.person_id: m for m in await repository.members_of(session, case.id, present_only=False)}
+        await repository.delete_members(session, case.id)
+        rows = member_rows(case.id, event.members)
+        current = {r["person_id"] for r in rows}
+        for pid, m in old.items():
+            if pid in current:
+                continue
+            rows.append(  # left the household: kept, so plans and referrals still name a member
+                {c: getattr(m, c) for c in KEPT_MEMBER_COLUMNS} | {"present": False}
+            )
+        for r in rows:
+            if old.get(r["person_id"]) is not None and old[r["person_id"]].erased:
+                r |= {"erased": True, "skills": [], "markers": [], "consents": []}
+        await repository.insert_members(session, rows)
+        priority = household_priority(event.members, event.below_poverty_line, now.date())
+        # Once flagged for violence a case stays restricted: lifting it is not something an edit should do.
+        restricted = any(VIOLENCE in m.markers for m in event.members) or case.restricted
+        values: dict[str, Any] = {
+            "member_count": len(event.members),
+            "below_poverty_line": event.below_poverty_line,
+            "household_version": event.version,
+            "updated_at": now,
+        }
+        if priority.value != case.priority or restricted != case.restricted:
+            values |= {"priority": priority.value, "restricted": restricted}
+            await repository.add_timeline(
+                session,
+                [
+                    timeline_row(
+                        case.id,
+                        "priority_changed",
+                        now,
+                        None,
+                        priority=priority.value,
+                        was=case.priority,
+                        restricted=restricted,
+                    )
+                ],
+            )
+            await outbox.add(
+                session,
+                CasePriorityChangedV1(
+                    case_id=case.id,
+                    household_id=case.household_id,
+                    municipality_code=case.municipality_code,
+                    priority=priority.value,
+                    restricted=restricted,
+                    changed_at=now,
+                ),
+            )
+        await repository.update_case(session, case.id, **values)
+
+
+async def consent_changed(*, session: AsyncSession, event: PersonConsentChangedV1) -> None:
+    """Only ``case_work`` matters here: the case stays, the worker sees a notice (docs/privacy.md)."""
+    if event.purpose != "case_work":
+        return
+    for case in await repository.cases_of_household(session, event.household_id):
+        await repository.update_case(session, case.id, case_work_consent_withdrawn=not event.granted)
+        kind = "case_work_consent_granted" if event.granted else "case_work_consent_withdrawn"
+        await repository.add_timeline(
+            session, [timeline_row(case.id, kind, event.changed_at, None, person_id=str(event.person_id))]
+        )
+
+
+async def person_erased(*, session: AsyncSession, event: PersonErasedV1) -> None:
+    cases = await repository.cases_with_person(session, event.person_id)
+    await repository.erase_person(session, event.person_id)
+    await repository.add_timeline(
+        session,
+        [timeline_row(c.id, "person_erased", event.erased_at, None, person_id=str(event.person_id)) for c in cases],
+    )
+
+
+async def household_merged(*, session: AsyncSession, event: HouseholdMergedV1) -> None:
+    """Intake found two records of one household: the merged one's case goes to the survivor household.
+
+    When both have a case, the older one stays the household's case and the other is linked to it (a supervisor
+    closes it with reason 'merged'); members follow the person mapping intake sent.
+    """
+    now = event.merged_at
+    gone = await repository.first_case_of_household(session, event.merged_household_id)
+    survivor = await repository.first_case_of_household(session, event.survivor_household_id)
+    for merged, kept in event.merged_person_ids.items():
+        await repository.rekey_person(session, merged, kept)
+    if gone is None:
+        return
+    if survivor is None:
+        # Version 0: the survivor's next update (which follows the merge) applies whatever its version.
+        await repository.update_case(
+            session, gone, household_id=event.survivor_household_id, household_version=0, updated_at=now
+        )
+        await repository.add_timeline(
+            session,
+            [timeline_row(gone, "household_merged", now, None, from_household_id=str(event.merged_household_id))],
+        )
+        return
+    cases = {c.id: c for c in await repository.cases_of_household(session, event.merged_household_id)}
+    cases |= {c.id: c for c in await repository.cases_of_household(session, event.survivor_household_id)}
+    older, newer = sorted((cases[gone], cases[survivor]), key=lambda c: (c.opened_at, str(c.id)))
+    await repository.update_case(
+        session, newer.id, merged_into_case_id=older.id, household_id=event.survivor_household_id, updated_at=now
+    )
+    await repository.update_case(
+        session, older.id, household_id=event.survivor_household_id, household_version=0, updated_at=now
+    )
+    await repository.add_timeline(
+        session,
+        [
+            timeline_row(older.id, "household_merged", now, None, linked_case_id=str(newer.id)),
+            timeline_row(newer.id, "merged_into", now, None, kept_case_id=str(older.id)),
+        ],
+    )
+
+
+async def person_merged(*, session: AsyncSession, event: PersonMergedV1) -> None:
+    await repository.rekey_person(session, event.merged_person_id, event.survivor_person_id)
+
+
+PlacementEvent = PlacementStartedV1 | PlacementCompletedV1 | PlacementEndedV1
+
+
+async def placement_changed(*, session: AsyncSession, event: PlacementEvent) -> None:
+    """Placements appear in the case's timeline; a completed or ended one puts the case up for review."""
+    case = await repository.get_case(session, event.case_id) if event.case_id else None
+    if case is None:
+        cases = await repository.cases_with_person(session, event.person_id)
+        case = next((c for c in cases if c.status in ACTIVE_STATUSES), cases[0] if cases else None)
+    if case is None:
+        return  # a person no case here knows (e.g. a placement made before cases existed)
+    base = {
+        "placement_id": str(event.placement_id),
+        "opportunity_id": str(event.opportunity_id),
+        "person_id": str(event.person_id),
+    }
+    if isinstance(event, PlacementStartedV1):
+        row = timeline_row(case.id, "placement_started", event.started_at, None, **base)
+        await repository.add_timeline(session, [row])
+        return
+    extra: dict[str, Any] = {"hours_worked": event.hours_worked}
+    if isinstance(event, PlacementCompletedV1):
+        kind, at = "placement_completed", event.completed_at
+    else:
+        kind, at, extra["reason"] = "placement_ended", event.ended_at, event.reason
+    await repository.add_timeline(
+        session,
+        [
+            timeline_row(case.id, kind, at, None, **base, **extra),
+            timeline_row(case.id, "review_requested", at, None, reason=kind),
+        ],
+    )
+    if case.status in ACTIVE_STATUSES:
+        await repository.update_case(session, case.id, review_due_since=at, review_reason=kind, updated_at=utcnow())

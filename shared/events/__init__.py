@@ -1,8 +1,26 @@
 """Event contracts: the CloudEvents envelope, versioned event types and the topic registry."""
 
-from shared.events.activation import OpportunityPublishedV1
+from shared.events.activation import (
+    OpportunityPublishedV1,
+    PlacementCompletedV1,
+    PlacementEndedV1,
+    PlacementStartedV1,
+)
 from shared.events.base import EventData
-from shared.events.cases import CaseOpenedV1
+from shared.events.cases import (
+    ActivationRequestedV1,
+    AssessmentCompletedV1,
+    Availability,
+    CaseAssignedV1,
+    CaseOpenedV1,
+    CasePriorityChangedV1,
+    CaseStatusChangedV1,
+    CaseTransferredV1,
+    PlanAgreedV1,
+    ProviderChangedV1,
+    ReferralDecidedV1,
+    ReferralRequestedV1,
+)
 from shared.events.catalogue import (
     EVENT_TYPES,
     SUBSCRIPTIONS,
@@ -31,7 +49,14 @@ __all__ = [
     "SUBSCRIPTIONS",
     "TOPICS",
     "TOPICS_BY_NAME",
+    "ActivationRequestedV1",
+    "AssessmentCompletedV1",
+    "Availability",
+    "CaseAssignedV1",
     "CaseOpenedV1",
+    "CasePriorityChangedV1",
+    "CaseStatusChangedV1",
+    "CaseTransferredV1",
     "Envelope",
     "EnvelopeError",
     "EventData",
@@ -45,6 +70,13 @@ __all__ = [
     "PersonConsentChangedV1",
     "PersonErasedV1",
     "PersonMergedV1",
+    "PlacementCompletedV1",
+    "PlacementEndedV1",
+    "PlacementStartedV1",
+    "PlanAgreedV1",
+    "ProviderChangedV1",
+    "ReferralDecidedV1",
+    "ReferralRequestedV1",
     "Topic",
     "UnknownEventType",
     "decode_event",

@@ -12,9 +12,28 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from shared.events.activation import OpportunityPublishedV1
+from shared.events.activation import (
+    ACTIVATION_EVENTS,
+    OpportunityPublishedV1,
+    PlacementCompletedV1,
+    PlacementEndedV1,
+    PlacementStartedV1,
+)
 from shared.events.base import EventData
-from shared.events.cases import CaseOpenedV1
+from shared.events.cases import (
+    CASES_EVENTS,
+    ActivationRequestedV1,
+    AssessmentCompletedV1,
+    CaseAssignedV1,
+    CaseOpenedV1,
+    CasePriorityChangedV1,
+    CaseStatusChangedV1,
+    CaseTransferredV1,
+    PlanAgreedV1,
+    ProviderChangedV1,
+    ReferralDecidedV1,
+    ReferralRequestedV1,
+)
 from shared.events.intake import (
     INTAKE_EVENTS,
     HouseholdMergedV1,
@@ -36,10 +55,24 @@ AnyEvent = Annotated[
     | HouseholdMergedV1
     | PersonMergedV1
     | CaseOpenedV1
-    | OpportunityPublishedV1,
+    | CaseAssignedV1
+    | CaseStatusChangedV1
+    | CaseTransferredV1
+    | CasePriorityChangedV1
+    | AssessmentCompletedV1
+    | PlanAgreedV1
+    | ReferralRequestedV1
+    | ReferralDecidedV1
+    | ProviderChangedV1
+    | ActivationRequestedV1
+    | OpportunityPublishedV1
+    | PlacementStartedV1
+    | PlacementCompletedV1
+    | PlacementEndedV1,
     Field(discriminator="type"),
 ]
-EVENT_TYPES: tuple[type[EventData], ...] = (*INTAKE_EVENTS, CaseOpenedV1, OpportunityPublishedV1)
+EVENT_TYPES: tuple[type[EventData], ...] = (*INTAKE_EVENTS, *CASES_EVENTS, *ACTIVATION_EVENTS)
+_TYPE_NAMES = frozenset(t.type_name() for t in EVENT_TYPES)
 _adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 
 
@@ -59,8 +92,11 @@ class Topic:
 
 TOPICS: tuple[Topic, ...] = (
     Topic("intake.household", 6, "intake", "Households registered and updated by intake", "household id"),
-    Topic("cases.case", 6, "cases", "Case lifecycle", "case id"),
+    Topic("cases.case", 6, "cases", "Case lifecycle: assignment, assessment, plan, referrals, transfer", "case id"),
+    Topic("cases.provider", 3, "cases", "Service providers' capacity and occupancy", "provider id"),
+    Topic("cases.activation", 6, "cases", "Members a case worker engages for work: candidate profiles", "person id"),
     Topic("activation.opportunity", 6, "activation", "Work-engagement opportunities", "opportunity id"),
+    Topic("activation.placement", 6, "activation", "Placements of candidates in opportunities", "placement id"),
 )
 TOPICS_BY_NAME = {t.name: t for t in TOPICS}
 DLQ_PARTITIONS = 1
@@ -68,8 +104,8 @@ DLQ_PARTITIONS = 1
 # Which service consumes which topics (one consumer group per service).
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "intake": ("cases.case",),  # the case status shown on a household
-    "cases": ("intake.household",),
-    "activation": (),
+    "cases": ("intake.household", "activation.placement"),
+    "activation": ("cases.activation",),
     "reporting": ("intake.household", "cases.case", "activation.opportunity"),
 }
 
@@ -100,7 +136,7 @@ def decode_event(event_type: str, data: dict[str, Any]) -> EventData:
         seen += 1
         if seen > 20:
             raise UnknownEventType(f"upcaster loop at {event_type}")
-    if event_type not in {t.type_name() for t in EVENT_TYPES}:
+    if event_type not in _TYPE_NAMES:
         raise UnknownEventType(f"unknown event type {event_type!r}")
     event: EventData = _adapter.validate_python({**data, "type": event_type})
     return event

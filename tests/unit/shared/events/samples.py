@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from uuid import UUID
 
 from shared.events import (
+    ActivationRequestedV1,
+    AssessmentCompletedV1,
+    Availability,
+    CaseAssignedV1,
     CaseOpenedV1,
+    CasePriorityChangedV1,
+    CaseStatusChangedV1,
+    CaseTransferredV1,
     EventData,
     HouseholdMergedV1,
     HouseholdRegisteredV1,
@@ -18,6 +25,13 @@ from shared.events import (
     PersonConsentChangedV1,
     PersonErasedV1,
     PersonMergedV1,
+    PlacementCompletedV1,
+    PlacementEndedV1,
+    PlacementStartedV1,
+    PlanAgreedV1,
+    ProviderChangedV1,
+    ReferralDecidedV1,
+    ReferralRequestedV1,
 )
 
 HOUSEHOLD_ID = UUID("0b8e6d0c-7a3e-4f57-9d7e-1c2b3a4d5e6f")
@@ -138,6 +152,94 @@ def opportunity_published() -> OpportunityPublishedV1:
     )
 
 
+CASE = UUID("c0c0c0c0-0000-4000-8000-000000000001")
+PROVIDER = UUID("9e9e9e9e-0000-4000-8000-000000000001")
+REFERRAL = UUID("4e4e4e4e-0000-4000-8000-000000000001")
+PLACEMENT = UUID("91a0c000-0000-4000-8000-000000000001")
+OPPORTUNITY = UUID("0ff0ff00-0000-4000-8000-000000000001")
+CASE_KEYS = {"case_id": CASE, "household_id": HOUSEHOLD_ID, "municipality_code": RUMA}
+REFERRAL_KEYS = CASE_KEYS | {
+    "referral_id": REFERRAL,
+    "provider_id": PROVIDER,
+    "service_type": "home_help",
+    "provider_municipality_code": "80012",
+    "cross_border": True,
+}
+PLACEMENT_KEYS = {
+    "placement_id": PLACEMENT,
+    "opportunity_id": OPPORTUNITY,
+    "person_id": MOTHER,
+    "case_id": CASE,
+    "municipality_code": RUMA,
+}
+
+CASES_SAMPLES: dict[type[EventData], Callable[[], EventData]] = {
+    CaseAssignedV1: lambda: CaseAssignedV1(**CASE_KEYS, worker="ana.worker", by="rule", assigned_at=WHEN),
+    CaseStatusChangedV1: lambda: CaseStatusChangedV1(
+        **CASE_KEYS, from_status="active", to_status="closed", reason="goals_achieved", changed_at=WHEN
+    ),
+    CaseTransferredV1: lambda: CaseTransferredV1(
+        **CASE_KEYS,
+        to_case_id=UUID("c0c0c0c0-0000-4000-8000-000000000002"),
+        to_municipality_code="80012",
+        agreement_id=UUID("a9a9a9a9-0000-4000-8000-000000000001"),
+        transferred_at=WHEN,
+    ),
+    CasePriorityChangedV1: lambda: CasePriorityChangedV1(
+        **CASE_KEYS, priority="high", restricted=False, changed_at=WHEN
+    ),
+    AssessmentCompletedV1: lambda: AssessmentCompletedV1(
+        **CASE_KEYS,
+        assessment_id=UUID("a5a5a5a5-0000-4000-8000-000000000001"),
+        needs={"income": "high", "housing": "moderate", "safety": "none"},
+        household_registered_at=datetime(2024, 5, 1, 9, 30, tzinfo=UTC),
+        completed_at=WHEN,
+    ),
+    PlanAgreedV1: lambda: PlanAgreedV1(
+        **CASE_KEYS,
+        plan_id=UUID("b1b1b1b1-0000-4000-8000-000000000001"),
+        version=1,
+        goals=2,
+        actions=3,
+        review_date=date(2024, 8, 1),
+        agreed_at=WHEN,
+    ),
+    ReferralRequestedV1: lambda: ReferralRequestedV1(**REFERRAL_KEYS, requested_at=WHEN),
+    ReferralDecidedV1: lambda: ReferralDecidedV1(**REFERRAL_KEYS, status="accepted", decided_at=WHEN),
+    ProviderChangedV1: lambda: ProviderChangedV1(
+        provider_id=PROVIDER,
+        service_type="home_help",
+        municipality_code="80012",
+        capacity=20,
+        occupancy=7,
+        residential=False,
+        accessible=True,
+        active=True,
+        changed_at=WHEN,
+    ),
+    ActivationRequestedV1: lambda: ActivationRequestedV1(
+        request_id=UUID("7e7e7e7e-0000-4000-8000-000000000001"),
+        person_id=MOTHER,
+        household_id=HOUSEHOLD_ID,
+        case_id=CASE,
+        municipality_code=RUMA,
+        sex="F",
+        birth_year=1985,
+        education="primary",
+        employment_status="unemployed",
+        skills=["cleaning", "cooking"],
+        markers=["unemployed_able_to_work", "single_parent"],
+        below_poverty_line=True,
+        unemployed_since=date(2022, 3, 1),
+        availability=Availability(hours_per_week_min=10, hours_per_week_max=20, available_from=date(2024, 6, 1)),
+        requested_at=WHEN,
+    ),
+    PlacementStartedV1: lambda: PlacementStartedV1(**PLACEMENT_KEYS, started_at=WHEN),
+    PlacementCompletedV1: lambda: PlacementCompletedV1(**PLACEMENT_KEYS, hours_worked=320, completed_at=WHEN),
+    PlacementEndedV1: lambda: PlacementEndedV1(**PLACEMENT_KEYS, reason="health", hours_worked=40, ended_at=WHEN),
+}
+
+
 SAMPLES: dict[type[EventData], Callable[[], EventData]] = {
     HouseholdRegisteredV1: household_registered,
     HouseholdRegisteredV2: household_registered_v2,
@@ -148,4 +250,5 @@ SAMPLES: dict[type[EventData], Callable[[], EventData]] = {
     PersonMergedV1: person_merged,
     CaseOpenedV1: case_opened,
     OpportunityPublishedV1: opportunity_published,
+    **CASES_SAMPLES,
 }

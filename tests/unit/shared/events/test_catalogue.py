@@ -220,7 +220,14 @@ def test_type_name_follows_the_naming_rule_and_names_its_topic(cls: type[EventDa
     assert match, cls.type_name()
     aggregate = f"{match['context']}.{match['aggregate']}"
     # A person belongs to a household: its events travel on the household's topic, in the household's order.
-    assert {"intake.person": "intake.household"}.get(aggregate, aggregate) == cls.topic
+    # Assessments, plans and referrals belong to a case: they travel on the case's topic, in the case's order.
+    part_of = {
+        "intake.person": "intake.household",
+        "cases.assessment": "cases.case",
+        "cases.plan": "cases.case",
+        "cases.referral": "cases.case",
+    }
+    assert part_of.get(aggregate, aggregate) == cls.topic
     assert cls.topic in TOPICS_BY_NAME
     assert TOPICS_BY_NAME[cls.topic].owner == match["context"]
 

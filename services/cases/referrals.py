@@ -1,0 +1,342 @@
+"""Service providers, inter-municipal agreements and referrals from cases to providers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.cases import access, repository
+from services.cases.casework import case_for
+from services.cases.domain import (
+    ACTIVE_STATUSES,
+    REFERRAL_TRANSITIONS,
+    Agreement,
+    IllegalReferralStep,
+    ReferralStatus,
+    capacity_refusal,
+    check_referral_step,
+    referral_refusal,
+)
+from services.cases.models import Agreement as AgreementRow
+from services.cases.models import Provider, Referral
+from services.cases.schemas import AgreementCreate, ProviderCreate, ProviderUpdate, ReferralCreate, ReferralDecision
+from services.cases.service import timeline_row
+from shared.auth import Role, User
+from shared.db import utcnow
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
+from shared.events import ProviderChangedV1, ReferralDecidedV1, ReferralRequestedV1
+from shared.messaging.outbox import OutboxWriter
+from shared.reference import municipalities
+
+
+class ReferralRefused(Conflict):
+    code = "referral_refused"
+
+
+def _known_municipality(code: str, loc: list[str | int]) -> None:
+    if municipalities.get(code) is None:
+        raise Invalid(f"{code} is not a municipality code.", details=[field_error(loc, "Unknown municipality.")])
+
+
+def _registry_keeper(user: User, municipality_code: str, what: str) -> None:
+    """Providers are kept by administrators and by supervisors of the provider's municipality."""
+    if Role.admin in user.roles or access.is_supervisor_of(user, municipality_code):
+        return
+    raise Forbidden(f"Only an administrator or a supervisor of {municipality_code} may {what}.")
+
+
+def provider_event(p: Provider) -> ProviderChangedV1:
+    return ProviderChangedV1(
+        provider_id=p.id,
+        service_type=p.service_type,
+        municipality_code=p.municipality_code,
+        capacity=p.capacity,
+        occupancy=p.occupancy,
+        residential=p.residential,
+        accessible=p.accessible,
+        active=p.active,
+        changed_at=p.updated_at,
+    )
+
+
+async def register_provider(
+    *, session: AsyncSession, outbox: OutboxWriter, user: User, data: ProviderCreate
+) -> Provider:
+    _known_municipality(data.municipality_code, ["body", "municipality_code"])
+    _registry_keeper(user, data.municipality_code, "register providers there")
+    if data.occupancy > data.capacity:
+        raise Invalid(
+            "Occupancy cannot exceed capacity.", details=[field_error(["body", "occupancy"], "More than capacity.")]
+        )
+    provider = Provider(id=uuid.uuid4(), **data.model_dump(), active=True, version=1, updated_at=utcnow())
+    session.add(provider)
+    await session.flush()
+    await outbox.add(session, provider_event(provider))
+    return provider
+
+
+async def update_provider(
+    *, session: AsyncSession, outbox: OutboxWriter, user: User, provider_id: uuid.UUID, data: ProviderUpdate
+) -> Provider:
+    provider = await repository.get_provider(session, provider_id, for_update=True)
+    if provider is None:
+        raise NotFound(f"No provider {provider_id}.")
+    _registry_keeper(user, provider.municipality_code, "change this provider")
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    capacity = changes.get("capacity", provider.capacity)
+    occupancy = changes.get("occupancy", provider.occupancy)
+    if occupancy > capacity:
+        raise Invalid(
+            f"Occupancy ({occupancy}) cannot exceed capacity ({capacity}).",
+            details=[field_error(["body", "capacity"], "Less than the places taken.")],
+        )
+    if not changes:
+        return provider
+    for k, v in changes.items():
+        setattr(provider, k, v)
+    provider.version += 1
+    provider.updated_at = utcnow()
+    await session.flush()
+    await outbox.add(session, provider_event(provider))
+    return provider
+
+
+async def providers(
+    *, session: AsyncSession, municipality: str | None, service_type: str | None, include_inactive: bool
+) -> Sequence[Provider]:
+    return await repository.list_providers(
+        session, municipality=municipality, service_type=service_type, active_only=not include_inactive
+    )
+
+
+async def conclude_agreement(*, session: AsyncSession, user: User, data: AgreementCreate) -> AgreementRow:
+    codes = sorted(set(data.municipalities))
+    if len(codes) < 2:
+        raise Invalid(
+            "An agreement joins at least two municipalities.",
+            details=[field_error(["body", "municipalities"], "Name two or more different municipalities.")],
+        )
+    for i, code in enumerate(codes):
+        _known_municipality(code, ["body", "municipalities", i])
+    if Role.admin not in user.roles and not any(access.is_supervisor_of(user, c) for c in codes):
+        raise Forbidden("Only an administrator or a supervisor of one of the municipalities records an agreement.")
+    agreement = AgreementRow(
+        id=uuid.uuid4(),
+        name=data.name,
+        municipalities=codes,
+        service_types=sorted(set(data.service_types)),
+        valid_from=data.valid_from,
+        valid_to=data.valid_to,
+        created_by=user.sub,
+        created_at=utcnow(),
+    )
+    session.add(agreement)
+    await session.flush()
+    return agreement
+
+
+async def end_agreement(*, session: AsyncSession, user: User, agreement_id: uuid.UUID, valid_to: date) -> AgreementRow:
+    agreement = await repository.get_agreement(session, agreement_id)
+    if agreement is None:
+        raise NotFound(f"No agreement {agreement_id}.")
+    if Role.admin not in user.roles and not any(access.is_supervisor_of(user, c) for c in agreement.municipalities):
+        raise Forbidden("Only an administrator or a supervisor of one of the municipalities changes an agreement.")
+    if valid_to < agreement.valid_from:
+        raise Invalid(
+            "An agreement cannot end before it starts.",
+            details=[field_error(["body", "valid_to"], f"Before {agreement.valid_from.isoformat()}.")],
+        )
+    agreement.valid_to = valid_to
+    await session.flush()
+    return agreement
+
+
+def _agreements(rows: Sequence[AgreementRow]) -> list[tuple[AgreementRow, Agreement]]:
+    return [
+        (a, Agreement(frozenset(a.municipalities), frozenset(a.service_types), a.valid_from, a.valid_to)) for a in rows
+    ]
+
+
+def _referral_event(r: Referral, household_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
+    return {
+        "case_id": r.case_id,
+        "household_id": household_id,
+        "municipality_code": r.case_municipality_code,
+        "referral_id": r.id,
+        "provider_id": r.provider_id,
+        "service_type": r.service_type,
+        "provider_municipality_code": r.provider_municipality_code,
+        "cross_border": r.case_municipality_code != r.provider_municipality_code,
+        **extra,
+    }
+
+
+async def refer(
+    *, session: AsyncSession, outbox: OutboxWriter, user: User, case_id: uuid.UUID, data: ReferralCreate
+) -> Referral:
+    """Refer the case (or one member) to a provider: same municipality, or one an agreement covers for the
+    service; a full provider refuses. Refusals are 409s that say why."""
+    case = await case_for(session, user, case_id, work=True)
+    if case.status not in ACTIVE_STATUSES:
+        raise Conflict(f"A case in state '{case.status}' makes no referrals; reopen it first.")
+    provider = await repository.get_provider(session, data.provider_id)
+    if provider is None or not provider.active:
+        raise Invalid(
+            "No such provider in the registry (or it no longer works).",
+            details=[field_error(["body", "provider_id"], "Choose a provider from the registry.")],
+        )
+    if data.person_id is not None:
+        members = {m.person_id: m for m in await repository.members_of(session, case.id)}
+        member = members.get(data.person_id)
+        if member is None or member.erased:
+            raise Invalid(
+                "This person is not a member of the household.",
+                details=[field_error(["body", "person_id"], "Choose a member of the household.")],
+            )
+    if case.case_work_consent_withdrawn and not (data.legal_basis and data.legal_basis.strip()):
+        raise Invalid(
+            "Consent to case work was withdrawn: record the legal basis of this referral.",
+            details=[field_error(["body", "legal_basis"], "Needed while consent to case work is withdrawn.")],
+        )
+    today = date.today()
+    agreements = _agreements(await repository.list_agreements(session))
+    refusal = referral_refusal(
+        case_municipality=case.municipality_code,
+        provider_municipality=provider.municipality_code,
+        service_type=provider.service_type,
+        agreements=[a for _, a in agreements],
+        on=today,
+    )
+    if refusal:
+        raise ReferralRefused(refusal)
+    full = capacity_refusal(capacity=provider.capacity, occupancy=provider.occupancy)
+    if full:
+        raise ReferralRefused(full)
+    agreement_id = None
+    if case.municipality_code != provider.municipality_code:
+        agreement_id = next(
+            row.id
+            for row, a in agreements
+            if referral_refusal(
+                case_municipality=case.municipality_code,
+                provider_municipality=provider.municipality_code,
+                service_type=provider.service_type,
+                agreements=[a],
+                on=today,
+            )
+            is None
+        )
+    now = utcnow()
+    referral = Referral(
+        id=uuid.uuid4(),
+        case_id=case.id,
+        person_id=data.person_id,
+        provider_id=provider.id,
+        service_type=provider.service_type,
+        case_municipality_code=case.municipality_code,
+        provider_municipality_code=provider.municipality_code,
+        agreement_id=agreement_id,
+        status=ReferralStatus.requested.value,
+        note=data.note,
+        legal_basis=data.legal_basis,
+        requested_by=user.sub,
+        requested_at=now,
+    )
+    session.add(referral)
+    await session.flush()
+    await repository.add_timeline(
+        session,
+        [
+            timeline_row(
+                case.id,
+                "referral_requested",
+                now,
+                user.sub,
+                referral_id=str(referral.id),
+                provider_id=str(provider.id),
+                service_type=provider.service_type,
+                provider_municipality_code=provider.municipality_code,
+            )
+        ],
+    )
+    await outbox.add(session, ReferralRequestedV1(**_referral_event(referral, case.household_id, requested_at=now)))
+    return referral
+
+
+async def decide(
+    *, session: AsyncSession, outbox: OutboxWriter, user: User, referral_id: uuid.UUID, data: ReferralDecision
+) -> Referral:
+    """The provider's side accepts, declines or ends; the case's side cancels a request not yet answered.
+
+    Accepting takes a place (409 when the provider is full), ending frees it.
+    """
+    referral = await repository.get_referral(session, referral_id, for_update=True)
+    if referral is None:
+        raise NotFound(f"No referral {referral_id}.")
+    wanted = ReferralStatus(data.decision)
+    if wanted is ReferralStatus.cancelled:
+        await case_for(session, user, referral.case_id, work=True)
+    else:
+        if not user.has_role(Role.case_worker, Role.supervisor) or (
+            referral.provider_municipality_code not in user.municipalities
+        ):
+            raise Forbidden(
+                f"The provider's answer is recorded by the staff of {referral.provider_municipality_code}, "
+                "where the provider works."
+            )
+    try:
+        check_referral_step(ReferralStatus(referral.status), wanted)
+    except IllegalReferralStep as exc:
+        raise Conflict(str(exc), details={"status": referral.status, "allowed": [str(a) for a in exc.allowed]}) from exc
+    if wanted is ReferralStatus.declined and not (data.reason and data.reason.strip()):
+        raise Invalid("Say why the referral is declined.", details=[field_error(["body", "reason"], "Needed.")])
+    provider = await repository.get_provider(session, referral.provider_id, for_update=True)
+    assert provider is not None
+    now = utcnow()
+    if wanted is ReferralStatus.accepted:
+        full = capacity_refusal(capacity=provider.capacity, occupancy=provider.occupancy)
+        if full:
+            raise ReferralRefused(full)
+        provider.occupancy += 1
+    elif wanted is ReferralStatus.ended:
+        provider.occupancy = max(0, provider.occupancy - 1)
+    referral.status = wanted.value
+    referral.decided_by = user.sub
+    referral.decided_at = now
+    if wanted is ReferralStatus.declined:
+        referral.decline_reason = data.reason
+    case = await repository.get_case(session, referral.case_id)
+    assert case is not None
+    await repository.add_timeline(
+        session,
+        [
+            timeline_row(
+                referral.case_id,
+                f"referral_{wanted.value}",
+                now,
+                user.sub,
+                referral_id=str(referral.id),
+                provider_id=str(provider.id),
+            )
+        ],
+    )
+    events = [ReferralDecidedV1(**_referral_event(referral, case.household_id, status=wanted.value, decided_at=now))]
+    if wanted in (ReferralStatus.accepted, ReferralStatus.ended):
+        provider.version += 1
+        provider.updated_at = now
+        events.append(provider_event(provider))  # type: ignore[arg-type]
+    await session.flush()
+    await outbox.add_many(session, list(events))
+    return referral
+
+
+async def inbox(*, session: AsyncSession, user: User, status: str | None, limit: int = 200) -> Sequence[Referral]:
+    """Referrals to providers of the user's municipalities (all for administrators)."""
+    if status is not None and status not in REFERRAL_TRANSITIONS:
+        raise Invalid(f"Unknown referral status {status!r}.", details=[field_error(["query", "status"], "Unknown.")])
+    scope = None if Role.admin in user.roles else user.municipalities
+    return await repository.referrals_to(session, municipalities=scope, status=status, limit=limit)
