@@ -294,3 +294,13 @@ async def persons_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dic
         return {}
     rows = await session.execute(select(Person).where(Person.id.in_(wanted)))
     return {p.id: p for p in rows.scalars().all()}
+
+
+async def set_case_status(session: AsyncSession, household_id: uuid.UUID, *, case_id: uuid.UUID, status: str) -> None:
+    """A later state of the household's current case; events about an older case (before a transfer) change
+    nothing."""
+    await session.execute(
+        update(HOUSEHOLDS)
+        .where(HOUSEHOLDS.c.id == household_id, HOUSEHOLDS.c.case_id == case_id)
+        .values(case_status=status)
+    )
