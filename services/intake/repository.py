@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+import weakref
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from services.intake.models import (
     AuditEntry,
@@ -153,9 +157,16 @@ async def all_households_for_poverty(session: AsyncSession) -> list[Household]:
 
 
 async def set_case(session: AsyncSession, household_id: uuid.UUID, *, case_id: uuid.UUID, status: str) -> None:
-    await session.execute(
-        update(Household).where(Household.id == household_id).values(case_id=case_id, case_status=status)
-    )
+    # A table-level update: runs for every case cases opens, and no ORM object needs synchronising here.
+    conn = await session.connection()
+    await conn.execute(_SET_CASE, {"household_id": household_id, "case_id": case_id, "case_status": status})
+
+
+_SET_CASE = (
+    update(HOUSEHOLDS)
+    .where(HOUSEHOLDS.c.id == bindparam("household_id"))
+    .values(case_id=bindparam("case_id"), case_status=bindparam("case_status"))
+)
 
 
 # --- poverty lines --------------------------------------------------------------------------------------------
@@ -165,6 +176,56 @@ async def poverty_lines(session: AsyncSession) -> dict[int, float]:
     conn = await session.connection()
     rows = await conn.execute(select(PovertyLine.year, PovertyLine.amount))
     return {year: amount for year, amount in rows}
+
+
+# Poverty lines change a few times a year; a registration reads them every time. Each engine (one database) keeps
+# them in memory: ``upsert_poverty_line`` drops the copy when its transaction commits, and a copy older than the TTL
+# is read again, which bounds what another process writing the same database (a second replica) can leave stale.
+POVERTY_LINES_TTL_S = 1.0
+
+
+@dataclass
+class _PovertyLinesCopy:
+    lines: dict[int, float] | None = None
+    loaded_at: float = 0.0
+    generation: int = 0  # bumped by every change: a read that started before one is not kept
+
+
+_poverty_copies: weakref.WeakKeyDictionary[Any, _PovertyLinesCopy] = weakref.WeakKeyDictionary()
+
+
+def _poverty_copy(session: AsyncSession) -> _PovertyLinesCopy:
+    engine = session.get_bind()
+    copy = _poverty_copies.get(engine)
+    if copy is None:
+        copy = _poverty_copies[engine] = _PovertyLinesCopy()
+    return copy
+
+
+async def current_poverty_lines(session: AsyncSession) -> dict[int, float]:
+    """The poverty lines per year, from memory when read less than ``POVERTY_LINES_TTL_S`` ago (a copy: callers
+    may keep it). Not for a transaction that changes them: that one reads ``poverty_lines``."""
+    copy = _poverty_copy(session)
+    if copy.lines is not None and time.monotonic() - copy.loaded_at < POVERTY_LINES_TTL_S:
+        return dict(copy.lines)
+    generation, started = copy.generation, time.monotonic()
+    lines = await poverty_lines(session)
+    if copy.generation == generation:
+        copy.lines, copy.loaded_at = dict(lines), started
+    return lines
+
+
+def _forget_poverty_lines_on_commit(session: AsyncSession) -> None:
+    copy = _poverty_copy(session)
+    copy.generation += 1
+    copy.lines = None
+
+    def forget(_session: Session) -> None:
+        copy.generation += 1
+        copy.lines = None
+
+    # Dropped again once the change is visible, so no read that raced with the transaction survives it.
+    sa_event.listen(session.sync_session, "after_commit", forget, once=True)
 
 
 async def list_poverty_lines(session: AsyncSession) -> list[PovertyLine]:
@@ -179,6 +240,7 @@ async def upsert_poverty_line(session: AsyncSession, *, year: int, amount: float
     else:
         line.amount, line.set_by, line.set_at = amount, by, at
     await session.flush()
+    _forget_poverty_lines_on_commit(session)
     return line
 
 

@@ -298,7 +298,7 @@ async def register_household(
         raise Invalid("Some members' data is not valid.", details=problems)
     await refuse_registered_jmbgs(session, user, jmbgs)
     now = utcnow()
-    lines = await repository.poverty_lines(session)
+    lines = await repository.current_poverty_lines(session)
     prepared = prepare_household(data, registered_by=user.sub, now=now, lines=lines)
     try:
         queued = await store_prepared(session, outbox, [prepared], now=now)

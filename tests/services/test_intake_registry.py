@@ -314,6 +314,22 @@ async def test_a_household_registered_after_the_line_is_set_is_flagged_at_once(i
     assert enough["poverty"]["income_per_equivalent_adult"] == 15_000
 
 
+async def test_a_registration_right_after_a_line_change_uses_the_new_line(intake: RunningService):
+    """Registration keeps the lines in memory; a change of line drops that copy when it commits."""
+
+    def one_adult() -> dict[str, Any]:
+        return household(person(), incomes=[{"source": "wages", "monthly_amount": 12_000}])
+
+    before = await register(intake, one_adult())
+    await set_line(intake, 15_000)
+    poor = await register(intake, one_adult())
+    await set_line(intake, 10_000)
+    not_poor = await register(intake, one_adult())
+    assert before["poverty"]["poverty_line"] is None and before["poverty"]["below_poverty_line"] is None
+    assert poor["poverty"]["poverty_line"] == 15_000 and poor["poverty"]["below_poverty_line"] is True
+    assert not_poor["poverty"]["poverty_line"] == 10_000 and not_poor["poverty"]["below_poverty_line"] is False
+
+
 async def test_the_first_member_is_the_head_when_no_one_is_named(intake: RunningService):
     created = await register(intake, household(person(), person(given_name="Ivan", sex="M", relation="spouse")))
     assert [m["relation"] for m in created["members"]] == ["head", "spouse"]
