@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from typing import get_args
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from services.cases.domain import (
+    CLOSE_REASONS,
+    NEED_DOMAINS,
+    NEED_LEVELS,
+    SERVICE_TYPES,
     TRANSITIONS,
     Agreement,
     CaseStatus,
+    IllegalReferralStep,
     IllegalTransition,
     MemberFacts,
     Priority,
+    ReferralStatus,
     WorkerLoad,
     capacity_refusal,
     case_priority,
+    check_referral_step,
     check_transition,
     choose_worker,
+    median_days,
     plan_is_overdue,
     referral_refusal,
     suppressed,
+    transfer_agreement,
 )
+from shared.events.cases import CaseStatusName, CloseReason, NeedDomain, NeedLevel, PriorityName, ServiceType
 
 TODAY = date(2026, 11, 25)
 ADA, NOVA_CRNJA, RUMA, NOVI_SAD = "80012", "80250", "80357", "89010"
@@ -143,3 +154,46 @@ def test_overdue_plans():
 @pytest.mark.parametrize(("count", "shown"), [(0, 0), (1, "<5"), (4, "<5"), (5, 5), (120, 120)])
 def test_small_cells_are_suppressed(count, shown):
     assert suppressed(count) == shown
+
+
+def test_the_vocabularies_agree_with_the_event_contracts():
+    assert set(SERVICE_TYPES) == set(get_args(ServiceType))
+    assert set(NEED_DOMAINS) == set(get_args(NeedDomain))
+    assert set(NEED_LEVELS) == set(get_args(NeedLevel))
+    assert set(CLOSE_REASONS) == set(get_args(CloseReason))
+    assert {s.value for s in CaseStatus} == set(get_args(CaseStatusName))
+    assert {p.value for p in Priority} == set(get_args(PriorityName))
+
+
+def test_a_referral_moves_requested_then_accepted_then_ended_and_says_what_is_allowed():
+    check_referral_step(ReferralStatus.requested, ReferralStatus.accepted)
+    check_referral_step(ReferralStatus.accepted, ReferralStatus.ended)
+    with pytest.raises(IllegalReferralStep, match="Allowed next: ended") as caught:
+        check_referral_step(ReferralStatus.accepted, ReferralStatus.declined)
+    assert caught.value.allowed == [ReferralStatus.ended]
+    with pytest.raises(IllegalReferralStep, match="none"):
+        check_referral_step(ReferralStatus.declined, ReferralStatus.accepted)
+
+
+def test_a_transfer_needs_an_agreement_joining_both_municipalities_valid_that_day():
+    pairs = [("a1", AGREEMENT)]
+    assert transfer_agreement(origin=ADA, destination=RUMA, agreements=pairs, on=TODAY) == "a1"
+    assert transfer_agreement(origin=RUMA, destination=ADA, agreements=pairs, on=TODAY) == "a1"
+    assert transfer_agreement(origin=ADA, destination=NOVI_SAD, agreements=pairs, on=TODAY) is None
+    assert transfer_agreement(origin=ADA, destination=RUMA, agreements=pairs, on=date(2028, 1, 1)) is None
+
+
+@given(st.lists(st.integers(min_value=0, max_value=400), min_size=1, max_size=50))
+def test_median_days_is_the_middle_of_the_sorted_durations(days):
+    start = date(2026, 1, 1)
+    result = median_days((start, start + timedelta(days=d)) for d in days)
+    ordered = sorted(days)
+    assert result is not None
+    assert min(ordered) <= result <= max(ordered)
+    below = sum(1 for d in ordered if d < result)
+    above = sum(1 for d in ordered if d > result)
+    assert below <= len(ordered) / 2 and above <= len(ordered) / 2
+
+
+def test_median_days_of_nothing_is_none():
+    assert median_days([]) is None
