@@ -46,10 +46,8 @@ class Household(Base):
 
 class Person(Base):
     __tablename__ = "persons"
-    __table_args__ = (
-        Index("ix_persons_family_key_birth_date", "family_key", "birth_date"),
-        Index("ix_persons_given_key", "given_key"),
-    )
+    # No index on given_key: nothing filters on it (likely duplicates go through family key and birth date).
+    __table_args__ = (Index("ix_persons_family_key_birth_date", "family_key", "birth_date"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("households.id"), index=True)
