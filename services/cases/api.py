@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, status
 
 from services.cases import caseload, casework, referrals, repository
 from services.cases.access import case_scope
-from services.cases.domain import TRANSITIONS, CaseStatus, suppressed
+from services.cases.domain import SMALL_CELL, TRANSITIONS, CaseStatus, suppressed
 from services.cases.models import Case
 from services.cases.schemas import (
     ActionPublic,
@@ -306,8 +306,9 @@ async def caseload_view(
 async def statistics(
     user: Annotated[User, Depends(require_role(Role.supervisor, Role.admin, Role.analyst))], session: SessionDep
 ) -> list[dict[str, Any]]:
-    """Cases per municipality and state. Cells under 5 are '<5' for analysts; violence cases are only counted in
-    cells of 5 or more for everyone."""
+    """Cases per municipality and state. Cells under 5 are '<5' for analysts. For everyone, a violence count under 5
+    is '<5', and so is the case count of its cell ('5+' when larger): next to an exact total, the few violence cases
+    could be counted by anyone who knows the others (secondary suppression)."""
     scope = None if user.has_role(Role.admin, Role.analyst) else case_scope(user)
     rows = await repository.status_counts(session, municipalities=scope)
     cells: dict[tuple[str, str], dict[str, int]] = {}
@@ -322,8 +323,15 @@ async def statistics(
             {
                 "municipality_code": code,
                 "status": state,
-                "cases": cell["cases"] if exact and not cell["violence"] else suppressed(cell["cases"]),
+                "cases": cell["cases"] if exact and not cell["violence"] else _cell_cases(cell),
                 "violence_cases": suppressed(cell["violence"]),
             }
         )
     return out
+
+
+def _cell_cases(cell: dict[str, int]) -> int | str:
+    """The case count of a cell shown under the small-cell rule; hidden altogether beside a few violence cases."""
+    if 0 < cell["violence"] < SMALL_CELL:
+        return "<5" if cell["cases"] < SMALL_CELL else "5+"
+    return suppressed(cell["cases"])

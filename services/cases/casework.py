@@ -447,11 +447,18 @@ async def transfer(
         household_registered_at=case.household_registered_at,
         household_version=case.household_version,
         transferred_from=case,
+        restricted=case.restricted,
         actor=user.sub,
         extra_timeline={"need_levels": needs, "agreement_id": str(agreement_id)},
     )
-    if case.restricted and not new["restricted"]:
-        await repository.update_case(session, new["id"], restricted=True)
+    # The receiving office inherits the consent notice: a withdrawal does not lapse with the move.
+    withdrawn = await repository.case_work_consent_withdrawn_by(session, case.id)
+    if withdrawn:
+        await repository.add_timeline(
+            session,
+            [timeline_row(new["id"], "case_work_consent_withdrawn", now, None, person_id=p) for p in withdrawn],
+        )
+        await repository.update_case(session, new["id"], case_work_consent_withdrawn=True)
     await repository.update_case(
         session, case.id, status=CaseStatus.transferred.value, transferred_to_case_id=new["id"], updated_at=now
     )

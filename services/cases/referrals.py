@@ -335,8 +335,14 @@ async def decide(
 
 
 async def inbox(*, session: AsyncSession, user: User, status: str | None, limit: int = 200) -> Sequence[Referral]:
-    """Referrals to providers of the user's municipalities (all for administrators)."""
+    """Referrals to providers of the user's municipalities (all for administrators).
+
+    Referrals of restricted (violence) cases only reach the staff who answer for the provider: administrators, who
+    may not see those cases, do not get them."""
     if status is not None and status not in REFERRAL_TRANSITIONS:
         raise Invalid(f"Unknown referral status {status!r}.", details=[field_error(["query", "status"], "Unknown.")])
     scope = None if Role.admin in user.roles else user.municipalities
-    return await repository.referrals_to(session, municipalities=scope, status=status, limit=limit)
+    answers = user.has_role(Role.case_worker, Role.supervisor)
+    return await repository.referrals_to(
+        session, municipalities=scope, status=status, limit=limit, include_restricted=answers
+    )

@@ -214,6 +214,22 @@ async def add_timeline(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
         await session.execute(insert(TimelineEntry), rows)
 
 
+CONSENT_KINDS = ("case_work_consent_granted", "case_work_consent_withdrawn")
+
+
+async def case_work_consent_withdrawn_by(session: AsyncSession, case_id: uuid.UUID) -> list[str]:
+    """Person ids whose latest word on consent to case work, in the case's timeline, is a withdrawal."""
+    stmt = (
+        select(TimelineEntry.kind, TimelineEntry.details)
+        .where(TimelineEntry.case_id == case_id, TimelineEntry.kind.in_(CONSENT_KINDS))
+        .order_by(TimelineEntry.id)
+    )
+    latest: dict[str, str] = {}
+    for kind, details in (await session.execute(stmt)).all():
+        latest[str(details.get("person_id"))] = kind
+    return sorted(p for p, kind in latest.items() if kind == "case_work_consent_withdrawn")
+
+
 async def timeline(session: AsyncSession, case_id: uuid.UUID) -> Sequence[TimelineEntry]:
     stmt = select(TimelineEntry).where(TimelineEntry.case_id == case_id).order_by(TimelineEntry.id)
     return (await session.execute(stmt)).scalars().all()
@@ -372,10 +388,18 @@ async def referrals_of_case(session: AsyncSession, case_id: uuid.UUID) -> Sequen
 
 
 async def referrals_to(
-    session: AsyncSession, *, municipalities: Collection[str] | None, status: str | None, limit: int
+    session: AsyncSession,
+    *,
+    municipalities: Collection[str] | None,
+    status: str | None,
+    limit: int,
+    include_restricted: bool = True,
 ) -> Sequence[Referral]:
-    """Referrals to providers in ``municipalities``: the provider side's inbox."""
+    """Referrals to providers in ``municipalities``: the provider side's inbox (without referrals of restricted
+    cases unless ``include_restricted``)."""
     stmt = select(Referral).order_by(Referral.requested_at.desc()).limit(limit)
+    if not include_restricted:
+        stmt = stmt.where(Referral.case_id.in_(select(Case.id).where(Case.restricted.is_(False))))
     if municipalities is not None:
         stmt = stmt.where(Referral.provider_municipality_code.in_(list(municipalities)))
     if status is not None:

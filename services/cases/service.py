@@ -105,17 +105,21 @@ async def open_case(
     household_registered_at: datetime,
     household_version: int,
     transferred_from: Case | None = None,
+    restricted: bool = False,
     actor: str | None = None,
     extra_timeline: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Open a case, assign it by the caseload rule and announce both. Returns the case's values."""
+    """Open a case, assign it by the caseload rule and announce both. Returns the case's values.
+
+    ``restricted``: the case is restricted even if no member is (now) recorded as a victim of violence (a transfer
+    of a restricted case)."""
     now = utcnow()
     priority = (
         Priority(transferred_from.priority)
         if transferred_from is not None
         else household_priority(members, below_poverty_line, now.date())
     )
-    restricted = any(VIOLENCE in m.markers for m in members)
+    restricted = restricted or any(VIOLENCE in m.markers for m in members)
     case: dict[str, Any] = {
         "id": uuid.uuid4(),
         "household_id": household_id,
@@ -245,15 +249,19 @@ async def follow_household(*, session: AsyncSession, outbox: OutboxWriter, event
 
 
 async def consent_changed(*, session: AsyncSession, event: PersonConsentChangedV1) -> None:
-    """Only ``case_work`` matters here: the case stays, the worker sees a notice (docs/privacy.md)."""
+    """Only ``case_work`` matters here: the case stays, the worker sees a notice (docs/privacy.md).
+
+    The notice stays while any member's latest word is a withdrawal: another member granting does not lift it.
+    """
     if event.purpose != "case_work":
         return
     for case in await repository.cases_of_household(session, event.household_id):
-        await repository.update_case(session, case.id, case_work_consent_withdrawn=not event.granted)
         kind = "case_work_consent_granted" if event.granted else "case_work_consent_withdrawn"
         await repository.add_timeline(
             session, [timeline_row(case.id, kind, event.changed_at, None, person_id=str(event.person_id))]
         )
+        withdrawn = bool(await repository.case_work_consent_withdrawn_by(session, case.id))
+        await repository.update_case(session, case.id, case_work_consent_withdrawn=withdrawn)
 
 
 async def person_erased(*, session: AsyncSession, event: PersonErasedV1) -> None:
