@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
 
 from services.cases import caseload, casework, referrals, repository
 from services.cases.access import case_scope
@@ -283,7 +283,11 @@ async def list_workers(
 
 @router.put("/workers/{sub}", response_model=WorkerPublic)
 async def upsert_worker(
-    sub: str, body: WorkerUpsert, user: Keeper, session: SessionDep, runtime: RuntimeDep
+    sub: Annotated[str, Path(min_length=1, max_length=200)],
+    body: WorkerUpsert,
+    user: Keeper,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> WorkerPublic:
     """Register a worker or change their municipalities or availability (inactive workers get no new cases)."""
     return await caseload.upsert_worker(
