@@ -324,6 +324,9 @@ PlacementEvent = PlacementStartedV1 | PlacementCompletedV1 | PlacementEndedV1
 async def placement_changed(*, session: AsyncSession, event: PlacementEvent) -> None:
     """Placements appear in the case's timeline; a completed or ended one puts the case up for review."""
     case = await repository.get_case(session, event.case_id) if event.case_id else None
+    while case is not None and case.transferred_to_case_id is not None:
+        # Asked for before a transfer: the receiving office works the case now.
+        case = await repository.get_case(session, case.transferred_to_case_id)
     if case is None:
         cases = await repository.cases_with_person(session, event.person_id)
         case = next((c for c in cases if c.status in ACTIVE_STATUSES), cases[0] if cases else None)

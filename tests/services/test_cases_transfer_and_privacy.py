@@ -507,6 +507,31 @@ async def test_when_both_households_have_cases_the_older_one_stays(cases: Runnin
     assert r.status_code == 200 and r.json()["case"]["close_reason"] == "merged"
 
 
+async def test_when_the_merged_households_case_is_the_older_it_becomes_the_survivors_case(
+    cases: RunningService,
+) -> None:
+    await register_worker(cases, "worker", ADA)
+    merged = registered(member())
+    await deliver(cases, merged)
+    survivor = registered(member())
+    await deliver(cases, survivor)
+    older = await only_case(cases, merged.household_id, "worker")
+    newer = await only_case(cases, survivor.household_id, "worker")
+    await deliver(
+        cases,
+        HouseholdMergedV1(
+            survivor_household_id=survivor.household_id,
+            merged_household_id=merged.household_id,
+            moved_person_ids=[m.person_id for m in merged.members],
+            merged_at=NOW,
+        ),
+    )
+    both = {c["id"]: c for c in await get(cases, f"/cases?household_id={survivor.household_id}", "worker")}
+    assert both[older["id"]]["merged_into_case_id"] is None
+    assert both[newer["id"]]["merged_into_case_id"] == older["id"]
+    assert await get(cases, f"/cases?household_id={merged.household_id}", "worker") == []
+
+
 async def test_a_merged_person_is_rekeyed_in_members_plans_and_referrals(cases: RunningService) -> None:
     await register_worker(cases, "worker", ADA)
     duplicate = member(age=30)
@@ -579,6 +604,35 @@ async def test_placements_appear_in_the_timeline_and_their_end_puts_the_case_up_
     assert [r["case"]["review_reason"] for r in await get(cases, "/reviews", "worker")] == ["placement_ended"]
     caseload = await get(cases, f"/caseload?municipality={ADA}", "supervisor")
     assert caseload["workers"][0]["up_for_review"] == 1
+
+
+async def test_a_placement_asked_for_before_a_transfer_reaches_the_receiving_case(cases: RunningService) -> None:
+    await register_worker(cases, "worker", ADA)
+    await register_worker(cases, "worker-ns", NOVI_SAD)
+    person = member(able_to_work=True, consents=("case_work", "activation"))
+    case = (await active_case(cases, person))["case"]
+    await create_agreement(cases, ADA, NOVI_SAD)
+    r = await cases.client.post(
+        f"{API}/cases/{case['id']}/transfer", json={"to_municipality_code": NOVI_SAD}, headers=cases.auth("worker")
+    )
+    assert r.status_code == 200, r.text
+    new_id = r.json()["case"]["transferred_to_case_id"]
+    await deliver(
+        cases,
+        PlacementEndedV1(
+            placement_id=uuid.uuid4(),
+            opportunity_id=uuid.uuid4(),
+            person_id=person.person_id,
+            case_id=uuid.UUID(case["id"]),
+            municipality_code=ADA,
+            reason="found_other_work",
+            hours_worked=40,
+            ended_at=NOW,
+        ),
+    )
+    assert (await kinds(cases, new_id, "worker-ns"))[-2:] == ["placement_ended", "review_requested"]
+    assert [r["case"]["id"] for r in await get(cases, "/reviews", "worker-ns")] == [new_id]
+    assert (await kinds(cases, case["id"], "worker"))[-1] == "transferred"
 
 
 async def test_a_placement_of_someone_no_case_knows_changes_nothing(cases: RunningService) -> None:
