@@ -14,6 +14,7 @@ def demo_users() -> list[DemoUser]:
     ada, ruma = municipalities.by_name("Ada").code, municipalities.by_name("Ruma").code
     return [
         DemoUser("demo-worker", (Role.case_worker,), (ada, ruma)),
+        DemoUser("demo-worker-2", (Role.case_worker,), (ada, ruma)),
         DemoUser("demo-supervisor", (Role.supervisor,), (ada, ruma)),
         DemoUser("demo-employer", (Role.employer,), (ada, ruma), organisation="demo-forum-ada"),
         DemoUser("demo-analyst", (Role.analyst,), ()),
@@ -124,4 +125,42 @@ def demo_household(rng: random.Random, municipality_code: str, *, members: int |
         "housing_type": rng.choice(["own", "rented", "informal_settlement", "with_relatives"]),
         "incomes": incomes,
         "members": people,
+    }
+
+
+def demo_workers() -> dict[str, dict[str, Any]]:
+    """Cases' workers (``PUT /cases/api/workers/{sub}``), registered before the households so cases get assigned."""
+    ada, ruma = municipalities.by_name("Ada").code, municipalities.by_name("Ruma").code
+    return {
+        "demo-worker": {"display_name": "Jelena Petrović", "municipalities": [ada, ruma]},
+        "demo-worker-2": {"display_name": "Marko Ilić", "municipalities": [ada, ruma]},
+    }
+
+
+def demo_providers() -> list[dict[str, Any]]:
+    """Local service providers of Ada and Ruma (``POST /cases/api/providers``), a residential institution among them."""
+    ada, ruma = municipalities.by_name("Ada").code, municipalities.by_name("Ruma").code
+    return [
+        {"name": "Gerontodomaćice Ada", "service_type": "home_help", "municipality_code": ada, "capacity": 25,
+         "occupancy": 18},
+        {"name": "Dnevni boravak „Sunce“ Ada", "service_type": "day_care", "municipality_code": ada, "capacity": 15,
+         "occupancy": 9, "accessible": True},
+        {"name": "Savetovalište CSR Ada", "service_type": "counselling", "municipality_code": ada, "capacity": 30},
+        {"name": "Pomoć u kući Ruma", "service_type": "home_help", "municipality_code": ruma, "capacity": 40,
+         "occupancy": 31},
+        {"name": "Sigurna kuća Ruma", "service_type": "shelter", "municipality_code": ruma, "capacity": 8,
+         "occupancy": 5, "accessible": True},
+        {"name": "Dom za stare „Sremska kuća“ Ruma", "service_type": "residential_care", "municipality_code": ruma,
+         "capacity": 120, "occupancy": 117, "accessible": True, "residential": True},
+    ]  # fmt: skip
+
+
+def demo_agreement(valid_from: date) -> dict[str, Any]:
+    """Ada and Ruma share home help, day care and the shelter (``POST /cases/api/agreements``)."""
+    ada, ruma = municipalities.by_name("Ada").code, municipalities.by_name("Ruma").code
+    return {
+        "name": "Sporazum o međuopštinskoj saradnji Ada–Ruma",
+        "municipalities": [ada, ruma],
+        "service_types": ["home_help", "day_care", "shelter"],
+        "valid_from": valid_from.isoformat(),
     }

@@ -260,7 +260,8 @@ class Platform:
 
 
 async def seed_demo_data(base_url: str, issuer: DevIssuer, data_dir: Path, *, households: int = 12) -> int:
-    """Register a few demo households and an opportunity once per data directory."""
+    """Register cases' workers, providers and an agreement, then a few demo households and an opportunity, once
+    per data directory."""
     marker = data_dir / "demo-seeded"
     if marker.exists():
         return 0
@@ -277,6 +278,7 @@ async def seed_demo_data(base_url: str, issuer: DevIssuer, data_dir: Path, *, ho
             headers={"Authorization": f"Bearer {admin}"},
         )
         r.raise_for_status()
+        await seed_cases_registries(client, {"Authorization": f"Bearer {admin}"})
         for body in demo.likely_duplicate_pair(codes[0]):  # something for the duplicate review queue
             r = await client.post("/intake/api/households", json=body, headers={"Authorization": f"Bearer {worker}"})
             r.raise_for_status()
@@ -292,6 +294,27 @@ async def seed_demo_data(base_url: str, issuer: DevIssuer, data_dir: Path, *, ho
         r.raise_for_status()
     marker.write_text("seeded\n")
     return households
+
+
+async def seed_cases_registries(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    """Cases' workers, providers and the Ada–Ruma agreement, before any household (so cases get assigned).
+    Safe to run again: workers are upserted, providers and the agreement are looked up by name first."""
+    for sub, body in demo.demo_workers().items():
+        r = await client.put(f"/cases/api/workers/{sub}", json=body, headers=admin)
+        r.raise_for_status()
+    r = await client.get("/cases/api/providers", params={"include_inactive": "true"}, headers=admin)
+    r.raise_for_status()
+    known = {p["name"] for p in r.json()}
+    for body in demo.demo_providers():
+        if body["name"] not in known:
+            r = await client.post("/cases/api/providers", json=body, headers=admin)
+            r.raise_for_status()
+    agreement = demo.demo_agreement(datetime.now(UTC).date().replace(month=1, day=1))
+    r = await client.get("/cases/api/agreements", headers=admin)
+    r.raise_for_status()
+    if agreement["name"] not in {a["name"] for a in r.json()}:
+        r = await client.post("/cases/api/agreements", json=agreement, headers=admin)
+        r.raise_for_status()
 
 
 async def run_platform(config: PlatformConfig) -> None:
