@@ -142,6 +142,23 @@ async def erase_person(session: AsyncSession, person_id: uuid.UUID) -> None:
     )
 
 
+ERASED_TEXT = "—"
+
+
+async def redact_case_texts(session: AsyncSession, case_ids: list[uuid.UUID]) -> None:
+    """Drop the free text of assessments and plans of ``case_ids`` (levels, dates and versions stay)."""
+    if not case_ids:
+        return
+    for assessment in (
+        (await session.execute(select(Assessment).where(Assessment.case_id.in_(case_ids)))).scalars().all()
+    ):
+        assessment.needs = {d: {"level": v["level"], "note": None} for d, v in assessment.needs.items()}
+        assessment.summary = None
+    for plan in (await session.execute(select(Plan).where(Plan.case_id.in_(case_ids)))).scalars().all():
+        plan.goals = [ERASED_TEXT for _ in plan.goals]
+    await session.flush()
+
+
 async def rekey_person(session: AsyncSession, merged: uuid.UUID, survivor: uuid.UUID) -> None:
     """``merged`` was ``survivor`` all along: plans and referrals follow; a member row twice in a case goes."""
     both = select(CaseMember.case_id).where(CaseMember.person_id == survivor)

@@ -265,8 +265,12 @@ async def consent_changed(*, session: AsyncSession, event: PersonConsentChangedV
 
 
 async def person_erased(*, session: AsyncSession, event: PersonErasedV1) -> None:
+    """Free text may name the person, and cases cannot tell which does: the person's plan actions and referrals
+    lose theirs, and so do the household-level texts of their cases (assessment notes and summaries, plan goals).
+    Need levels, dates, states and the timeline's codes stay."""
     cases = await repository.cases_with_person(session, event.person_id)
     await repository.erase_person(session, event.person_id)
+    await repository.redact_case_texts(session, [c.id for c in cases])
     await repository.add_timeline(
         session,
         [timeline_row(c.id, "person_erased", event.erased_at, None, person_id=str(event.person_id)) for c in cases],

@@ -394,6 +394,11 @@ async def test_erasure_removes_what_cases_copied_and_keeps_the_case(cases: Runni
     child_task = {"kind": "task", "person_id": str(other.person_id), "description": "Upis u školu", "responsible": "w"}
     r = await cases.client.post(f"{url}/plans", json=plan(service, child_task), headers=me)
     assert r.status_code == 201, r.text
+    reassessed = needs("moderate")
+    reassessed["needs"]["income"] = {"level": "high", "note": "Jelena radi sezonski, bez ugovora"}
+    reassessed["summary"] = "Jelena brine sama o detetu"
+    r = await cases.client.post(f"{url}/assessments", json=reassessed, headers=me)
+    assert r.status_code == 201, r.text
     provider = await create_provider(cases, ADA, service_type="counselling")
     r = await cases.client.post(
         f"{url}/referrals",
@@ -415,6 +420,12 @@ async def test_erasure_removes_what_cases_copied_and_keeps_the_case(cases: Runni
     assert referral["person_erased"] is True and referral["note"] is None
     text = json.dumps(after)
     assert "Jelena" not in text and "064 123" not in text
+    # Household-level texts may name the person too: assessment notes and summaries and the plan's goals go,
+    # the need levels stay.
+    assert all(n["note"] is None for a in after["assessments"] for n in a["needs"].values())
+    assert all(a["summary"] is None for a in after["assessments"])
+    assert after["assessments"][0]["needs"]["income"]["level"] == "high"
+    assert after["plan"]["goals"] == ["—"]
     # The case, its state and dates stay.
     assert after["case"]["status"] == "active"
     assert after["case"]["opened_at"] == case["opened_at"] and after["case"]["assessed_at"] == case["assessed_at"]

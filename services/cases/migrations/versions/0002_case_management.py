@@ -233,7 +233,6 @@ def upgrade() -> None:
         batch_op.alter_column("updated_at", existing_type=UTCDateTime(), nullable=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_index(
