@@ -122,8 +122,12 @@ async def conclude_agreement(*, session: AsyncSession, user: User, data: Agreeme
         )
     for i, code in enumerate(codes):
         _known_municipality(code, ["body", "municipalities", i])
-    if Role.admin not in user.roles and not any(access.is_supervisor_of(user, c) for c in codes):
-        raise Forbidden("Only an administrator or a supervisor of one of the municipalities records an agreement.")
+    # An agreement binds every municipality in it: one side alone does not record it.
+    if Role.admin not in user.roles and not all(access.is_supervisor_of(user, c) for c in codes):
+        raise Forbidden(
+            "An agreement binds every municipality in it: it is recorded by an administrator or by a supervisor "
+            "of all of them."
+        )
     agreement = AgreementRow(
         id=uuid.uuid4(),
         name=data.name,
@@ -143,8 +147,8 @@ async def end_agreement(*, session: AsyncSession, user: User, agreement_id: uuid
     agreement = await repository.get_agreement(session, agreement_id)
     if agreement is None:
         raise NotFound(f"No agreement {agreement_id}.")
-    if Role.admin not in user.roles and not any(access.is_supervisor_of(user, c) for c in agreement.municipalities):
-        raise Forbidden("Only an administrator or a supervisor of one of the municipalities changes an agreement.")
+    if Role.admin not in user.roles and not all(access.is_supervisor_of(user, c) for c in agreement.municipalities):
+        raise Forbidden("An agreement is ended by an administrator or by a supervisor of all its municipalities.")
     if valid_to < agreement.valid_from:
         raise Invalid(
             "An agreement cannot end before it starts.",

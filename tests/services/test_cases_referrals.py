@@ -115,6 +115,10 @@ async def test_an_agreement_joins_two_or_more_known_municipalities_with_dates_in
         assert r.status_code == 422, (bad, r.text)
     r = await cases.client.post(f"{API}/agreements", json=good, headers=cases.auth("supervisor-ns"))
     assert r.status_code == 403
+    # One side alone does not bind the other: Novi Sad's supervisor cannot record Novi Sad–Ada.
+    one_sided = good | {"municipalities": [NOVI_SAD, ADA]}
+    r = await cases.client.post(f"{API}/agreements", json=one_sided, headers=cases.auth("supervisor-ns"))
+    assert r.status_code == 403 and "all of them" in r.json()["detail"]
     r = await cases.client.post(f"{API}/agreements", json=good, headers=me)
     assert r.status_code == 201, r.text
     agreement = r.json()
