@@ -314,6 +314,19 @@ async def test_a_household_registered_after_the_line_is_set_is_flagged_at_once(i
     assert enough["poverty"]["income_per_equivalent_adult"] == 15_000
 
 
+async def test_each_registration_wakes_the_relay_once_after_it_commits(intake: RunningService):
+    woken: list[int] = []
+    intake.runtime.outbox.on_commit(lambda: woken.append(1))
+    await register(intake, household())
+    await register(intake, household(person(given_name="Ivan", sex="M")))
+    assert len(woken) == 2
+    r = await intake.client.post(
+        f"{API}/households", json=household(municipality="00000"), headers=intake.auth("worker")
+    )
+    assert r.status_code == 422
+    assert len(woken) == 2  # nothing queued, nothing to wake for
+
+
 async def test_a_registration_right_after_a_line_change_uses_the_new_line(intake: RunningService):
     """Registration keeps the lines in memory; a change of line drops that copy when it commits."""
 
