@@ -212,8 +212,11 @@ REFUSALS: list[tuple[re.Pattern[str], str]] = [
         N_("Only an administrator or a supervisor of %(from)s keeps its providers."),
     ),
     (
-        re.compile(r"^Only an administrator or a supervisor of one of the municipalities"),
-        N_("Only an administrator or a supervisor of one of the municipalities records an agreement."),
+        re.compile(r"^An agreement binds every municipality in it"),
+        N_(
+            "An agreement binds every municipality in it: it is recorded by an administrator or by a supervisor "
+            "of all of them."
+        ),
     ),
     (re.compile(r"^Occupancy .*cannot exceed capacity"), N_("Occupancy cannot exceed capacity.")),
     (re.compile(r"^An agreement joins at least two"), N_("An agreement joins at least two different municipalities.")),

@@ -279,6 +279,8 @@ async def test_registries_are_kept_through_their_forms(cases: RunningService) ->
     }
     r = await cases.client.post("/cases/agreements", data={**agreement_form, "municipalities": [ADA]}, headers=boss)
     assert r.status_code == 422 and "najmanje dve različite opštine" in r.text
+    r = await cases.client.post("/cases/agreements", data=agreement_form, headers=cases.auth("supervisor-ns"))
+    assert r.status_code == 403 and "obavezuje svaku opštinu" in r.text  # not Novi Sad's supervisor's to bind
     r = await cases.client.post("/cases/agreements", data=agreement_form, headers=boss)
     assert r.status_code == 303
     listed = await cases.client.get("/cases/agreements", headers=boss)
