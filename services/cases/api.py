@@ -10,20 +10,15 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
 
 from services.cases import caseload, casework, referrals, repository
 from services.cases.access import case_scope
-from services.cases.domain import SMALL_CELL, TRANSITIONS, CaseStatus, suppressed
-from services.cases.models import Case
+from services.cases.domain import SMALL_CELL, suppressed
 from services.cases.schemas import (
-    ActionPublic,
     AgreementCreate,
     AgreementPublic,
     AssessmentCreate,
-    AssessmentPublic,
     CaseDetail,
     Caseload,
     CasePublic,
-    MemberPublic,
     PlanCreate,
-    PlanPublic,
     ProviderCreate,
     ProviderPublic,
     ProviderUpdate,
@@ -53,37 +48,11 @@ Municipality = Annotated[str | None, Query(pattern=r"^[0-9]{5}$")]
 
 async def enrolled(request: Request, user: Staff, session: SessionDep) -> User:
     """Staff, and a case worker seen for the first time joins the workers of their municipalities."""
-    state = request.app.state
-    if not hasattr(state, "enrolled_workers"):
-        state.enrolled_workers = set()
-    await caseload.enrol(session=session, user=user, known=state.enrolled_workers)
+    await caseload.enrol_once(state=request.app.state, session=session, user=user)
     return user
 
 
 Worker = Annotated[User, Depends(enrolled)]
-
-
-async def case_detail(session: Any, case: Case) -> CaseDetail:
-    plan = await repository.current_plan(session, case.id)
-    plan_public = None
-    if plan is not None:
-        actions = await repository.actions_of(session, plan.id)
-        plan_public = PlanPublic.model_validate(plan).model_copy(
-            update={
-                "actions": [ActionPublic.model_validate(a) for a in actions],
-                "overdue": plan.review_date < date.today() and case.status == CaseStatus.active,
-            }
-        )
-    return CaseDetail(
-        case=CasePublic.model_validate(case),
-        members=[
-            MemberPublic.model_validate(m) for m in await repository.members_of(session, case.id, present_only=False)
-        ],
-        assessments=[AssessmentPublic.model_validate(a) for a in await repository.assessments_of(session, case.id)],
-        plan=plan_public,
-        referrals=[ReferralPublic.model_validate(r) for r in await repository.referrals_of_case(session, case.id)],
-        allowed_next=sorted(TRANSITIONS[CaseStatus(case.status)]),
-    )
 
 
 # --- cases ----------------------------------------------------------------------------------------------------
@@ -121,7 +90,7 @@ async def list_cases(
 @router.get("/cases/{case_id}", response_model=CaseDetail)
 async def get_case(case_id: uuid.UUID, user: Worker, session: SessionDep) -> CaseDetail:
     case = await casework.case_for(session, user, case_id)
-    return await case_detail(session, case)
+    return await casework.case_detail(session, case)
 
 
 @router.get("/cases/{case_id}/timeline", response_model=list[TimelineEntryPublic])
@@ -138,7 +107,7 @@ async def change_status(
     """Move the case on (open → assessment → plan → active), close it with a reason, or reopen it.
     An illegal step is a 409 whose ``details.allowed`` lists the states allowed next."""
     case = await casework.change_status(session=session, outbox=runtime.outbox, user=user, case_id=case_id, change=body)
-    return await case_detail(session, case)
+    return await casework.case_detail(session, case)
 
 
 @router.post("/cases/{case_id}/assignment", response_model=CasePublic)
@@ -158,7 +127,7 @@ async def record_assessment(
     case = await casework.record_assessment(
         session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=body
     )
-    return await case_detail(session, case)
+    return await casework.case_detail(session, case)
 
 
 @router.post("/cases/{case_id}/plans", status_code=status.HTTP_201_CREATED, response_model=CaseDetail)
@@ -168,7 +137,7 @@ async def agree_plan(
     """A new version of the individual plan. A work-engagement action for a member who can work (and consented
     to activation) sends activation the candidate's pseudonymous profile."""
     case = await casework.agree_plan(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=body)
-    return await case_detail(session, case)
+    return await casework.case_detail(session, case)
 
 
 @router.post("/cases/{case_id}/transfer", response_model=CaseDetail)
@@ -176,7 +145,7 @@ async def transfer(
     case_id: uuid.UUID, body: TransferRequest, user: Worker, session: SessionDep, runtime: RuntimeDep
 ) -> CaseDetail:
     case = await casework.transfer(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=body)
-    return await case_detail(session, case)
+    return await casework.case_detail(session, case)
 
 
 @router.post("/cases/{case_id}/referrals", status_code=status.HTTP_201_CREATED, response_model=ReferralPublic)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +29,13 @@ async def enrol(*, session: AsyncSession, user: User, known: set[str]) -> None:
         await session.flush()
         await repository.set_worker_municipalities(session, user.sub, user.municipalities)
     known.add(user.sub)
+
+
+async def enrol_once(*, state: Any, session: AsyncSession, user: User) -> None:
+    """``enrol`` with the app's memory (``state`` is the app's state) of the workers already checked."""
+    if not hasattr(state, "enrolled_workers"):
+        state.enrolled_workers = set()
+    await enrol(session=session, user=user, known=state.enrolled_workers)
 
 
 async def upsert_worker(*, session: AsyncSession, user: User, sub: str, data: WorkerUpsert, norm: int) -> WorkerPublic:

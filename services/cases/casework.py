@@ -21,7 +21,19 @@ from services.cases.domain import (
     transfer_agreement,
 )
 from services.cases.models import Assessment, Case, Plan, PlanAction
-from services.cases.schemas import AssessmentCreate, PlanCreate, StatusChange, TransferRequest
+from services.cases.schemas import (
+    ActionPublic,
+    AssessmentCreate,
+    AssessmentPublic,
+    CaseDetail,
+    CasePublic,
+    MemberPublic,
+    PlanCreate,
+    PlanPublic,
+    ReferralPublic,
+    StatusChange,
+    TransferRequest,
+)
 from services.cases.service import open_case, timeline_row
 from shared.auth import Role, User
 from shared.db import utcnow
@@ -76,14 +88,15 @@ async def _move(
 ) -> EventData:
     """Change the state (already checked), with its timeline entry; returns the event to publish."""
     reason = extra.get("reason")
+    was = case.status  # read before the update: it synchronises the loaded case
     event = status_event(case, to, now, reason)
     values: dict[str, Any] = {"status": to.value, "updated_at": now}
     if to is CaseStatus.closed:
         values |= {"closed_at": now, "close_reason": reason, "review_due_since": None, "review_reason": None}
-    if to is CaseStatus.open and case.status == CaseStatus.closed:
+    if to is CaseStatus.open and was == CaseStatus.closed:
         values |= {"closed_at": None, "close_reason": None}
     await repository.update_case(session, case.id, **values)
-    details = {"from": case.status, "to": to.value} | {k: v for k, v in extra.items() if v is not None}
+    details = {"from": was, "to": to.value} | {k: v for k, v in extra.items() if v is not None}
     await repository.add_timeline(session, [timeline_row(case.id, "status_changed", now, actor, **details)])
     case.status = to.value
     return event
@@ -493,6 +506,30 @@ async def transfer(
 
 
 # --- reading --------------------------------------------------------------------------------------------------
+
+
+async def case_detail(session: AsyncSession, case: Case) -> CaseDetail:
+    """A case with everything a worker reads on its page: members, assessments, the current plan, referrals."""
+    plan = await repository.current_plan(session, case.id)
+    plan_public = None
+    if plan is not None:
+        actions = await repository.actions_of(session, plan.id)
+        plan_public = PlanPublic.model_validate(plan).model_copy(
+            update={
+                "actions": [ActionPublic.model_validate(a) for a in actions],
+                "overdue": plan.review_date < date.today() and case.status == CaseStatus.active,
+            }
+        )
+    return CaseDetail(
+        case=CasePublic.model_validate(case),
+        members=[
+            MemberPublic.model_validate(m) for m in await repository.members_of(session, case.id, present_only=False)
+        ],
+        assessments=[AssessmentPublic.model_validate(a) for a in await repository.assessments_of(session, case.id)],
+        plan=plan_public,
+        referrals=[ReferralPublic.model_validate(r) for r in await repository.referrals_of_case(session, case.id)],
+        allowed_next=sorted(TRANSITIONS[CaseStatus(case.status)]),
+    )
 
 
 async def visible_cases(

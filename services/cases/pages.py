@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from services.cases import access, caseload, casework, referrals, repository, ui_forms, ui_registries
-from services.cases.api import case_detail
 from services.cases.domain import ACTIVE_STATUSES
 from services.cases.models import Case
 from services.cases.schemas import ReferralDecision, StatusChange, TransferRequest
@@ -154,7 +153,7 @@ async def case_view(
 ) -> HTMLResponse:
     """The case's page: everything the API's case detail holds, the timeline and the forms of case work."""
     case = await casework.case_for(session, user, case_id)
-    detail = await case_detail(session, case)
+    detail = await casework.case_detail(session, case)
     timeline = await repository.timeline(session, case.id)
     registry = await referrals.providers(session=session, municipality=None, service_type=None, include_inactive=True)
     workers = []

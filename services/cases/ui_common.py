@@ -28,10 +28,7 @@ _staff = require_page_role(Role.case_worker, Role.supervisor, Role.admin)
 
 async def enrolled_page(request: Request, user: Annotated[User, Depends(_staff)], session: SessionDep) -> User:
     """Staff; a case worker seen for the first time joins the workers of their municipalities (as in the API)."""
-    state = request.app.state
-    if not hasattr(state, "enrolled_workers"):
-        state.enrolled_workers = set()
-    await caseload.enrol(session=session, user=user, known=state.enrolled_workers)
+    await caseload.enrol_once(state=request.app.state, session=session, user=user)
     return user
 
 

@@ -190,6 +190,9 @@ async def test_the_lifecycle_with_assessment_plan_close_and_reopen(cases: Runnin
         "status_changed",  # → closed
         "status_changed",  # → open
     ]
+    steps = [(t["details"]["from"], t["details"]["to"]) for t in timeline if t["kind"] == "status_changed"]
+    assert steps == [("open", "assessment"), ("assessment", "plan"), ("plan", "active"), ("active", "closed"),
+                     ("closed", "open")]
     ats = [datetime.fromisoformat(t["at"]) for t in timeline]
     assert ats == sorted(ats)
     changes = [(e.from_status, e.to_status) for e in await queued_events(cases, CaseStatusChangedV1)]
