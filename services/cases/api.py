@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
 
-from services.cases import caseload, casework, referrals, repository
+from services.cases import caseload, casework, plans, referrals, repository, transfers
 from services.cases.access import case_scope
 from services.cases.domain import SMALL_CELL, suppressed
 from services.cases.schemas import (
@@ -136,7 +136,7 @@ async def agree_plan(
 ) -> CaseDetail:
     """A new version of the individual plan. A work-engagement action for a member who can work (and consented
     to activation) sends activation the candidate's pseudonymous profile."""
-    case = await casework.agree_plan(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=body)
+    case = await plans.agree_plan(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=body)
     return await casework.case_detail(session, case)
 
 
@@ -144,7 +144,7 @@ async def agree_plan(
 async def transfer(
     case_id: uuid.UUID, body: TransferRequest, user: Worker, session: SessionDep, runtime: RuntimeDep
 ) -> CaseDetail:
-    case = await casework.transfer(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=body)
+    case = await transfers.transfer(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=body)
     return await casework.case_detail(session, case)
 
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from services.cases import access, caseload, casework, referrals, repository, ui_forms, ui_registries
+from services.cases import access, caseload, casework, plans, referrals, repository, transfers, ui_forms, ui_registries
 from services.cases.domain import ACTIVE_STATUSES
 from services.cases.models import Case
 from services.cases.schemas import ReferralDecision, StatusChange, TransferRequest
@@ -310,7 +310,7 @@ async def plan_page(
         )
     try:
         async with session.begin_nested():  # a refusal undoes only this, the page still reads
-            await casework.agree_plan(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data)
+            await plans.agree_plan(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data)
     except DomainError as exc:
         return await _refused(request, exc, user, session, norm, case_id, {"plan": form})
     return _back(case_id, "plan", "#plan")
@@ -438,7 +438,7 @@ async def transfer_page(
         return await _transfer_view(request, user, session, case_id, form=form, status_code=422)
     try:
         async with session.begin_nested():  # a refusal undoes only this, the page still reads
-            await casework.transfer(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data)
+            await transfers.transfer(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data)
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise
