@@ -159,6 +159,10 @@ async def end_agreement(*, session: AsyncSession, user: User, agreement_id: uuid
     return agreement
 
 
+def _full(provider: Provider) -> dict[str, Any]:
+    return {"reason": "provider_full", "capacity": provider.capacity, "occupancy": provider.occupancy}
+
+
 def _agreements(rows: Sequence[AgreementRow]) -> list[tuple[AgreementRow, Agreement]]:
     return [
         (a, Agreement(frozenset(a.municipalities), frozenset(a.service_types), a.valid_from, a.valid_to)) for a in rows
@@ -216,10 +220,19 @@ async def refer(
         on=today,
     )
     if refusal:
-        raise ReferralRefused(refusal)
+        raise ReferralRefused(
+            refusal,
+            details={
+                "reason": "no_agreement",
+                "case_municipality_code": case.municipality_code,
+                "provider_municipality_code": provider.municipality_code,
+                "service_type": provider.service_type,
+                "on": today.isoformat(),
+            },
+        )
     full = capacity_refusal(capacity=provider.capacity, occupancy=provider.occupancy)
     if full:
-        raise ReferralRefused(full)
+        raise ReferralRefused(full, details=_full(provider))
     agreement_id = None
     if case.municipality_code != provider.municipality_code:
         agreement_id = next(
@@ -304,7 +317,7 @@ async def decide(
     if wanted is ReferralStatus.accepted:
         full = capacity_refusal(capacity=provider.capacity, occupancy=provider.occupancy)
         if full:
-            raise ReferralRefused(full)
+            raise ReferralRefused(full, details=_full(provider))
         provider.occupancy += 1
     elif wanted is ReferralStatus.ended:
         provider.occupancy = max(0, provider.occupancy - 1)

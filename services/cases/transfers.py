@@ -54,7 +54,13 @@ async def transfer(
     if agreement_id is None:
         raise Conflict(
             f"No inter-municipal agreement valid on {today.isoformat()} joins {case.municipality_code} and "
-            f"{destination}: the case cannot be transferred there."
+            f"{destination}: the case cannot be transferred there.",
+            details={
+                "reason": "no_agreement",
+                "from_municipality_code": case.municipality_code,
+                "to_municipality_code": destination,
+                "on": today.isoformat(),
+            },
         )
     assert isinstance(agreement_id, uuid.UUID)
     now = utcnow()

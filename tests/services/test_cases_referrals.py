@@ -153,6 +153,11 @@ async def test_a_referral_stays_in_the_municipality_or_crosses_only_under_an_agr
     assert r.status_code == 409
     assert r.json()["code"] == "referral_refused"
     assert "No inter-municipal agreement" in r.json()["detail"] and RUMA in r.json()["detail"]
+    assert r.json()["errors"]["reason"] == "no_agreement"
+    assert (r.json()["errors"]["case_municipality_code"], r.json()["errors"]["provider_municipality_code"]) == (
+        ADA,
+        RUMA,
+    )
 
     agreement = await create_agreement(cases, ADA, RUMA, service_types=("day_care",))
     r = await refer(cases, case["id"], ruma["id"])
@@ -245,6 +250,7 @@ async def test_the_provider_side_accepts_declines_and_ends_and_occupancy_follows
     third = (await active_case(cases, municipality=ADA))["case"]
     r = await refer(cases, third["id"], provider["id"])
     assert r.status_code == 409 and "full" in r.json()["detail"]
+    assert r.json()["errors"]["reason"] == "provider_full"
     r = await decide(cases, two["id"], "accepted", "worker-ruma")
     assert r.status_code == 409 and "full" in r.json()["detail"]
 
