@@ -168,7 +168,10 @@ def write_report(path: Path, machine: dict[str, str], results: dict[str, Any]) -
         "## Foundation pipeline (intake → cases → reporting)",
         "",
         f"{t['households']:,} households ({t['persons']:,} persons, 1–6 members each) registered through the "
-        f"intake API behind the one origin (`make run`'s reverse proxy), {results['concurrency']} concurrent clients.",
+        f"intake API behind the one origin (`make run`'s reverse proxy), {results['concurrency']} concurrent clients. "
+        f"Cases opens a case for each, prioritises it and assigns it by the caseload rule to one of "
+        f"{t['workers']} registered case workers ({t['assigned_share']:.0%} of the cases assigned when the phase "
+        "ended).",
         "",
         "| measure | result | target |",
         "|---|---|---|",
@@ -194,7 +197,8 @@ def write_report(path: Path, machine: dict[str, str], results: dict[str, Any]) -
         "",
         f"**Ratio pipeline/raw: {t['e2e_per_s'] / raw.end_to_end_per_s:.3f}** (end-to-end households/s over raw",
         "records/s). Each household costs the pipeline two events (registered, case opened), three consumer",
-        "transactions, three outbox writes and an HTTP request through the reverse proxy.",
+        "transactions (cases opening and assigning the case with its members and timeline; reporting counting it;",
+        "intake recording the case's state), three outbox writes and an HTTP request through the reverse proxy.",
         "",
         "## Peak memory (VmHWM) per process",
         "",
@@ -207,13 +211,45 @@ def write_report(path: Path, machine: dict[str, str], results: dict[str, Any]) -
     path.write_text("\n".join(lines))
 
 
+WORKERS_PER_MUNICIPALITY = 2
+
+
+async def register_workers(running: PlatformProcess, token: str) -> int:
+    """Case workers in every municipality, so cases assigns each new case by the caseload rule (a query of the
+    workers' active cases) as it does in a real centre."""
+    codes = sorted(municipalities.municipalities())
+    async with httpx.AsyncClient(base_url=running.base_url, timeout=30) as client:
+        for code in codes:
+            for i in range(WORKERS_PER_MUNICIPALITY):
+                r = await client.put(
+                    f"/cases/api/workers/bench-{code}-{i}",
+                    json={"display_name": f"Bench worker {i} of {code}", "municipalities": [code]},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                r.raise_for_status()
+    return len(codes) * WORKERS_PER_MUNICIPALITY
+
+
+async def assigned_share(running: PlatformProcess, token: str) -> float:
+    """Share of the bench's cases that the caseload rule assigned to a worker (proof the rule ran)."""
+    async with httpx.AsyncClient(base_url=running.base_url, timeout=30) as client:
+        r = await client.get("/cases/api/caseload", headers={"Authorization": f"Bearer {token}"})
+        r.raise_for_status()
+        body = r.json()
+    assigned = sum(w["active_cases"] for w in body["workers"])
+    return assigned / max(1, assigned + body["unassigned"])
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="oslonac-bench-"))
     running = await asyncio.to_thread(start_platform, data_dir)
     try:
         token = await asyncio.to_thread(running.token, "demo-admin")
-        print(f"platform up at {running.base_url}; registering {args.households} households …", flush=True)
+        workers = await register_workers(running, token)
+        print(f"platform up at {running.base_url}; {workers} case workers; registering {args.households} households …")
         throughput = await throughput_phase(running, token, households=args.households, concurrency=args.concurrency)
+        throughput["workers"] = workers
+        throughput["assigned_share"] = await assigned_share(running, token)
         print(json.dumps(throughput), flush=True)
         latency = await latency_phase(running, token, rate=args.rate, seconds=args.latency_seconds)
         print(json.dumps(latency), flush=True)

@@ -134,6 +134,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute("PRAGMA mmap_size=268435456")
+            cur.execute("PRAGMA wal_autocheckpoint=10000")
             cur.close()
 
         return engine

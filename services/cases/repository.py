@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy import case as case_expr
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,13 +32,32 @@ ACTIVE = [s.value for s in ACTIVE_STATUSES]
 # --- cases ----------------------------------------------------------------------------------------------------
 
 
+# Statements run for every registration are built once (building one costs more than running it on SQLite) and
+# run on the session's connection, as Core: no ORM bookkeeping on the hot path.
+CASES, MEMBERS, TIMELINE = (cast(Table, m.__table__) for m in (Case, CaseMember, TimelineEntry))
+_FIRST_CASE = select(CASES.c.id).where(
+    CASES.c.household_id == bindparam("household_id"),
+    CASES.c.transferred_from_case_id.is_(None),
+    CASES.c.merged_into_case_id.is_(None),
+)
+_LOAD = (
+    select(func.count(CASES.c.id))
+    .where(CASES.c.assigned_to == Worker.sub, CASES.c.status.in_(ACTIVE))
+    .correlate(Worker)
+    .scalar_subquery()
+)
+_WORKER_LOADS = (
+    select(Worker.sub, _LOAD)
+    .join(WorkerMunicipality, WorkerMunicipality.sub == Worker.sub)
+    .where(WorkerMunicipality.municipality_code == bindparam("code"), Worker.active.is_(True))
+)
+_INSERT_CASE, _INSERT_MEMBERS, _INSERT_TIMELINE = CASES.insert(), MEMBERS.insert(), TIMELINE.insert()
+
+
 async def first_case_of_household(session: AsyncSession, household_id: uuid.UUID) -> uuid.UUID | None:
-    stmt = select(Case.id).where(
-        Case.household_id == household_id,
-        Case.transferred_from_case_id.is_(None),
-        Case.merged_into_case_id.is_(None),
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    result = await (await session.connection()).execute(_FIRST_CASE, {"household_id": household_id})
+    found: uuid.UUID | None = result.scalar_one_or_none()
+    return found
 
 
 async def get_case(session: AsyncSession, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
@@ -55,7 +74,7 @@ async def cases_of_household(session: AsyncSession, household_id: uuid.UUID) -> 
 
 async def insert_case(session: AsyncSession, values: dict[str, Any]) -> None:
     """A Core insert: a case opens for every registration, without unit-of-work bookkeeping."""
-    await session.execute(insert(Case), values)
+    await (await session.connection()).execute(_INSERT_CASE, values)
 
 
 async def update_case(session: AsyncSession, case_id: uuid.UUID, **values: Any) -> None:
@@ -108,7 +127,7 @@ async def members_of(session: AsyncSession, case_id: uuid.UUID, *, present_only:
 
 async def insert_members(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(CaseMember), rows)
+        await (await session.connection()).execute(_INSERT_MEMBERS, rows)
 
 
 async def delete_members(session: AsyncSession, case_id: uuid.UUID) -> None:
@@ -173,22 +192,10 @@ async def rekey_person(session: AsyncSession, merged: uuid.UUID, survivor: uuid.
 # --- workers --------------------------------------------------------------------------------------------------
 
 
-async def worker_loads(session: AsyncSession, municipality_code: str, *, active_only: bool = True) -> list[WorkerLoad]:
-    """Workers of a municipality with their active caseload (across all their municipalities)."""
-    load = (
-        select(func.count(Case.id))
-        .where(Case.assigned_to == Worker.sub, Case.status.in_(ACTIVE))
-        .correlate(Worker)
-        .scalar_subquery()
-    )
-    stmt = (
-        select(Worker.sub, load)
-        .join(WorkerMunicipality, WorkerMunicipality.sub == Worker.sub)
-        .where(WorkerMunicipality.municipality_code == municipality_code)
-    )
-    if active_only:
-        stmt = stmt.where(Worker.active.is_(True))
-    return [WorkerLoad(sub, count) for sub, count in (await session.execute(stmt)).all()]
+async def worker_loads(session: AsyncSession, municipality_code: str) -> list[WorkerLoad]:
+    """Active workers of a municipality with their active caseload (across all their municipalities)."""
+    result = await (await session.connection()).execute(_WORKER_LOADS, {"code": municipality_code})
+    return [WorkerLoad(sub, count) for sub, count in result.all()]
 
 
 async def get_worker(session: AsyncSession, sub: str) -> Worker | None:
@@ -228,7 +235,7 @@ async def set_worker_municipalities(session: AsyncSession, sub: str, codes: Iter
 
 async def add_timeline(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(TimelineEntry), rows)
+        await (await session.connection()).execute(_INSERT_TIMELINE, rows)
 
 
 CONSENT_KINDS = ("case_work_consent_granted", "case_work_consent_withdrawn")

@@ -14,10 +14,8 @@ from services.cases.domain import ACTIVE_STATUSES, CaseStatus, MemberFacts, Prio
 from services.cases.models import Case
 from shared.db import utcnow
 from shared.events import (
-    CaseAssignedV1,
     CaseOpenedV1,
     CasePriorityChangedV1,
-    EventData,
     HouseholdMergedV1,
     HouseholdState,
     MemberProfile,
@@ -80,18 +78,9 @@ def timeline_row(
     return {"case_id": case_id, "at": at, "kind": kind, "actor": actor, "details": details}
 
 
-async def assign_by_rule(session: AsyncSession, case: dict[str, Any], *, now: datetime) -> tuple[str | None, EventData]:
-    """The worker of the case's municipality with the lowest active caseload (None when it has no worker)."""
-    worker = choose_worker(await repository.worker_loads(session, case["municipality_code"]))
-    event = CaseAssignedV1(
-        case_id=case["id"],
-        household_id=case["household_id"],
-        municipality_code=case["municipality_code"],
-        worker=worker,
-        by="rule",
-        assigned_at=now,
-    )
-    return worker, event
+async def assign_by_rule(session: AsyncSession, municipality_code: str) -> str | None:
+    """The worker of the municipality with the lowest active caseload (None when it has no worker)."""
+    return choose_worker(await repository.worker_loads(session, municipality_code))
 
 
 async def open_case(
@@ -136,7 +125,7 @@ async def open_case(
         "case_work_consent_withdrawn": False,
         "transferred_from_case_id": transferred_from.id if transferred_from is not None else None,
     }
-    worker, assigned = await assign_by_rule(session, case, now=now)
+    worker = await assign_by_rule(session, municipality_code)
     case["assigned_to"] = worker
     case["assigned_at"] = now if worker else None
     await repository.insert_case(session, case)
@@ -165,8 +154,10 @@ async def open_case(
         priority=priority.value,
         restricted=restricted,
         transferred_from_case_id=case["transferred_from_case_id"],
+        assigned_to=worker,
     )
-    await outbox.add_many(session, [opened, assigned])
+    # One event for both: the assignment by the rule is part of opening (reassignments have their own event).
+    await outbox.add(session, opened)
     return case
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,29 +18,44 @@ from services.reporting.models import HouseholdFact, MunicipalityIndicators
 COUNTERS = ("households", "persons_female", "persons_male", "open_cases", "opportunities_published")
 
 
+INDICATORS = cast(Table, MunicipalityIndicators.__table__)
+FACTS = cast(Table, HouseholdFact.__table__)
+_INSERT_FACT = FACTS.insert()
+
+
+@functools.cache
+def _upsert(dialect: str, counters: frozenset[str]) -> Any:
+    """The upsert that adds to ``counters``, built once per dialect and set of counters (building one costs more
+    than running it, and it runs for every event)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(INDICATORS).values(
+        municipality_code=bindparam("municipality_code"),
+        updated_at=bindparam("updated_at"),
+        **{name: bindparam(name) for name in COUNTERS},
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[INDICATORS.c.municipality_code],
+        set_={
+            **{name: INDICATORS.c[name] + stmt.excluded[name] for name in sorted(counters)},
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+
+
 async def add_to_indicators(session: AsyncSession, municipality_code: str, at: datetime, **deltas: int) -> None:
     """Add ``deltas`` to one municipality's counters, creating its row on first use."""
     unknown = set(deltas) - set(COUNTERS)
     if unknown:
         raise ValueError(f"unknown counters {unknown}")
-    table = MunicipalityIndicators.__table__
-    assert isinstance(table, Table)
+    conn = await session.connection()
+    stmt = _upsert(conn.dialect.name, frozenset(deltas))
     values = {name: deltas.get(name, 0) for name in COUNTERS}
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(table).values(municipality_code=municipality_code, updated_at=at, **values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.municipality_code],
-        set_={
-            **{name: table.c[name] + stmt.excluded[name] for name in deltas},
-            "updated_at": stmt.excluded.updated_at,
-        },
-    )
-    await session.execute(stmt)
+    await conn.execute(stmt, {"municipality_code": municipality_code, "updated_at": at, **values})
 
 
-def add_household_fact(session: AsyncSession, fact: HouseholdFact) -> None:
-    session.add(fact)
+async def add_household_fact(session: AsyncSession, fact: dict[str, Any]) -> None:
+    """A Core insert: one per registered household, no unit-of-work bookkeeping."""
+    await (await session.connection()).execute(_INSERT_FACT, fact)
 
 
 async def indicators_for(session: AsyncSession, municipality_code: str) -> MunicipalityIndicators | None:

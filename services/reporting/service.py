@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting import domain, repository
-from services.reporting.models import HouseholdFact
 from services.reporting.schemas import IndicatorsPublic, PersonsBySex
 from shared.db import utcnow
 from shared.errors import Invalid, field_error
@@ -18,15 +17,15 @@ from shared.reference import municipalities
 
 async def project_household_registered(*, session: AsyncSession, event: HouseholdRegisteredV2) -> None:
     now = utcnow()
-    repository.add_household_fact(
+    await repository.add_household_fact(
         session,
-        HouseholdFact(
-            household_id=event.household_id,
-            municipality_code=event.municipality_code,
-            members=len(event.members),
-            registered_at=event.registered_at,
-            projected_at=now,
-        ),
+        {
+            "household_id": event.household_id,
+            "municipality_code": event.municipality_code,
+            "members": len(event.members),
+            "registered_at": event.registered_at,
+            "projected_at": now,
+        },
     )
     await repository.add_to_indicators(
         session,

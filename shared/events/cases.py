@@ -62,9 +62,14 @@ class CaseOpenedV1(_CaseEvent):
     restricted: bool = False
     # Set when the case was opened by a transfer from another municipality's office.
     transferred_from_case_id: UUID | None = None
+    # The worker the caseload rule chose (None: the municipality has no worker yet). Later changes of worker are
+    # ``cases.case.assigned``.
+    assigned_to: str | None = None
 
 
 class CaseAssignedV1(_CaseEvent):
+    """A supervisor gave the case to another worker (the first assignment travels in ``opened``)."""
+
     type: Literal["rs.oslonac.cases.case.assigned.v1"] = "rs.oslonac.cases.case.assigned.v1"
     worker: str | None = Field(description="the worker's account; None when no worker of the municipality exists")
     previous_worker: str | None = None

@@ -72,8 +72,8 @@ async def test_cases_go_to_the_worker_with_the_lowest_caseload_and_a_supervisor_
     r = await cases.client.get(f"{API}/workers", params={"municipality": ADA}, headers=cases.auth("supervisor"))
     loads = {w["sub"]: w["active_cases"] for w in r.json()}
     assert loads == {"ana": 3, "bojan": 2}
-    assigned = await queued_events(cases, CaseAssignedV1)
-    assert {a.worker for a in assigned} == {"ana", "bojan"}
+    opened = await queued_events(cases, CaseOpenedV1)
+    assert sorted(o.assigned_to for o in opened) == ["ana", "ana", "ana", "bojan", "bojan"]
 
     case = await only_case(cases, events[0].household_id)
     target = "bojan" if case["assigned_to"] == "ana" else "ana"
@@ -82,6 +82,8 @@ async def test_cases_go_to_the_worker_with_the_lowest_caseload_and_a_supervisor_
     )
     assert r.status_code == 200, r.text
     assert r.json()["assigned_to"] == target
+    (reassigned,) = await queued_events(cases, CaseAssignedV1)
+    assert (reassigned.worker, reassigned.by, reassigned.previous_worker) == (target, "supervisor", case["assigned_to"])
     # A worker of another municipality cannot take it, and a case worker cannot reassign.
     r = await cases.client.post(
         f"{API}/cases/{case['id']}/assignment", json={"worker": "ruma-only"}, headers=cases.auth("supervisor")
@@ -191,8 +193,13 @@ async def test_the_lifecycle_with_assessment_plan_close_and_reopen(cases: Runnin
         "status_changed",  # → open
     ]
     steps = [(t["details"]["from"], t["details"]["to"]) for t in timeline if t["kind"] == "status_changed"]
-    assert steps == [("open", "assessment"), ("assessment", "plan"), ("plan", "active"), ("active", "closed"),
-                     ("closed", "open")]
+    assert steps == [
+        ("open", "assessment"),
+        ("assessment", "plan"),
+        ("plan", "active"),
+        ("active", "closed"),
+        ("closed", "open"),
+    ]
     ats = [datetime.fromisoformat(t["at"]) for t in timeline]
     assert ats == sorted(ats)
     changes = [(e.from_status, e.to_status) for e in await queued_events(cases, CaseStatusChangedV1)]
