@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+
+from shared.ids import random_uuid
 
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 causation_id_var: ContextVar[str | None] = ContextVar("causation_id", default=None)
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    return str(random_uuid())
 
 
 def current_correlation_id() -> str:

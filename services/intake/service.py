@@ -35,6 +35,7 @@ from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
 from shared.events import HouseholdRegisteredV2, HouseholdUpdatedV1, MemberProfile
 from shared.events.intake import UpdateReason
+from shared.ids import random_uuid
 from shared.messaging.outbox import OutboxWriter
 from shared.reference import municipalities
 from shared.script import fold, fold_words
@@ -72,7 +73,7 @@ def member_problems(members: Sequence[PersonCreate], loc: list[str | int]) -> tu
 def new_person(m: PersonCreate, *, household_id: uuid.UUID, position: int) -> dict[str, Any]:
     """A person's row (a plain dict: registration and import are the hot paths, ORM objects cost ~30 µs each)."""
     return {
-        "id": uuid.uuid4(),
+        "id": random_uuid(),
         "household_id": household_id,
         "position": position,
         "given_name": m.given_name,
@@ -177,7 +178,7 @@ class Prepared:
 
 
 def prepare_household(data: HouseholdCreate, *, registered_by: str, now: datetime, lines: dict[int, float]) -> Prepared:
-    household_id = uuid.uuid4()
+    household_id = random_uuid()
     persons = [new_person(m, household_id=household_id, position=i) for i, m in enumerate(data.members)]
     monthly_income = round(sum(i.monthly_amount for i in data.incomes), 2)
     status = domain.poverty_status(
@@ -243,7 +244,7 @@ async def queue_likely_duplicates(session: AsyncSession, persons: Sequence[Perso
                 continue
             newer, older = (p.id, other_id) if other_id not in new else sorted((p.id, other_id), key=str)
             pairs[pair] = {
-                "id": uuid.uuid4(),
+                "id": random_uuid(),
                 "person_id": newer,
                 "other_person_id": older,
                 "municipality_code": code,
