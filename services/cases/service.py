@@ -198,7 +198,8 @@ async def follow_household(*, session: AsyncSession, outbox: OutboxWriter, event
             )
         for r in rows:
             if old.get(r["person_id"]) is not None and old[r["person_id"]].erased:
-                r |= {"erased": True, "skills": [], "markers": [], "consents": []}
+                # Intake keeps relation and education after an erasure; cases removed them (docs/privacy.md).
+                r |= {"erased": True, "skills": [], "markers": [], "consents": [], "relation": None, "education": None}
         await repository.insert_members(session, rows)
         priority = household_priority(event.members, event.below_poverty_line, now.date())
         # Once flagged for violence a case stays restricted: lifting it is not something an edit should do.

@@ -1,0 +1,46 @@
+"""Defects found reviewing the cases service, each pinned by the test that showed it (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.events import HouseholdRegisteredV2, HouseholdUpdatedV1, PersonErasedV1
+from tests.fixtures.auth import ADA
+from tests.fixtures.cases import API, active_case, member, register_worker, registered
+from tests.fixtures.delivery import deliver
+from tests.fixtures.services import RunningService
+
+NOW = datetime.now(UTC)
+
+
+def updated(
+    event: HouseholdRegisteredV2, *members: Any, version: int = 2, reason: str = "edited"
+) -> HouseholdUpdatedV1:
+    return HouseholdUpdatedV1(
+        **event.model_dump(exclude={"type", "members", "version"}),
+        members=list(members),
+        version=version,
+        reason=reason,  # type: ignore[arg-type]
+        changed_at=NOW,
+    )
+
+
+async def test_an_update_after_an_erasure_does_not_bring_back_relation_and_education(cases: RunningService) -> None:
+    """docs/privacy.md: the erased member's relation and education are removed. Intake keeps both (only names,
+    JMBG, birth date, phone, skills, markers and consents go), so the household.updated that follows the erasure
+    still carries them: cases copied them back."""
+    await register_worker(cases, "worker", ADA)
+    erased = member(age=30, relation="spouse").model_copy(update={"education": "secondary"})
+    head = member(age=50)
+    detail = await active_case(cases, head, erased)
+    household_id = detail["case"]["household_id"]
+    await deliver(cases, PersonErasedV1(household_id=household_id, person_id=erased.person_id, erased_at=NOW))
+    event = registered(head, erased, household_id=household_id)
+    after_intake = erased.model_copy(update={"skills": [], "markers": [], "consents": []})
+    await deliver(cases, updated(event, head, after_intake, reason="person_erased"))
+
+    r = await cases.client.get(f"{API}/cases/{detail['case']['id']}", headers=cases.auth("supervisor"))
+    gone = next(m for m in r.json()["members"] if m["person_id"] == str(erased.person_id))
+    assert gone["erased"] is True
+    assert gone["relation"] is None and gone["education"] is None
