@@ -181,7 +181,13 @@ async def open_case_for_household(*, session: AsyncSession, outbox: OutboxWriter
 async def follow_household(*, session: AsyncSession, outbox: OutboxWriter, event: HouseholdState) -> None:
     """Intake changed the household: refresh the members, poverty status, priority and the violence flag."""
     now = utcnow()
-    for case in await repository.cases_of_household(session, event.household_id):
+    cases = await repository.cases_of_household(session, event.household_id)
+    if not cases:
+        # The registration has not been applied (parked, replayed later): the update is the household's newest
+        # state, so the case opens from it; the registration, when it comes, finds the case and changes nothing.
+        await open_case_for_household(session=session, outbox=outbox, event=event)
+        return
+    for case in cases:
         if case.status not in ACTIVE_STATUSES and case.status != CaseStatus.closed:
             continue  # transferred: the receiving office's case follows the household from now on
         if event.version <= case.household_version:

@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.events import HouseholdRegisteredV2, HouseholdUpdatedV1, PersonErasedV1
 from tests.fixtures.auth import ADA
-from tests.fixtures.cases import API, active_case, member, register_worker, registered
+from tests.fixtures.cases import API, active_case, member, only_case, register_worker, registered
 from tests.fixtures.delivery import deliver
 from tests.fixtures.services import RunningService
 
@@ -44,3 +44,21 @@ async def test_an_update_after_an_erasure_does_not_bring_back_relation_and_educa
     gone = next(m for m in r.json()["members"] if m["person_id"] == str(erased.person_id))
     assert gone["erased"] is True
     assert gone["relation"] is None and gone["education"] is None
+
+
+async def test_an_update_delivered_before_the_registration_is_not_lost(cases: RunningService) -> None:
+    """household.updated processed before household.registered (the registration parked in the DLQ and replayed,
+    say): the update found no case and was dropped; the registration then opened the case from the older state, so
+    a member marked as a victim of violence in the update left the case unrestricted and visible to every worker."""
+    await register_worker(cases, "worker-ada", ADA)
+    head = member(age=40)
+    event = registered(head)
+    marked = head.model_copy(update={"markers": ["victim_of_violence"]})
+    await deliver(cases, updated(event, marked, member(age=3, relation="child")))
+    await deliver(cases, event)
+
+    case = await only_case(cases, event.household_id, "supervisor")
+    assert case["restricted"] is True and case["priority"] == "urgent"
+    assert case["member_count"] == 2
+    r = await cases.client.get(f"{API}/cases", headers=cases.auth("worker"))  # not assigned: must not see it
+    assert r.status_code == 200 and r.json() == []
