@@ -75,7 +75,11 @@ def _scalar(name: str, text: str, errors: dict[str, str], path: str, translate: 
         if not text.isdigit():
             errors[path] = translate(FIELD_ERRORS["number"])
             return None
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # digits int() does not read ('²')
+            errors[path] = translate(FIELD_ERRORS["number"])
+            return None
     return text
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from shared.events import HouseholdRegisteredV2, HouseholdUpdatedV1, PersonErasedV1
@@ -62,3 +62,25 @@ async def test_an_update_delivered_before_the_registration_is_not_lost(cases: Ru
     assert case["member_count"] == 2
     r = await cases.client.get(f"{API}/cases", headers=cases.auth("worker"))  # not assigned: must not see it
     assert r.status_code == 200 and r.json() == []
+
+
+async def test_odd_digits_in_a_number_field_are_a_422_not_a_500(cases: RunningService) -> None:
+    """'²' passes str.isdigit() but int() refuses it: the plan and provider forms answered 500."""
+    await register_worker(cases, "worker", ADA)
+    detail = await active_case(cases, member(age=35, able_to_work=True, consents=("case_work", "activation")))
+    url = f"/cases/cases/{detail['case']['id']}/plan"
+    form = {
+        "goals": "Posao",
+        "review_date": (date.today() + timedelta(days=30)).isoformat(),
+        "actions-a1-kind": "work_engagement",
+        "actions-a1-person_id": detail["members"][0]["person_id"],
+        "actions-a1-responsible": "worker",
+        "actions-a1-hours_per_week_min": "²",
+        "actions-a1-hours_per_week_max": "20",
+        "actions-a1-available_from": date.today().isoformat(),
+    }
+    r = await cases.client.post(url, data=form, headers=cases.auth("worker"))
+    assert r.status_code == 422, r.text[:500]
+    provider = {"name": "Dnevni boravak", "service_type": "day_care", "municipality_code": ADA, "capacity": "³"}
+    r = await cases.client.post("/cases/providers", data=provider, headers=cases.auth("admin"))
+    assert r.status_code == 422, r.text[:500]
