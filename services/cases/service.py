@@ -286,6 +286,13 @@ async def household_merged(*, session: AsyncSession, event: HouseholdMergedV1) -
     survivor = await repository.first_case_of_household(session, event.survivor_household_id)
     for merged, kept in event.merged_person_ids.items():
         await repository.rekey_person(session, merged, kept)
+    # The household's other cases (a transfer's receiving case, one set aside by an earlier merge) go along too:
+    # after a transfer the receiving office's case is the one that must follow the household.
+    for other in await repository.cases_of_household(session, event.merged_household_id):
+        if other.id != gone:
+            await repository.update_case(
+                session, other.id, household_id=event.survivor_household_id, household_version=0, updated_at=now
+            )
     if gone is None:
         return
     if survivor is None:

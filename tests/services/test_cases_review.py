@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from shared.events import HouseholdRegisteredV2, HouseholdUpdatedV1, PersonErasedV1
-from tests.fixtures.auth import ADA
-from tests.fixtures.cases import API, active_case, member, only_case, register_worker, registered
+from shared.events import HouseholdMergedV1, HouseholdRegisteredV2, HouseholdUpdatedV1, PersonErasedV1
+from tests.fixtures.auth import ADA, NOVI_SAD
+from tests.fixtures.cases import API, active_case, create_agreement, member, only_case, register_worker, registered
 from tests.fixtures.delivery import deliver
 from tests.fixtures.services import RunningService
 
@@ -84,3 +85,42 @@ async def test_odd_digits_in_a_number_field_are_a_422_not_a_500(cases: RunningSe
     provider = {"name": "Dnevni boravak", "service_type": "day_care", "municipality_code": ADA, "capacity": "³"}
     r = await cases.client.post("/cases/providers", data=provider, headers=cases.auth("admin"))
     assert r.status_code == 422, r.text[:500]
+
+
+async def test_a_merge_moves_the_receiving_office_case_of_a_transferred_household(cases: RunningService) -> None:
+    """After a transfer, the household's live case is the receiving office's (transferred_from set). A merge moved
+    only the household's first case (the transferred origin), so the live case kept the merged household's id and
+    stopped following intake: a violence marker recorded on the survivor left it unrestricted."""
+    await register_worker(cases, "worker-ada", ADA)
+    await register_worker(cases, "worker-ns", NOVI_SAD)
+    head = member(age=40)
+    merged = registered(head, municipality=ADA)
+    await deliver(cases, merged)
+    origin = await only_case(cases, merged.household_id, "worker-ada")
+    await create_agreement(cases, ADA, NOVI_SAD)
+    r = await cases.client.post(
+        f"{API}/cases/{origin['id']}/transfer",
+        json={"to_municipality_code": NOVI_SAD},
+        headers=cases.auth("worker-ada"),
+    )
+    assert r.status_code == 200, r.text
+    live_id = r.json()["case"]["transferred_to_case_id"]
+
+    survivor_id = uuid.uuid4()
+    await deliver(
+        cases,
+        HouseholdMergedV1(
+            survivor_household_id=survivor_id,
+            merged_household_id=merged.household_id,
+            moved_person_ids=[head.person_id],
+            merged_at=NOW,
+        ),
+    )
+    marked = head.model_copy(update={"markers": ["victim_of_violence"]})
+    survivor = registered(head, municipality=ADA, household_id=survivor_id)
+    await deliver(cases, updated(survivor, marked, version=5, reason="merged"))
+
+    r = await cases.client.get(f"{API}/cases/{live_id}", headers=cases.auth("supervisor-ns"))
+    assert r.status_code == 200, r.text
+    assert r.json()["case"]["household_id"] == str(survivor_id)
+    assert r.json()["case"]["restricted"] is True
