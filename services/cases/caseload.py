@@ -68,13 +68,14 @@ async def upsert_worker(*, session: AsyncSession, user: User, sub: str, data: Wo
 async def list_workers(*, session: AsyncSession, user: User, municipality: str | None, norm: int) -> list[WorkerPublic]:
     if not user.has_role(Role.case_worker, Role.supervisor, Role.admin):
         raise Forbidden("This needs one of the roles: admin, case_worker, supervisor.")
-    return await _workers(session, _scope(user, municipality), norm)
+    viewer = None if user.has_role(Role.supervisor, Role.admin) else user.sub
+    return await _workers(session, _scope(user, municipality), norm, viewer=viewer)
 
 
 async def _workers(
-    session: AsyncSession, scope: frozenset[str] | None, norm: int, only: str | None = None
+    session: AsyncSession, scope: frozenset[str] | None, norm: int, only: str | None = None, viewer: str | None = None
 ) -> list[WorkerPublic]:
-    rows = await repository.caseload_rows(session, municipalities=scope, today=date.today())
+    rows = await repository.caseload_rows(session, municipalities=scope, today=date.today(), viewer=viewer)
     if only is not None:
         rows = [r for r in rows if r["sub"] == only]
     codes = await repository.worker_municipalities(session, [r["sub"] for r in rows])

@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, true, update
 from sqlalchemy import case as case_expr
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -315,15 +315,18 @@ async def cases_up_for_review(
 
 
 async def caseload_rows(
-    session: AsyncSession, *, municipalities: Collection[str] | None, today: date
+    session: AsyncSession, *, municipalities: Collection[str] | None, today: date, viewer: str | None = None
 ) -> list[dict[str, Any]]:
-    """Per worker of the municipalities: active cases and cases up for review (across their municipalities)."""
+    """Per worker of the municipalities: active cases and cases up for review (across their municipalities).
+    ``viewer`` set: active cases count restricted ones only where assigned to the viewer (a case worker must not
+    learn a colleague's violence cases from the difference to the case list)."""
     subs = select(WorkerMunicipality.sub)
     if municipalities is not None:
         subs = subs.where(WorkerMunicipality.municipality_code.in_(list(municipalities)))
+    visible = or_(Case.restricted.is_(False), Case.assigned_to == viewer) if viewer is not None else true()
     active = (
         select(func.count(Case.id))
-        .where(Case.assigned_to == Worker.sub, Case.status.in_(ACTIVE))
+        .where(Case.assigned_to == Worker.sub, Case.status.in_(ACTIVE), visible)
         .correlate(Worker)
         .scalar_subquery()
     )

@@ -124,3 +124,26 @@ async def test_a_merge_moves_the_receiving_office_case_of_a_transferred_househol
     assert r.status_code == 200, r.text
     assert r.json()["case"]["household_id"] == str(survivor_id)
     assert r.json()["case"]["restricted"] is True
+
+
+async def test_a_case_worker_cannot_count_a_colleagues_violence_cases_in_the_workers_list(
+    cases: RunningService,
+) -> None:
+    """GET /workers gave case workers their colleagues' active caseload with restricted cases counted: next to the
+    case list (which leaves those cases out), the difference is exactly the colleague's violence cases."""
+    await register_worker(cases, "worker", ADA)
+    await register_worker(cases, "worker-ada", ADA)
+    victim = registered(member(markers=("victim_of_violence",)))
+    await deliver(cases, victim)
+    case = await only_case(cases, victim.household_id, "supervisor")
+    assert case["assigned_to"] == "worker" and case["restricted"] is True
+
+    def loads(rows: list[dict[str, Any]]) -> dict[str, int]:
+        return {w["sub"]: w["active_cases"] for w in rows}
+
+    r = await cases.client.get(f"{API}/workers", headers=cases.auth("worker-ada"))
+    assert r.status_code == 200 and loads(r.json())["worker"] == 0
+    r = await cases.client.get(f"{API}/workers", headers=cases.auth("worker"))  # their own cases they see
+    assert r.status_code == 200 and loads(r.json())["worker"] == 1
+    r = await cases.client.get(f"{API}/workers", headers=cases.auth("supervisor"))
+    assert r.status_code == 200 and loads(r.json())["worker"] == 1
