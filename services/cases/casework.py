@@ -108,7 +108,9 @@ async def change_status(
     if wanted is CaseStatus.active and await repository.current_plan(session, case.id) is None:
         raise Conflict("Agree the plan first: a case becomes active with a plan.", details={"status": current})
     now = utcnow()
-    event = await move_case(session, outbox, case, wanted, actor=user.sub, now=now, reason=change.reason)
+    event = await move_case(
+        session, outbox, case, wanted, actor=user.sub, now=now, reason=change.reason, note=change.note or None
+    )
     await outbox.add(session, event)
     await session.refresh(case)
     return case

@@ -165,7 +165,8 @@ ERASED_TEXT = "—"
 
 
 async def redact_case_texts(session: AsyncSession, case_ids: list[uuid.UUID]) -> None:
-    """Drop the free text of assessments and plans of ``case_ids`` (levels, dates and versions stay)."""
+    """Drop the free text of assessments, plans and timeline notes of ``case_ids`` (levels, dates and versions
+    stay)."""
     if not case_ids:
         return
     for assessment in (
@@ -175,6 +176,10 @@ async def redact_case_texts(session: AsyncSession, case_ids: list[uuid.UUID]) ->
         assessment.summary = None
     for plan in (await session.execute(select(Plan).where(Plan.case_id.in_(case_ids)))).scalars().all():
         plan.goals = [ERASED_TEXT for _ in plan.goals]
+    noted = select(TimelineEntry).where(TimelineEntry.case_id.in_(case_ids))
+    for entry in (await session.execute(noted)).scalars().all():
+        if entry.details.get("note"):  # a worker's note on a status change or a transfer
+            entry.details = {**entry.details, "note": None}
     await session.flush()
 
 

@@ -94,7 +94,8 @@ async def transfer(
         transferred_from=case,
         restricted=case.restricted,
         actor=user.sub,
-        extra_timeline={"need_levels": needs, "agreement_id": str(agreement_id)},
+        extra_timeline={"need_levels": needs, "agreement_id": str(agreement_id)}
+        | ({"note": data.note} if data.note else {}),
     )
     # The receiving office inherits the consent notice: a withdrawal does not lapse with the move.
     withdrawn = await repository.case_work_consent_withdrawn_by(session, case.id)
@@ -118,6 +119,7 @@ async def transfer(
                 to_case_id=str(new["id"]),
                 to_municipality_code=destination,
                 agreement_id=str(agreement_id),
+                **({"note": data.note} if data.note else {}),
             )
         ],
     )

@@ -147,3 +147,27 @@ async def test_a_case_worker_cannot_count_a_colleagues_violence_cases_in_the_wor
     assert r.status_code == 200 and loads(r.json())["worker"] == 1
     r = await cases.client.get(f"{API}/workers", headers=cases.auth("supervisor"))
     assert r.status_code == 200 and loads(r.json())["worker"] == 1
+
+
+async def test_a_note_on_closing_is_kept_in_the_timeline_and_goes_with_an_erasure(cases: RunningService) -> None:
+    await register_worker(cases, "worker", ADA)
+    mother = member(age=30)
+    case = (await active_case(cases, mother))["case"]
+    url = f"{API}/cases/{case['id']}"
+    r = await cases.client.post(
+        f"{url}/status",
+        json={"to": "closed", "reason": "moved_away", "note": "Otišla kod sestre u Suboticu"},
+        headers=cases.auth("worker"),
+    )
+    assert r.status_code == 200, r.text
+    timeline = (await cases.client.get(f"{url}/timeline", headers=cases.auth("worker"))).json()
+    assert timeline[-1]["details"]["note"] == "Otišla kod sestre u Suboticu"
+    page = await cases.client.get(f"/cases/cases/{case['id']}", headers=cases.auth("worker"))
+    assert "Otišla kod sestre u Suboticu" in page.text
+
+    await deliver(
+        cases,
+        PersonErasedV1(household_id=case["household_id"], person_id=mother.person_id, erased_at=datetime.now(UTC)),
+    )
+    timeline = (await cases.client.get(f"{url}/timeline", headers=cases.auth("worker"))).json()
+    assert "Suboticu" not in str(timeline)
