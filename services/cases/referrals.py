@@ -314,6 +314,13 @@ async def decide(
     provider = await repository.get_provider(session, referral.provider_id, for_update=True)
     assert provider is not None
     now = utcnow()
+    case = await repository.get_case(session, referral.case_id)
+    assert case is not None
+    if wanted is ReferralStatus.accepted and case.status not in ACTIVE_STATUSES:
+        raise Conflict(
+            f"The case was {case.status} after this request was sent: the request lapsed and cannot be accepted.",
+            details={"status": referral.status, "case_status": case.status, "allowed": ["declined", "cancelled"]},
+        )
     if wanted is ReferralStatus.accepted:
         full = capacity_refusal(capacity=provider.capacity, occupancy=provider.occupancy)
         if full:
@@ -326,8 +333,6 @@ async def decide(
     referral.decided_at = now
     if wanted is ReferralStatus.declined:
         referral.decline_reason = data.reason
-    case = await repository.get_case(session, referral.case_id)
-    assert case is not None
     await repository.add_timeline(
         session,
         [

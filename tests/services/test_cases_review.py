@@ -8,7 +8,16 @@ from typing import Any
 
 from shared.events import HouseholdMergedV1, HouseholdRegisteredV2, HouseholdUpdatedV1, PersonErasedV1
 from tests.fixtures.auth import ADA, NOVI_SAD
-from tests.fixtures.cases import API, active_case, create_agreement, member, only_case, register_worker, registered
+from tests.fixtures.cases import (
+    API,
+    active_case,
+    create_agreement,
+    create_provider,
+    member,
+    only_case,
+    register_worker,
+    registered,
+)
 from tests.fixtures.delivery import deliver
 from tests.fixtures.services import RunningService
 
@@ -171,3 +180,28 @@ async def test_a_note_on_closing_is_kept_in_the_timeline_and_goes_with_an_erasur
     )
     timeline = (await cases.client.get(f"{url}/timeline", headers=cases.auth("worker"))).json()
     assert "Suboticu" not in str(timeline)
+
+
+async def test_a_request_for_a_case_closed_meanwhile_cannot_be_accepted(cases: RunningService) -> None:
+    await register_worker(cases, "worker", ADA)
+    case = (await active_case(cases))["case"]
+    provider = await create_provider(cases, ADA, service_type="day_care")
+    r = await cases.client.post(
+        f"{API}/cases/{case['id']}/referrals", json={"provider_id": provider["id"]}, headers=cases.auth("worker")
+    )
+    assert r.status_code == 201, r.text
+    referral = r.json()
+    r = await cases.client.post(
+        f"{API}/cases/{case['id']}/status", json={"to": "closed", "reason": "moved_away"}, headers=cases.auth("worker")
+    )
+    assert r.status_code == 200
+    r = await cases.client.post(
+        f"{API}/referrals/{referral['id']}/decision", json={"decision": "accepted"}, headers=cases.auth("supervisor")
+    )
+    assert r.status_code == 409 and "lapsed" in r.json()["detail"]
+    r = await cases.client.post(
+        f"{API}/referrals/{referral['id']}/decision",
+        json={"decision": "declined", "reason": "Case closed"},
+        headers=cases.auth("supervisor"),
+    )
+    assert r.status_code == 200
