@@ -105,7 +105,7 @@ DLQ_PARTITIONS = 1
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "intake": ("cases.case",),  # the case status shown on a household
     "cases": ("intake.household", "activation.placement"),
-    "activation": ("cases.activation", "intake.household"),
+    "activation": ("cases.activation",),
     "reporting": ("intake.household", "cases.case", "activation.opportunity"),
 }
 
