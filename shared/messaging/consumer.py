@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.context import correlation
 from shared.db import PlumbingTables, is_store_unavailable, unit_of_work, utcnow
 from shared.events.base import EventData
-from shared.events.catalogue import UnknownEventType, decode_event
+from shared.events.catalogue import EVENT_TYPES, UPCASTERS, UnknownEventType, decode_event
 from shared.events.envelope import Envelope, EnvelopeError
 from shared.messaging.kafka import make_consumer, make_producer, topic_name
 from shared.observability import metrics
@@ -75,6 +75,18 @@ class ProcessedLedger:
         return bool(getattr(result, "rowcount", 0))
 
 
+def _declared_type(record: ConsumerRecord[bytes, bytes]) -> str | None:
+    """The record's ``ce_type`` header, read without parsing anything else."""
+    for key, value in record.headers or ():
+        if key == "ce_type" and value is not None:
+            try:
+                declared: str = value.decode()
+            except UnicodeDecodeError:
+                return None
+            return declared
+    return None
+
+
 @dataclass
 class EventConsumer:
     """One consumer group of one service over the topics it subscribes to."""
@@ -96,6 +108,10 @@ class EventConsumer:
 
     def __post_init__(self) -> None:
         self._by_type = {cls.type_name(): handler for cls, handler in self.handlers.items()}
+        # Known types this consumer has no handler for, even after upcasting: ignored without reading their data.
+        self._not_ours = frozenset(
+            t.type_name() for t in EVENT_TYPES if t.type_name() not in self._by_type and t.type_name() not in UPCASTERS
+        )
         self.ledger = ProcessedLedger(self.tables, self.service)
         self._physical_to_logical = {topic_name(self.kafka, t): t for t in self.topics}
 
@@ -178,6 +194,11 @@ class EventConsumer:
         work: list[tuple[int, Envelope, EventData, Handler]] = []
         for i, record in enumerate(records):
             logical_topic = self._physical_to_logical.get(record.topic, record.topic)
+            declared = _declared_type(record)
+            if declared in self._not_ours:
+                metrics.EVENTS_PROCESSED.labels(self.service, declared, Outcome.ignored).inc()
+                outcomes[i] = Outcome.ignored
+                continue
             try:
                 envelope = Envelope.from_record(list(record.headers or []), record.value)
                 event = decode_event(envelope.type, envelope.data)

@@ -94,3 +94,24 @@ async def test_the_household_shows_its_cases_state_through_a_transfer(intake: Ru
         ),
     )
     assert await case_status(intake, hid) == "assessment"
+
+
+async def test_cases_events_intake_has_no_handler_for_are_ignored_without_reading_them(intake: RunningService) -> None:
+    from dataclasses import replace
+
+    from shared.events import CaseAssignedV1
+    from shared.messaging.consumer import Outcome
+    from tests.fixtures.delivery import record_of
+
+    assigned = CaseAssignedV1(
+        case_id=uuid.uuid4(),
+        household_id=uuid.uuid4(),
+        municipality_code=ADA,
+        worker="ana",
+        by="supervisor",
+        assigned_at=NOW,
+    )
+    unreadable = replace(record_of(assigned), value=b"not json at all")  # never parsed: the type says not ours
+    consumer = intake.runtime.consumer
+    assert consumer is not None
+    assert await consumer.process_batch([unreadable]) == [Outcome.ignored]
