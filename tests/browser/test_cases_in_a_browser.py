@@ -9,36 +9,27 @@ module; each test owns its household. Screenshots go to ``artifacts/browser/``.
 from __future__ import annotations
 
 import re
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from oslonac.process import PASSWORD, PlatformProcess, start_platform
+from oslonac.process import PlatformProcess, start_platform
+from tests.fixtures.browser import AVAILABLE, MISSING, launched_browser, opened_page, shot
+from tests.fixtures.browser import sign_in as signed_in
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
 ADA, RUMA = "80012", "80357"
 
-try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
-except ImportError:  # pragma: no cover - the dev extra installs it
-    sync_playwright = None  # type: ignore[assignment]
+if not AVAILABLE:
+    pytest.skip(MISSING, allow_module_level=True)
 
-if CHROMIUM is None or sync_playwright is None:
-    pytest.skip(
-        "browser tests need Debian's chromium (apt-get install chromium; `make test` does it when run as root) "
-        "and the playwright package",
-        allow_module_level=True,
-    )
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -60,29 +51,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProce
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        try:
-            yield launched
-        finally:
-            launched.close()
+    yield from launched_browser()
 
 
 @pytest.fixture
 def page(browser: Browser, platform: PlatformProcess, request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = browser.new_context(base_url=platform.base_url, locale="sr-Latn-RS")
-    opened = context.new_page()
-    opened.set_default_timeout(15_000)
-    try:
-        yield opened
-    finally:
-        shot(opened, f"cases-{request.node.name}-last")
-        context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"), full_page=True)
+    yield from opened_page(browser, platform.base_url, f"cases-{request.node.name}-last")
 
 
 def bearer(platform: PlatformProcess, username: str) -> dict[str, str]:
@@ -90,12 +64,7 @@ def bearer(platform: PlatformProcess, username: str) -> dict[str, str]:
 
 
 def sign_in(page: Page, username: str = "demo-worker") -> None:
-    page.goto("/cases/")
-    expect(page).to_have_url(re.compile(r"/cases/login"))
-    page.get_by_label(re.compile("Korisničko ime|User name", re.I)).fill(username)
-    page.get_by_label(re.compile("Lozinka|Password", re.I)).fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Prijav|Sign in", re.I)).click()
-    expect(page).to_have_url(re.compile(r"/cases/(\?.*)?$"))
+    signed_in(page, "cases", username)
 
 
 def registered_case(platform: PlatformProcess, family: str, municipality: str = ADA) -> dict[str, Any]:

@@ -10,32 +10,24 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from oslonac.process import PASSWORD, PlatformProcess, start_platform
+from oslonac.process import PlatformProcess, start_platform
 from services.intake.domain import make_jmbg
+from tests.fixtures.browser import AVAILABLE, MISSING, launched_browser, opened_page, shot
+from tests.fixtures.browser import sign_in as signed_in
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
 
-try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
-except ImportError:  # pragma: no cover - the dev extra installs it
-    sync_playwright = None  # type: ignore[assignment]
+if not AVAILABLE:
+    pytest.skip(MISSING, allow_module_level=True)
 
-if CHROMIUM is None or sync_playwright is None:
-    pytest.skip(
-        "browser tests need Debian's chromium (apt-get install chromium; `make test` does it when run as root) "
-        "and the playwright package",
-        allow_module_level=True,
-    )
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -49,39 +41,16 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProce
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        try:
-            yield launched
-        finally:
-            launched.close()
+    yield from launched_browser()
 
 
 @pytest.fixture
 def page(browser: Browser, platform: PlatformProcess, request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = browser.new_context(base_url=platform.base_url, locale="sr-Latn-RS", accept_downloads=True)
-    opened = context.new_page()
-    opened.set_default_timeout(15_000)
-    try:
-        yield opened
-    finally:
-        shot(opened, f"{request.node.name}-last")
-        context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"), full_page=True)
+    yield from opened_page(browser, platform.base_url, f"{request.node.name}-last", downloads=True)
 
 
 def sign_in(page: Page, username: str = "demo-worker") -> None:
-    page.goto("/intake/")
-    expect(page).to_have_url(re.compile(r"/intake/login"))
-    page.get_by_label(re.compile("Korisničko ime|User name", re.I)).fill(username)
-    page.get_by_label(re.compile("Lozinka|Password", re.I)).fill(PASSWORD)
-    shot(page, "01-login")
-    page.get_by_role("button", name=re.compile("Prijav|Sign in", re.I)).click()
-    expect(page).to_have_url(re.compile(r"/intake/(\?.*)?$"))
+    signed_in(page, "intake", username, screenshot="01-login")
 
 
 def fill_member(page: Page, index: int, given: str, family: str, born: date, sex: str, jmbg: str = "") -> None:
