@@ -6,6 +6,7 @@ reviews, the registries and the referral inbox are in ``ui_registries``."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -226,6 +227,28 @@ async def _refused(
     )
 
 
+async def _attempt(
+    request: Request,
+    user: User,
+    session: Any,
+    norm: int,
+    case_id: uuid.UUID,
+    command: Callable[[], Awaitable[object]],
+    *,
+    done: str,
+    anchor: str = "",
+    forms: dict[str, ui_forms.Form] | None = None,
+) -> Response:
+    """Run a form's command; back to the case on success, the case's page with the refusal otherwise. A savepoint
+    lets a refusal undo only the command, so the page can still be read in the same transaction."""
+    try:
+        async with session.begin_nested():
+            await command()
+    except DomainError as exc:
+        return await _refused(request, exc, user, session, norm, case_id, forms)
+    return _back(case_id, done, anchor)
+
+
 @router.post("/cases/{case_id}/status", response_class=HTMLResponse)
 async def change_status_page(
     request: Request,
@@ -246,14 +269,17 @@ async def change_status_page(
         gettext = translator(request)
         message = Message(gettext("Choose a state and, to close the case, a reason from the list."), "error")
         return await case_view(request, user, session, norm, case_id, status_code=422, messages=[message])
-    try:
-        async with session.begin_nested():  # a refusal undoes only this, the page still reads
-            await casework.change_status(
-                session=session, outbox=runtime.outbox, user=user, case_id=case_id, change=change
-            )
-    except DomainError as exc:
-        return await _refused(request, exc, user, session, norm, case_id)
-    return _back(case_id, "status")
+    return await _attempt(
+        request,
+        user,
+        session,
+        norm,
+        case_id,
+        lambda: casework.change_status(
+            session=session, outbox=runtime.outbox, user=user, case_id=case_id, change=change
+        ),
+        done="status",
+    )
 
 
 @router.post("/cases/{case_id}/assessment", response_class=HTMLResponse)
@@ -268,14 +294,19 @@ async def assessment_page(
         message = Message(gettext("The assessment is not recorded: see the marked fields."), "error")
         forms = {"assessment": form}
         return await case_view(request, user, session, norm, case_id, status_code=422, messages=[message], forms=forms)
-    try:
-        async with session.begin_nested():  # a refusal undoes only this, the page still reads
-            await casework.record_assessment(
-                session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data
-            )
-    except DomainError as exc:
-        return await _refused(request, exc, user, session, norm, case_id, {"assessment": form})
-    return _back(case_id, "assessment", "#assessment")
+    return await _attempt(
+        request,
+        user,
+        session,
+        norm,
+        case_id,
+        lambda: casework.record_assessment(
+            session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data
+        ),
+        done="assessment",
+        anchor="#assessment",
+        forms={"assessment": form},
+    )
 
 
 @router.get("/plan-action-row", response_class=HTMLResponse)
@@ -308,12 +339,17 @@ async def plan_page(
         return await case_view(
             request, user, session, norm, case_id, status_code=422, messages=[message], forms={"plan": form}
         )
-    try:
-        async with session.begin_nested():  # a refusal undoes only this, the page still reads
-            await plans.agree_plan(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data)
-    except DomainError as exc:
-        return await _refused(request, exc, user, session, norm, case_id, {"plan": form})
-    return _back(case_id, "plan", "#plan")
+    return await _attempt(
+        request,
+        user,
+        session,
+        norm,
+        case_id,
+        lambda: plans.agree_plan(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data),
+        done="plan",
+        anchor="#plan",
+        forms={"plan": form},
+    )
 
 
 @router.post("/cases/{case_id}/referrals", response_class=HTMLResponse)
@@ -329,12 +365,17 @@ async def refer_page(
         return await case_view(
             request, user, session, norm, case_id, status_code=422, messages=[message], forms={"referral": form}
         )
-    try:
-        async with session.begin_nested():  # a refusal undoes only this, the page still reads
-            await referrals.refer(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data)
-    except DomainError as exc:
-        return await _refused(request, exc, user, session, norm, case_id, {"referral": form})
-    return _back(case_id, "referral", "#referrals")
+    return await _attempt(
+        request,
+        user,
+        session,
+        norm,
+        case_id,
+        lambda: referrals.refer(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data),
+        done="referral",
+        anchor="#referrals",
+        forms={"referral": form},
+    )
 
 
 @router.post("/cases/{case_id}/referrals/{referral_id}/cancel", response_class=HTMLResponse)
@@ -346,18 +387,22 @@ async def cancel_referral_page(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> Response:
-    try:
-        async with session.begin_nested():  # a refusal undoes only this, the page still reads
-            await referrals.decide(
-                session=session,
-                outbox=runtime.outbox,
-                user=user,
-                referral_id=referral_id,
-                data=ReferralDecision(decision="cancelled"),
-            )
-    except DomainError as exc:
-        return await _refused(request, exc, user, session, runtime.settings.caseload_norm, case_id)
-    return _back(case_id, "cancelled", "#referrals")
+    return await _attempt(
+        request,
+        user,
+        session,
+        runtime.settings.caseload_norm,
+        case_id,
+        lambda: referrals.decide(
+            session=session,
+            outbox=runtime.outbox,
+            user=user,
+            referral_id=referral_id,
+            data=ReferralDecision(decision="cancelled"),
+        ),
+        done="cancelled",
+        anchor="#referrals",
+    )
 
 
 @router.post("/cases/{case_id}/assignment", response_class=HTMLResponse)
@@ -369,12 +414,15 @@ async def reassign_page(
     runtime: RuntimeDep,
     worker: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        async with session.begin_nested():  # a refusal undoes only this, the page still reads
-            await casework.reassign(session=session, outbox=runtime.outbox, user=user, case_id=case_id, worker=worker)
-    except DomainError as exc:
-        return await _refused(request, exc, user, session, runtime.settings.caseload_norm, case_id)
-    return _back(case_id, "assigned")
+    return await _attempt(
+        request,
+        user,
+        session,
+        runtime.settings.caseload_norm,
+        case_id,
+        lambda: casework.reassign(session=session, outbox=runtime.outbox, user=user, case_id=case_id, worker=worker),
+        done="assigned",
+    )
 
 
 # --- transfer -------------------------------------------------------------------------------------------------
