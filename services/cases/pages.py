@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,6 +24,7 @@ from shared.ui.i18n import language_for
 from shared.ui.templating import Message, translator
 from shared.web import RuntimeDep, SessionDep
 
+T = TypeVar("T")
 router = APIRouter(include_in_schema=False)
 
 STATUS_FILTERS = ("open", "assessment", "plan", "active", "closed", "transferred")
@@ -249,6 +250,32 @@ async def _attempt(
     return _back(case_id, done, anchor)
 
 
+async def _submit(
+    request: Request,
+    user: User,
+    session: Any,
+    norm: int,
+    case_id: uuid.UUID,
+    *,
+    name: str,
+    form: ui_forms.Form,
+    data: T | None,
+    not_done: str,
+    command: Callable[[T], Awaitable[object]],
+    anchor: str,
+) -> Response:
+    """A case form: the case's page with the marked fields (422) when the form does not parse, else its command."""
+    if data is None:
+        message = Message(not_done, "error")
+        return await case_view(
+            request, user, session, norm, case_id, status_code=422, messages=[message], forms={name: form}
+        )
+    parsed = data
+    return await _attempt(
+        request, user, session, norm, case_id, lambda: command(parsed), done=name, anchor=anchor, forms={name: form}
+    )
+
+
 @router.post("/cases/{case_id}/status", response_class=HTMLResponse)
 async def change_status_page(
     request: Request,
@@ -286,26 +313,22 @@ async def change_status_page(
 async def assessment_page(
     request: Request, case_id: uuid.UUID, user: StaffPage, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
-    norm = runtime.settings.caseload_norm
     gettext = translator(request)
     form = ui_forms.read_assessment(await request.form())
-    data = ui_forms.assessment(form, gettext)
-    if data is None:
-        message = Message(gettext("The assessment is not recorded: see the marked fields."), "error")
-        forms = {"assessment": form}
-        return await case_view(request, user, session, norm, case_id, status_code=422, messages=[message], forms=forms)
-    return await _attempt(
+    return await _submit(
         request,
         user,
         session,
-        norm,
+        runtime.settings.caseload_norm,
         case_id,
-        lambda: casework.record_assessment(
+        name="assessment",
+        form=form,
+        data=ui_forms.assessment(form, gettext),
+        not_done=gettext("The assessment is not recorded: see the marked fields."),
+        command=lambda data: casework.record_assessment(
             session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data
         ),
-        done="assessment",
         anchor="#assessment",
-        forms={"assessment": form},
     )
 
 
@@ -330,25 +353,22 @@ async def plan_action_row(request: Request, user: StaffPage, session: SessionDep
 async def plan_page(
     request: Request, case_id: uuid.UUID, user: StaffPage, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
-    norm = runtime.settings.caseload_norm
     gettext = translator(request)
     form = ui_forms.read_plan(await request.form())
-    data = ui_forms.plan(form, gettext)
-    if data is None:
-        message = Message(gettext("The plan is not agreed: see the marked fields."), "error")
-        return await case_view(
-            request, user, session, norm, case_id, status_code=422, messages=[message], forms={"plan": form}
-        )
-    return await _attempt(
+    return await _submit(
         request,
         user,
         session,
-        norm,
+        runtime.settings.caseload_norm,
         case_id,
-        lambda: plans.agree_plan(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data),
-        done="plan",
+        name="plan",
+        form=form,
+        data=ui_forms.plan(form, gettext),
+        not_done=gettext("The plan is not agreed: see the marked fields."),
+        command=lambda data: plans.agree_plan(
+            session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data
+        ),
         anchor="#plan",
-        forms={"plan": form},
     )
 
 
@@ -356,25 +376,22 @@ async def plan_page(
 async def refer_page(
     request: Request, case_id: uuid.UUID, user: StaffPage, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
-    norm = runtime.settings.caseload_norm
     gettext = translator(request)
     form = ui_forms.read_referral(await request.form())
-    data = ui_forms.referral(form, gettext)
-    if data is None:
-        message = Message(gettext("The referral is not sent: see the marked fields."), "error")
-        return await case_view(
-            request, user, session, norm, case_id, status_code=422, messages=[message], forms={"referral": form}
-        )
-    return await _attempt(
+    return await _submit(
         request,
         user,
         session,
-        norm,
+        runtime.settings.caseload_norm,
         case_id,
-        lambda: referrals.refer(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data),
-        done="referral",
+        name="referral",
+        form=form,
+        data=ui_forms.referral(form, gettext),
+        not_done=gettext("The referral is not sent: see the marked fields."),
+        command=lambda data: referrals.refer(
+            session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data
+        ),
         anchor="#referrals",
-        forms={"referral": form},
     )
 
 
