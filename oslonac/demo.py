@@ -17,6 +17,7 @@ def demo_users() -> list[DemoUser]:
         DemoUser("demo-worker-2", (Role.case_worker,), (ada, ruma)),
         DemoUser("demo-supervisor", (Role.supervisor,), (ada, ruma)),
         DemoUser("demo-employer", (Role.employer,), (ada, ruma), organisation="demo-forum-ada"),
+        DemoUser("demo-coordinator", (Role.coordinator,), (ada, ruma)),
         DemoUser("demo-analyst", (Role.analyst,), ()),
         DemoUser("demo-admin", (Role.admin,), ()),
     ]
@@ -156,11 +157,12 @@ def demo_providers() -> list[dict[str, Any]]:
 
 
 def demo_agreement(valid_from: date) -> dict[str, Any]:
-    """Ada and Ruma share home help, day care and the shelter (``POST /cases/api/agreements``)."""
+    """Ada and Ruma share home help, day care and the shelter, and work engagement across the border
+    (``POST /cases/api/agreements``)."""
     ada, ruma = municipalities.by_name("Ada").code, municipalities.by_name("Ruma").code
     return {
         "name": "Sporazum o međuopštinskoj saradnji Ada–Ruma",
         "municipalities": [ada, ruma],
-        "service_types": ["home_help", "day_care", "shelter"],
+        "service_types": ["home_help", "day_care", "shelter", "work_engagement"],
         "valid_from": valid_from.isoformat(),
     }

@@ -32,6 +32,7 @@ class Role(StrEnum):
     case_worker = "case_worker"
     supervisor = "supervisor"
     employer = "employer"
+    coordinator = "coordinator"  # an employers' forum coordinator (the forum's municipalities are the user's)
     analyst = "analyst"
     admin = "admin"
 

@@ -7,6 +7,7 @@ the same candidates and opportunity always give the same ranking (ties go to the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -182,6 +183,12 @@ class Ranked:
         return all(c.met for c in self.checks)
 
 
+def round2(x: float) -> float:
+    """Half up to hundredths with float operations numpy repeats bit for bit (matching.py ranks many candidates
+    at once with the same rule and must agree with this one exactly)."""
+    return math.floor(x * 100 + 0.5) / 100
+
+
 def score(
     candidate: Candidate,
     opportunity: Opportunity,
@@ -217,12 +224,16 @@ def score(
 
     unemployed = WEIGHTS["unemployed"] * min(1.0, months_unemployed(candidate, on) / 24)
     return {
-        "skills": round(skills, 2),
-        "distance": round(distance, 2),
-        "priority": round(priority, 2),
-        "availability": round(availability, 2),
-        "unemployed": round(unemployed, 2),
+        "skills": round2(skills),
+        "distance": round2(distance),
+        "priority": round2(priority),
+        "availability": round2(availability),
+        "unemployed": round2(unemployed),
     }
+
+
+def total(parts: Mapping[str, float]) -> float:
+    return round2(parts["skills"] + parts["distance"] + parts["priority"] + parts["availability"] + parts["unemployed"])
 
 
 def rank(
@@ -242,7 +253,7 @@ def rank(
         if not all(c.met for c in checks):
             continue
         parts = score(candidate, opportunity, criteria, distance_km=distance_km, on=on)
-        ranked.append(Ranked(candidate, round(sum(parts.values()), 2), parts, tuple(checks)))
+        ranked.append(Ranked(candidate, total(parts), parts, tuple(checks)))
     ranked.sort(key=lambda r: (-r.score, r.candidate.person_id))
     return ranked[:limit] if limit is not None else ranked
 

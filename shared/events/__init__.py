@@ -1,14 +1,20 @@
 """Event contracts: the CloudEvents envelope, versioned event types and the topic registry."""
 
 from shared.events.activation import (
+    MatchProposedV1,
+    OpportunityClosedV1,
     OpportunityPublishedV1,
+    PlacementAcceptedV1,
     PlacementCompletedV1,
+    PlacementDeclinedV1,
     PlacementEndedV1,
+    PlacementHoursRecordedV1,
     PlacementStartedV1,
 )
 from shared.events.base import EventData
 from shared.events.cases import (
     ActivationRequestedV1,
+    AgreementChangedV1,
     AssessmentCompletedV1,
     Availability,
     CaseAssignedV1,
@@ -50,6 +56,12 @@ __all__ = [
     "TOPICS",
     "TOPICS_BY_NAME",
     "ActivationRequestedV1",
+    "AgreementChangedV1",
+    "PlacementHoursRecordedV1",
+    "PlacementDeclinedV1",
+    "PlacementAcceptedV1",
+    "OpportunityClosedV1",
+    "MatchProposedV1",
     "AssessmentCompletedV1",
     "Availability",
     "CaseAssignedV1",

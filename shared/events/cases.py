@@ -165,6 +165,25 @@ class ProviderChangedV1(EventData):
     changed_at: datetime
 
 
+class AgreementChangedV1(EventData):
+    """An inter-municipal agreement as it is now: which municipalities share which services, and when.
+
+    Activation lets a match cross a border where a valid agreement covering ``work_engagement`` joins both
+    municipalities.
+    """
+
+    topic: ClassVar[str] = "cases.provider"
+    key_field: ClassVar[str] = "agreement_id"
+
+    type: Literal["rs.oslonac.cases.agreement.changed.v1"] = "rs.oslonac.cases.agreement.changed.v1"
+    agreement_id: UUID
+    municipalities: list[str] = Field(min_length=2)
+    service_types: list[str] = Field(min_length=1)
+    valid_from: date
+    valid_to: date | None = None
+    changed_at: datetime
+
+
 # The markers activation's priority groups use. Victim of violence never leaves cases for activation.
 ActivationMarker = Literal["unemployed_able_to_work", "disability", "single_parent", "roma", "without_documents"]
 
@@ -213,5 +232,6 @@ CASES_EVENTS: tuple[type[EventData], ...] = (
     ReferralRequestedV1,
     ReferralDecidedV1,
     ProviderChangedV1,
+    AgreementChangedV1,
     ActivationRequestedV1,
 )

@@ -14,15 +14,21 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from shared.events.activation import (
     ACTIVATION_EVENTS,
+    MatchProposedV1,
+    OpportunityClosedV1,
     OpportunityPublishedV1,
+    PlacementAcceptedV1,
     PlacementCompletedV1,
+    PlacementDeclinedV1,
     PlacementEndedV1,
+    PlacementHoursRecordedV1,
     PlacementStartedV1,
 )
 from shared.events.base import EventData
 from shared.events.cases import (
     CASES_EVENTS,
     ActivationRequestedV1,
+    AgreementChangedV1,
     AssessmentCompletedV1,
     CaseAssignedV1,
     CaseOpenedV1,
@@ -64,9 +70,15 @@ AnyEvent = Annotated[
     | ReferralRequestedV1
     | ReferralDecidedV1
     | ProviderChangedV1
+    | AgreementChangedV1
     | ActivationRequestedV1
     | OpportunityPublishedV1
+    | OpportunityClosedV1
+    | MatchProposedV1
+    | PlacementAcceptedV1
+    | PlacementDeclinedV1
     | PlacementStartedV1
+    | PlacementHoursRecordedV1
     | PlacementCompletedV1
     | PlacementEndedV1,
     Field(discriminator="type"),
@@ -93,7 +105,7 @@ class Topic:
 TOPICS: tuple[Topic, ...] = (
     Topic("intake.household", 6, "intake", "Households registered and updated by intake", "household id"),
     Topic("cases.case", 6, "cases", "Case lifecycle: assignment, assessment, plan, referrals, transfer", "case id"),
-    Topic("cases.provider", 3, "cases", "Service providers' capacity and occupancy", "provider id"),
+    Topic("cases.provider", 3, "cases", "Service providers' capacity and occupancy; inter-municipal agreements", "provider or agreement id"),
     Topic("cases.activation", 6, "cases", "Members a case worker engages for work: candidate profiles", "person id"),
     Topic("activation.opportunity", 6, "activation", "Work-engagement opportunities", "opportunity id"),
     Topic("activation.placement", 6, "activation", "Placements of candidates in opportunities", "placement id"),
@@ -105,7 +117,7 @@ DLQ_PARTITIONS = 1
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "intake": ("cases.case",),  # the case status shown on a household
     "cases": ("intake.household", "activation.placement"),
-    "activation": ("cases.activation",),
+    "activation": ("cases.activation", "cases.provider", "intake.household"),
     "reporting": ("intake.household", "cases.case", "activation.opportunity"),
 }
 
