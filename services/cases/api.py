@@ -229,15 +229,24 @@ async def list_agreements(user: Registry, session: SessionDep) -> list[Agreement
 
 
 @router.post("/agreements", status_code=status.HTTP_201_CREATED, response_model=AgreementPublic)
-async def conclude_agreement(body: AgreementCreate, user: Keeper, session: SessionDep) -> AgreementPublic:
-    return AgreementPublic.model_validate(await referrals.conclude_agreement(session=session, user=user, data=body))
+async def conclude_agreement(
+    body: AgreementCreate, user: Keeper, session: SessionDep, runtime: RuntimeDep
+) -> AgreementPublic:
+    agreement = await referrals.conclude_agreement(session=session, outbox=runtime.outbox, user=user, data=body)
+    return AgreementPublic.model_validate(agreement)
 
 
 @router.post("/agreements/{agreement_id}/end", response_model=AgreementPublic)
 async def end_agreement(
-    agreement_id: uuid.UUID, user: Keeper, session: SessionDep, valid_to: Annotated[date, Body(embed=True)]
+    agreement_id: uuid.UUID,
+    user: Keeper,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    valid_to: Annotated[date, Body(embed=True)],
 ) -> AgreementPublic:
-    agreement = await referrals.end_agreement(session=session, user=user, agreement_id=agreement_id, valid_to=valid_to)
+    agreement = await referrals.end_agreement(
+        session=session, outbox=runtime.outbox, user=user, agreement_id=agreement_id, valid_to=valid_to
+    )
     return AgreementPublic.model_validate(agreement)
 
 

@@ -135,6 +135,10 @@ SERVICE_TYPES = (
     "documents_help",
     "employment_registration",
 )
+# What an inter-municipal agreement may cover: the providers' services, and work engagement, which no provider
+# offers (activation lets a match cross a border only where a valid agreement lists it).
+WORK_ENGAGEMENT = "work_engagement"
+AGREEMENT_SCOPES = (*SERVICE_TYPES, WORK_ENGAGEMENT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +28,7 @@ from services.cases.service import timeline_row
 from shared.auth import Role, User
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
-from shared.events import ProviderChangedV1, ReferralDecidedV1, ReferralRequestedV1
+from shared.events import AgreementChangedV1, ProviderChangedV1, ReferralDecidedV1, ReferralRequestedV1
 from shared.messaging.outbox import OutboxWriter
 from shared.reference import municipalities
 
@@ -113,7 +113,20 @@ async def providers(
     )
 
 
-async def conclude_agreement(*, session: AsyncSession, user: User, data: AgreementCreate) -> AgreementRow:
+def agreement_event(a: AgreementRow, changed_at: datetime) -> AgreementChangedV1:
+    return AgreementChangedV1(
+        agreement_id=a.id,
+        municipalities=list(a.municipalities),
+        service_types=list(a.service_types),
+        valid_from=a.valid_from,
+        valid_to=a.valid_to,
+        changed_at=changed_at,
+    )
+
+
+async def conclude_agreement(
+    *, session: AsyncSession, outbox: OutboxWriter, user: User, data: AgreementCreate
+) -> AgreementRow:
     codes = sorted(set(data.municipalities))
     if len(codes) < 2:
         raise Invalid(
@@ -140,10 +153,13 @@ async def conclude_agreement(*, session: AsyncSession, user: User, data: Agreeme
     )
     session.add(agreement)
     await session.flush()
+    await outbox.add(session, agreement_event(agreement, agreement.created_at))
     return agreement
 
 
-async def end_agreement(*, session: AsyncSession, user: User, agreement_id: uuid.UUID, valid_to: date) -> AgreementRow:
+async def end_agreement(
+    *, session: AsyncSession, outbox: OutboxWriter, user: User, agreement_id: uuid.UUID, valid_to: date
+) -> AgreementRow:
     agreement = await repository.get_agreement(session, agreement_id)
     if agreement is None:
         raise NotFound(f"No agreement {agreement_id}.")
@@ -156,6 +172,7 @@ async def end_agreement(*, session: AsyncSession, user: User, agreement_id: uuid
         )
     agreement.valid_to = valid_to
     await session.flush()
+    await outbox.add(session, agreement_event(agreement, utcnow()))
     return agreement
 
 

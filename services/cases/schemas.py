@@ -255,10 +255,14 @@ class ProviderPublic(_Public):
     updated_at: datetime
 
 
+# An agreement covers providers' services and may cover work engagement, which is no provider's service.
+AgreementScope = Literal[ServiceType, "work_engagement"]
+
+
 class AgreementCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     municipalities: list[str] = Field(min_length=2)
-    service_types: list[ServiceType] = Field(min_length=1)
+    service_types: list[AgreementScope] = Field(min_length=1)
     valid_from: date
     valid_to: date | None = None
 

@@ -70,6 +70,8 @@ SERVICE_TYPES = {
     "employment_registration": N_("Employment-service registration"),
 }
 ACTION_KINDS = {"task": N_("Task"), "service": N_("Service"), "work_engagement": N_("Work engagement")}
+# What an agreement may cover: the services, and work engagement (no provider's service).
+AGREEMENT_SCOPES = {**SERVICE_TYPES, "work_engagement": ACTION_KINDS["work_engagement"]}
 REFERRAL_STATUS = {
     "requested": N_("Requested"),
     "accepted": N_("Accepted"),

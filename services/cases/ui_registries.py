@@ -198,14 +198,16 @@ async def agreements_page(request: Request, user: RegistryPage, session: Session
 
 
 @router.post("/agreements", response_class=HTMLResponse)
-async def conclude_agreement_page(request: Request, user: SupervisorPage, session: SessionDep) -> Response:
+async def conclude_agreement_page(
+    request: Request, user: SupervisorPage, session: SessionDep, runtime: RuntimeDep
+) -> Response:
     gettext = translator(request)
     form = ui_forms.read_agreement(await request.form())
     data = ui_forms.agreement(form, gettext)
     if data is not None:
         try:
             async with session.begin_nested():  # a refusal undoes only this, the page still reads
-                await referrals.conclude_agreement(session=session, user=user, data=data)
+                await referrals.conclude_agreement(session=session, outbox=runtime.outbox, user=user, data=data)
         except DomainError as exc:
             form.errors.update(field_errors(exc, gettext))
             return await _agreements_view(

@@ -274,7 +274,7 @@ async def test_registries_are_kept_through_their_forms(cases: RunningService) ->
     agreement_form = {
         "name": "Ada–Ruma",
         "municipalities": [ADA, RUMA],
-        "service_types": ["home_help", "day_care"],
+        "service_types": ["home_help", "day_care", "work_engagement"],
         "valid_from": "01.01.2026",
     }
     r = await cases.client.post("/cases/agreements", data={**agreement_form, "municipalities": [ADA]}, headers=boss)
@@ -285,6 +285,9 @@ async def test_registries_are_kept_through_their_forms(cases: RunningService) ->
     assert r.status_code == 303
     listed = await cases.client.get("/cases/agreements", headers=boss)
     assert "Ada–Ruma" in listed.text and "Dnevni boravak" in listed.text and "01.01.2026." in listed.text
+    table = listed.text[listed.text.index('id="agreements"') : listed.text.index('id="agreement-form"')]
+    assert '<span class="tag">Radno angažovanje</span>' in table  # work engagement, which no provider offers
+    assert 'value="work_engagement"' in listed.text[listed.text.index('id="agreement-form"') :]
 
 
 async def test_access_employers_analysts_and_restricted_cases(cases: RunningService) -> None:

@@ -5,8 +5,9 @@ events each step queues."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from uuid import UUID
 
-from shared.events import ProviderChangedV1, ReferralDecidedV1, ReferralRequestedV1
+from shared.events import AgreementChangedV1, ProviderChangedV1, ReferralDecidedV1, ReferralRequestedV1
 from tests.fixtures.auth import ADA, NOVI_SAD, RUMA
 from tests.fixtures.cases import (
     API,
@@ -133,6 +134,59 @@ async def test_an_agreement_joins_two_or_more_known_municipalities_with_dates_in
     assert r.status_code == 200 and r.json()["valid_to"] == TODAY.isoformat()
     listed = (await cases.client.get(f"{API}/agreements", headers=cases.auth("analyst"))).json()
     assert [(a["id"], a["valid_to"]) for a in listed] == [(agreement["id"], TODAY.isoformat())]
+
+
+async def test_an_agreement_concluded_or_ended_is_announced_and_a_refused_change_is_not(cases: RunningService) -> None:
+    agreement = await create_agreement(
+        cases, RUMA, ADA, service_types=("home_help", "day_care", "home_help"), valid_from=TODAY, as_user="supervisor"
+    )
+    [concluded] = await queued_events(cases, AgreementChangedV1)
+    assert concluded.agreement_id == UUID(agreement["id"]) and concluded.key == agreement["id"]
+    assert concluded.topic == "cases.provider"
+    assert (concluded.municipalities, concluded.service_types) == (sorted([ADA, RUMA]), ["day_care", "home_help"])
+    assert (concluded.valid_from, concluded.valid_to) == (TODAY, None)
+
+    end = f"{API}/agreements/{agreement['id']}/end"
+    r = await cases.client.post(
+        end, json={"valid_to": (TODAY - timedelta(days=1)).isoformat()}, headers=cases.auth("admin")
+    )
+    assert r.status_code == 422
+    r = await cases.client.post(end, json={"valid_to": TODAY.isoformat()}, headers=cases.auth("supervisor-ns"))
+    assert r.status_code == 403
+    assert len(await queued_events(cases, AgreementChangedV1)) == 1
+    r = await cases.client.post(
+        end, json={"valid_to": (TODAY + timedelta(days=90)).isoformat()}, headers=cases.auth("admin")
+    )
+    assert r.status_code == 200, r.text
+    first, ended = await queued_events(cases, AgreementChangedV1)
+    assert first == concluded
+    assert ended.agreement_id == concluded.agreement_id and ended.valid_to == TODAY + timedelta(days=90)
+    assert ended.municipalities == concluded.municipalities and ended.changed_at >= concluded.changed_at
+
+
+async def test_work_engagement_is_covered_by_agreements_but_is_no_providers_service(cases: RunningService) -> None:
+    agreement = await create_agreement(cases, ADA, RUMA, service_types=("work_engagement", "day_care"))
+    assert agreement["service_types"] == ["day_care", "work_engagement"]
+    [event] = await queued_events(cases, AgreementChangedV1)
+    assert event.service_types == ["day_care", "work_engagement"]
+    only_work = await create_agreement(cases, ADA, NOVI_SAD, service_types=("work_engagement",))
+    assert only_work["service_types"] == ["work_engagement"]
+
+    body = {"name": "Javni radovi", "service_type": "work_engagement", "municipality_code": ADA, "capacity": 10}
+    r = await cases.client.post(f"{API}/providers", json=body, headers=cases.auth("admin"))
+    assert r.status_code == 422, r.text
+    r = await cases.client.get(
+        f"{API}/providers", params={"service_type": "work_engagement"}, headers=cases.auth("worker")
+    )
+    assert r.status_code == 422
+    assert await queued_events(cases, ProviderChangedV1) == []
+
+    # An agreement on work engagement alone lets no referral cross.
+    await register_worker(cases, "worker", ADA)
+    case = (await active_case(cases, municipality=ADA))["case"]
+    day_care = await create_provider(cases, NOVI_SAD, service_type="day_care")
+    r = await refer(cases, case["id"], day_care["id"])
+    assert r.status_code == 409 and "'day_care'" in r.json()["detail"]
 
 
 # --- referrals across borders ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.cases.domain import (
+    AGREEMENT_SCOPES,
     CLOSE_REASONS,
     NEED_DOMAINS,
     NEED_LEVELS,
@@ -34,6 +35,7 @@ from services.cases.domain import (
     suppressed,
     transfer_agreement,
 )
+from services.cases.schemas import AgreementScope
 from shared.events.cases import CaseStatusName, CloseReason, NeedDomain, NeedLevel, PriorityName, ServiceType
 
 TODAY = date(2026, 11, 25)
@@ -158,6 +160,7 @@ def test_small_cells_are_suppressed(count, shown):
 
 def test_the_vocabularies_agree_with_the_event_contracts():
     assert set(SERVICE_TYPES) == set(get_args(ServiceType))
+    assert set(AGREEMENT_SCOPES) == set(get_args(AgreementScope)) == set(SERVICE_TYPES) | {"work_engagement"}
     assert set(NEED_DOMAINS) == set(get_args(NeedDomain))
     assert set(NEED_LEVELS) == set(get_args(NeedLevel))
     assert set(CLOSE_REASONS) == set(get_args(CloseReason))
