@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cases import service
+from services.cases import placements, service
 from shared.events import (
     Envelope,
     EventData,
@@ -14,9 +14,6 @@ from shared.events import (
     PersonConsentChangedV1,
     PersonErasedV1,
     PersonMergedV1,
-    PlacementCompletedV1,
-    PlacementEndedV1,
-    PlacementStartedV1,
 )
 from shared.messaging.consumer import Handler
 from shared.messaging.outbox import OutboxWriter
@@ -48,8 +45,8 @@ def build_handlers(outbox: OutboxWriter) -> dict[type[EventData], Handler]:
         await service.person_merged(session=session, event=event)
 
     async def placement(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
-        assert isinstance(event, PlacementStartedV1 | PlacementCompletedV1 | PlacementEndedV1)
-        await service.placement_changed(session=session, event=event)
+        assert isinstance(event, placements.PLACEMENT_EVENTS)
+        await placements.placement_changed(session=session, event=event)
 
     return {
         HouseholdRegisteredV2: household_registered,
@@ -58,7 +55,5 @@ def build_handlers(outbox: OutboxWriter) -> dict[type[EventData], Handler]:
         PersonErasedV1: person_erased,
         HouseholdMergedV1: household_merged,
         PersonMergedV1: person_merged,
-        PlacementStartedV1: placement,
-        PlacementCompletedV1: placement,
-        PlacementEndedV1: placement,
+        **dict.fromkeys(placements.PLACEMENT_EVENTS, placement),
     }

@@ -1,5 +1,5 @@
-"""Cases' use cases driven by other services' events: a case opens for every registered household, follows the
-household as intake changes it, honours consent, erasure and merges, and records placements from activation."""
+"""Cases' use cases driven by intake's events: a case opens for every registered household, follows the household
+as intake changes it, honours consent, erasure and merges. Activation's placements are in placements.py."""
 
 from __future__ import annotations
 
@@ -22,9 +22,6 @@ from shared.events import (
     PersonConsentChangedV1,
     PersonErasedV1,
     PersonMergedV1,
-    PlacementCompletedV1,
-    PlacementEndedV1,
-    PlacementStartedV1,
 )
 from shared.messaging.outbox import OutboxWriter
 
@@ -325,42 +322,3 @@ async def household_merged(*, session: AsyncSession, event: HouseholdMergedV1) -
 
 async def person_merged(*, session: AsyncSession, event: PersonMergedV1) -> None:
     await repository.rekey_person(session, event.merged_person_id, event.survivor_person_id)
-
-
-PlacementEvent = PlacementStartedV1 | PlacementCompletedV1 | PlacementEndedV1
-
-
-async def placement_changed(*, session: AsyncSession, event: PlacementEvent) -> None:
-    """Placements appear in the case's timeline; a completed or ended one puts the case up for review."""
-    case = await repository.get_case(session, event.case_id) if event.case_id else None
-    while case is not None and case.transferred_to_case_id is not None:
-        # Asked for before a transfer: the receiving office works the case now.
-        case = await repository.get_case(session, case.transferred_to_case_id)
-    if case is None:
-        cases = await repository.cases_with_person(session, event.person_id)
-        case = next((c for c in cases if c.status in ACTIVE_STATUSES), cases[0] if cases else None)
-    if case is None:
-        return  # a person no case here knows (e.g. a placement made before cases existed)
-    base = {
-        "placement_id": str(event.placement_id),
-        "opportunity_id": str(event.opportunity_id),
-        "person_id": str(event.person_id),
-    }
-    if isinstance(event, PlacementStartedV1):
-        row = timeline_row(case.id, "placement_started", event.started_at, None, **base)
-        await repository.add_timeline(session, [row])
-        return
-    extra: dict[str, Any] = {"hours_worked": event.hours_worked}
-    if isinstance(event, PlacementCompletedV1):
-        kind, at = "placement_completed", event.completed_at
-    else:
-        kind, at, extra["reason"] = "placement_ended", event.ended_at, event.reason
-    await repository.add_timeline(
-        session,
-        [
-            timeline_row(case.id, kind, at, None, **base, **extra),
-            timeline_row(case.id, "review_requested", at, None, reason=kind),
-        ],
-    )
-    if case.status in ACTIVE_STATUSES:
-        await repository.update_case(session, case.id, review_due_since=at, review_reason=kind, updated_at=utcnow())

@@ -79,6 +79,15 @@ REFERRAL_STATUS = {
     "ended": N_("Ended"),
     "cancelled": N_("Cancelled"),
 }
+# Who answered a proposed placement, and why one was declined (activation's codes).
+PARTIES = {"employer": N_("by the employer"), "candidate": N_("by the candidate")}
+DECLINE_REASONS = {
+    "candidate_not_interested": N_("The candidate is not interested"),
+    "candidate_unavailable": N_("The candidate is not available"),
+    "employer_not_suitable": N_("Not suitable for the employer"),
+    "positions_filled": N_("The positions are filled"),
+    "other": N_("Other reason"),
+}
 REVIEW_REASONS = {
     "placement_completed": N_("A work placement was completed"),
     "placement_ended": N_("A work placement ended early"),
@@ -127,7 +136,11 @@ TIMELINE = {
     "person_erased": N_("A member's personal data was erased"),
     "household_merged": N_("Another record of the household was merged into this one"),
     "merged_into": N_("The household's records were merged: this case is linked to the older one"),
+    "match_proposed": N_("Proposed for a work opportunity"),
+    "placement_accepted": N_("Work placement accepted"),
+    "placement_declined": N_("Work placement declined"),
     "placement_started": N_("Work placement started"),
+    "placement_hours": N_("Hours of work recorded"),
     "placement_completed": N_("Work placement completed"),
     "placement_ended": N_("Work placement ended early"),
     "review_requested": N_("The case is up for review"),
