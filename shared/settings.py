@@ -70,6 +70,8 @@ class Settings(BaseSettings):
 
     # Cases: active cases per worker above which a worker is flagged as over the norm.
     caseload_norm: int = Field(default=50, ge=1)
+    # Activation: how often the stored shortlists are checked for staleness and recomputed (0: never by itself).
+    shortlist_refresh_s: float = Field(default=30.0, ge=0)
 
     outbox_batch_size: int = 500
     outbox_poll_interval_s: float = 1.0

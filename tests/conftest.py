@@ -5,6 +5,7 @@ pytest_plugins = [
     "tests.fixtures.databases",
     "tests.fixtures.auth",
     "tests.fixtures.cases",
+    "tests.fixtures.activation",
 ]
 
 # Reads every intake event the suite published to its broker, so it must run after every other test.

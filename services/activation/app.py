@@ -1,22 +1,47 @@
-"""Activation: work-engagement opportunities from employers' forums."""
+"""Activation: employers' forums, work-engagement opportunities, matching and placements."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
 
-from services.activation import api, handlers, pages
+from services.activation import api, handlers, pages, service
 from services.activation.models import plumbing
+from shared.db import unit_of_work
 from shared.messaging.runtime import ServiceRuntime
 from shared.settings import Settings
 from shared.web import create_service_app
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+log = structlog.get_logger(__name__)
+
+
+async def refresh_shortlists(runtime: ServiceRuntime) -> None:
+    """Recompute the stored shortlists whenever candidates or opportunities changed since the last run."""
+    interval = runtime.settings.shortlist_refresh_s
+    if interval <= 0:
+        return
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            async with unit_of_work(runtime.sessions) as session:
+                if not await service.shortlists_stale(session):
+                    continue
+                run = await service.recompute_shortlists(session)
+            log.info("shortlists.recomputed", candidates=run.candidates, opportunities=run.opportunities)
+        except Exception as exc:  # the next round tries again; the API's live rankings do not depend on it
+            log.warning("shortlists.failed", error=repr(exc))
 
 
 def make_runtime(settings: Settings) -> ServiceRuntime:
-    return ServiceRuntime(settings=settings, tables=plumbing, migrations=MIGRATIONS, handlers=handlers.HANDLERS)
+    runtime = ServiceRuntime(
+        settings=settings, tables=plumbing, migrations=MIGRATIONS, background=(refresh_shortlists,)
+    )
+    runtime.attach_handlers(handlers.build_handlers(runtime.outbox))
+    return runtime
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,5 +51,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime_factory=make_runtime,
         routers=[api.router, pages.router],
         title="Oslonac activation",
-        description="Work-engagement opportunities and placements.",
+        description="Employers' forums, work-engagement opportunities, explainable and fair matching, placements.",
     )

@@ -196,9 +196,7 @@ class Placement(Base):
 class PlacementHours(Base):
     __tablename__ = "placement_hours"
 
-    placement_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("placements.id", ondelete="CASCADE"), primary_key=True
-    )
+    placement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("placements.id", ondelete="CASCADE"), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     hours: Mapped[int]
     recorded_by: Mapped[str] = mapped_column(String(100))

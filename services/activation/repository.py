@@ -3,12 +3,80 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.activation.models import Opportunity
+from services.activation import domain
+from services.activation.models import (
+    Agreement,
+    Candidate,
+    Forum,
+    ForumMember,
+    MatchingRun,
+    Opportunity,
+    Organisation,
+    Placement,
+    ShortlistEntry,
+)
+
+# --- organisations and forums ---------------------------------------------------------------------------------
+
+
+async def get_organisation(session: AsyncSession, organisation_id: str) -> Organisation | None:
+    return await session.get(Organisation, organisation_id)
+
+
+async def list_organisations(session: AsyncSession, *, only: str | None = None) -> Sequence[Organisation]:
+    stmt = select(Organisation).order_by(Organisation.name, Organisation.id)
+    if only is not None:
+        stmt = stmt.where(Organisation.id == only)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def get_forum(session: AsyncSession, forum_id: uuid.UUID) -> Forum | None:
+    return await session.get(Forum, forum_id)
+
+
+async def list_forums(session: AsyncSession) -> Sequence[Forum]:
+    return (await session.execute(select(Forum).order_by(Forum.name, Forum.id))).scalars().all()
+
+
+async def forum_ids_of(session: AsyncSession, organisation_id: str) -> set[uuid.UUID]:
+    stmt = select(ForumMember.forum_id).where(ForumMember.organisation_id == organisation_id)
+    return set((await session.execute(stmt)).scalars().all())
+
+
+async def members_of(session: AsyncSession, forum_id: uuid.UUID) -> list[str]:
+    stmt = (
+        select(ForumMember.organisation_id)
+        .where(ForumMember.forum_id == forum_id)
+        .order_by(ForumMember.organisation_id)
+    )
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def is_member(session: AsyncSession, forum_id: uuid.UUID, organisation_id: str) -> bool:
+    return await session.get(ForumMember, (forum_id, organisation_id)) is not None
+
+
+# --- agreements -----------------------------------------------------------------------------------------------
+
+
+async def work_agreements(session: AsyncSession, on: date) -> list[frozenset[str]]:
+    """The municipality sets of the agreements covering work engagement that are valid on ``on``."""
+    rows = (await session.execute(select(Agreement).where(Agreement.valid_from <= on))).scalars().all()
+    return [
+        frozenset(a.municipalities)
+        for a in rows
+        if "work_engagement" in a.service_types and (a.valid_to is None or a.valid_to >= on)
+    ]
+
+
+# --- opportunities --------------------------------------------------------------------------------------------
 
 
 async def get_opportunity(session: AsyncSession, opportunity_id: uuid.UUID) -> Opportunity | None:
@@ -16,9 +84,224 @@ async def get_opportunity(session: AsyncSession, opportunity_id: uuid.UUID) -> O
 
 
 async def list_opportunities(
-    session: AsyncSession, *, municipality_code: str | None, limit: int, offset: int
+    session: AsyncSession,
+    *,
+    municipality_code: str | None = None,
+    organisation: str | None = None,
+    forum_id: uuid.UUID | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> Sequence[Opportunity]:
-    stmt = select(Opportunity).order_by(Opportunity.published_at.desc(), Opportunity.id).limit(limit).offset(offset)
+    stmt = select(Opportunity).order_by(Opportunity.published_at.desc(), Opportunity.id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     if municipality_code is not None:
         stmt = stmt.where(Opportunity.municipality_code == municipality_code)
+    if organisation is not None:
+        stmt = stmt.where(Opportunity.organisation == organisation)
+    if forum_id is not None:
+        stmt = stmt.where(Opportunity.forum_id == forum_id)
+    if status is not None:
+        stmt = stmt.where(Opportunity.status == status)
     return (await session.execute(stmt)).scalars().all()
+
+
+async def forum_criteria(session: AsyncSession, forum_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    ids = list(set(forum_ids))
+    if not ids:
+        return {}
+    rows = (await session.execute(select(Forum.id, Forum.criteria).where(Forum.id.in_(ids)))).all()
+    return {row.id: dict(row.criteria) for row in rows}
+
+
+# --- candidates -----------------------------------------------------------------------------------------------
+
+_POOL_COLUMNS = (
+    Candidate.person_id,
+    Candidate.municipality_code,
+    Candidate.sex,
+    Candidate.birth_year,
+    Candidate.able_to_work,
+    Candidate.employment_status,
+    Candidate.skills,
+    Candidate.markers,
+    Candidate.hours_min,
+    Candidate.hours_max,
+    Candidate.available_from,
+    Candidate.unemployed_since,
+    Candidate.placed,
+)
+
+
+def as_domain(row: Any) -> domain.Candidate:
+    return domain.Candidate(
+        person_id=str(row.person_id),
+        municipality_code=row.municipality_code,
+        sex=row.sex,
+        birth_year=row.birth_year,
+        able_to_work=row.able_to_work,
+        employment_status=row.employment_status,
+        skills=frozenset(row.skills),
+        markers=frozenset(row.markers),
+        hours_min=row.hours_min,
+        hours_max=row.hours_max,
+        available_from=row.available_from,
+        unemployed_since=row.unemployed_since,
+        placed=row.placed,
+    )
+
+
+async def matchable_candidates(
+    session: AsyncSession, *, municipalities: Sequence[str] | None = None
+) -> list[domain.Candidate]:
+    """Active candidates (consent to activation in force), of ``municipalities`` if given, as the domain sees them."""
+    stmt = select(*_POOL_COLUMNS).where(Candidate.active.is_(True))
+    if municipalities is not None:
+        stmt = stmt.where(Candidate.municipality_code.in_(list(municipalities)))
+    result = await session.execute(stmt)
+    return [as_domain(row) for row in result]
+
+
+async def get_candidate(session: AsyncSession, person_id: uuid.UUID) -> Candidate | None:
+    return await session.get(Candidate, person_id)
+
+
+async def list_candidates(
+    session: AsyncSession, *, municipalities: Sequence[str] | None, limit: int, offset: int
+) -> Sequence[Candidate]:
+    stmt = (
+        select(Candidate)
+        .where(Candidate.active.is_(True))
+        .order_by(Candidate.requested_at.desc(), Candidate.person_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if municipalities is not None:
+        stmt = stmt.where(Candidate.municipality_code.in_(list(municipalities)))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def candidates_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Sequence[Candidate]:
+    if not ids:
+        return []
+    return (await session.execute(select(Candidate).where(Candidate.person_id.in_(list(ids))))).scalars().all()
+
+
+async def candidates_of_household(session: AsyncSession, household_id: uuid.UUID) -> Sequence[Candidate]:
+    stmt = select(Candidate).where(Candidate.household_id == household_id)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def delete_candidate(session: AsyncSession, person_id: uuid.UUID) -> None:
+    """Through the unit of work, so no stale copy stays in the session's identity map."""
+    found = await session.get(Candidate, person_id)
+    if found is not None:
+        await session.delete(found)
+        await session.flush()
+
+
+async def rekey_candidate(session: AsyncSession, merged: uuid.UUID, survivor: uuid.UUID, household: uuid.UUID) -> None:
+    await session.execute(
+        update(Candidate).where(Candidate.person_id == merged).values(person_id=survivor, household_id=household)
+    )
+
+
+async def candidates_changed_since(session: AsyncSession, since: datetime | None) -> bool:
+    stmt = select(func.max(Candidate.updated_at))
+    latest = (await session.execute(stmt)).scalar()
+    return latest is not None and (since is None or latest > since)
+
+
+# --- shortlists -----------------------------------------------------------------------------------------------
+
+
+async def delete_shortlist_entries_of(session: AsyncSession, person_id: uuid.UUID) -> None:
+    await session.execute(delete(ShortlistEntry).where(ShortlistEntry.person_id == person_id))
+
+
+async def replace_shortlists(
+    session: AsyncSession, opportunity_ids: Sequence[uuid.UUID], rows: list[dict[str, Any]]
+) -> None:
+    for start in range(0, len(opportunity_ids), 500):
+        chunk = list(opportunity_ids[start : start + 500])
+        await session.execute(delete(ShortlistEntry).where(ShortlistEntry.opportunity_id.in_(chunk)))
+    for start in range(0, len(rows), 5000):
+        await session.execute(insert(ShortlistEntry), rows[start : start + 5000])
+
+
+async def shortlist_rank(session: AsyncSession, opportunity_id: uuid.UUID, person_id: uuid.UUID) -> int | None:
+    entry = await session.get(ShortlistEntry, (opportunity_id, person_id))
+    return entry.rank if entry is not None else None
+
+
+async def shortlisted(session: AsyncSession, opportunity_ids: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, Any]]:
+    """(opportunity, candidate row with sex and markers) for every stored shortlist entry of the opportunities."""
+    if not opportunity_ids:
+        return []
+    stmt = (
+        select(ShortlistEntry.opportunity_id, Candidate.person_id, Candidate.sex, Candidate.markers)
+        .join(Candidate, Candidate.person_id == ShortlistEntry.person_id)
+        .where(ShortlistEntry.opportunity_id.in_(list(opportunity_ids)))
+    )
+    return [(row.opportunity_id, row) for row in await session.execute(stmt)]
+
+
+async def last_run(session: AsyncSession) -> MatchingRun | None:
+    stmt = select(MatchingRun).order_by(MatchingRun.id.desc()).limit(1)
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def opportunities_changed_since(session: AsyncSession, since: datetime | None) -> bool:
+    stmt = select(func.max(func.coalesce(Opportunity.closed_at, Opportunity.published_at)))
+    latest = (await session.execute(stmt)).scalar()
+    return latest is not None and (since is None or latest > since)
+
+
+# --- placements -----------------------------------------------------------------------------------------------
+
+
+async def get_placement(session: AsyncSession, placement_id: uuid.UUID) -> Placement | None:
+    return await session.get(Placement, placement_id)
+
+
+async def live_placement(session: AsyncSession, opportunity_id: uuid.UUID, person_id: uuid.UUID) -> Placement | None:
+    stmt = select(Placement).where(
+        Placement.opportunity_id == opportunity_id,
+        Placement.person_id == person_id,
+        Placement.status != domain.PlacementStatus.declined,
+    )
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def placements_of_person(session: AsyncSession, person_id: uuid.UUID) -> Sequence[Placement]:
+    stmt = select(Placement).where(Placement.person_id == person_id).order_by(Placement.proposed_at)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def placements_of(session: AsyncSession, opportunity_ids: Sequence[uuid.UUID]) -> Sequence[Placement]:
+    if not opportunity_ids:
+        return []
+    stmt = (
+        select(Placement)
+        .where(Placement.opportunity_id.in_(list(opportunity_ids)))
+        .order_by(Placement.proposed_at, Placement.id)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def filled_positions(session: AsyncSession, opportunity_id: uuid.UUID) -> int:
+    taken = (domain.PlacementStatus.accepted, domain.PlacementStatus.started, domain.PlacementStatus.completed)
+    stmt = select(func.count()).where(Placement.opportunity_id == opportunity_id, Placement.status.in_(taken))
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def unlink_placements(session: AsyncSession, person_id: uuid.UUID) -> None:
+    """An erased person's placements stay as counts; nothing links them to the person any more."""
+    for placement in await placements_of_person(session, person_id):
+        placement.person_id = uuid.uuid4()
+        placement.case_id = None
+
+
+async def rekey_placements(session: AsyncSession, merged: uuid.UUID, survivor: uuid.UUID) -> None:
+    await session.execute(update(Placement).where(Placement.person_id == merged).values(person_id=survivor))

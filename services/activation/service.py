@@ -1,39 +1,201 @@
-"""Activation's use cases."""
+"""Activation's use cases: organisations and forums, opportunities, matching, shortlists and the fairness report.
+Placements are in placements.py, candidates (fed by events) in candidates.py."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.activation import repository
-from services.activation.domain import OpportunityStatus
-from services.activation.models import Opportunity
-from services.activation.schemas import OpportunityCreate
-from shared.auth import User
+from services.activation import access, domain, matching, repository
+from services.activation.domain import OpportunityStatus, PlacementStatus
+from services.activation.models import Candidate, Forum, ForumMember, MatchingRun, Opportunity, Organisation, Placement
+from services.activation.schemas import CriteriaIn, ForumCreate, OpportunityCreate, OrganisationIn
+from shared.auth import Role, User
 from shared.db import utcnow
-from shared.errors import Invalid, NotFound, field_error
-from shared.events import OpportunityPublishedV1
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
+from shared.events import MatchProposedV1, OpportunityClosedV1, OpportunityPublishedV1
 from shared.messaging.outbox import OutboxWriter
-from shared.reference import municipalities
+from shared.reference import municipalities, skills
+
+# --- organisations and forums ---------------------------------------------------------------------------------
+
+
+def _known_municipality(code: str, loc: list[str | int]) -> None:
+    if not municipalities.is_known(code):
+        raise Invalid(f"Unknown municipality code {code}.", details=[field_error(loc, "unknown municipality code")])
+
+
+async def register_organisation(
+    *, session: AsyncSession, user: User, organisation_id: str, data: OrganisationIn
+) -> Organisation:
+    """An employer registers (or corrects) their own organisation; an administrator any."""
+    if not access.is_admin(user) and user.organisation != organisation_id:
+        raise Forbidden("You can register only the organisation your account belongs to.")
+    _known_municipality(data.municipality_code, ["body", "municipality_code"])
+    found = await repository.get_organisation(session, organisation_id)
+    if found is None:
+        found = Organisation(id=organisation_id, registered_by=user.sub, registered_at=utcnow())
+        session.add(found)
+    found.name, found.kind, found.municipality_code = data.name, data.kind, data.municipality_code
+    await session.flush()
+    return found
+
+
+async def organisations(*, session: AsyncSession, user: User) -> Sequence[Organisation]:
+    only = None if user.has_role(Role.admin, Role.coordinator, Role.analyst) else (user.organisation or "")
+    return await repository.list_organisations(session, only=only)
+
+
+async def forum_ids_of(session: AsyncSession, organisation_id: str) -> set[uuid.UUID]:
+    return await repository.forum_ids_of(session, organisation_id)
+
+
+def criteria_of(stored: dict[str, Any]) -> domain.Criteria:
+    return domain.Criteria(
+        min_age=stored.get("min_age"),
+        max_age=stored.get("max_age"),
+        require_able_to_work=stored.get("require_able_to_work", True),
+        exclude_in_education=stored.get("exclude_in_education", True),
+        exclude_placed=stored.get("exclude_placed", True),
+        priority_groups=frozenset(stored.get("priority_groups", domain.PRIORITY_GROUPS)),
+        scope=stored.get("scope", "agreement"),
+    )
+
+
+def _criteria_json(data: CriteriaIn) -> dict[str, Any]:
+    if data.min_age is not None and data.max_age is not None and data.min_age > data.max_age:
+        raise Invalid(
+            "The lowest age is above the highest.",
+            details=[field_error(["body", "criteria", "min_age"], "Must not be above max_age.")],
+        )
+    stored = data.model_dump()
+    stored["priority_groups"] = sorted(set(data.priority_groups))
+    return stored
+
+
+async def create_forum(*, session: AsyncSession, user: User, data: ForumCreate) -> Forum:
+    codes = sorted(set(data.municipalities))
+    for i, code in enumerate(codes):
+        _known_municipality(code, ["body", "municipalities", i])
+    if not access.coordinates(user, codes):
+        raise Forbidden("A forum is set up by an administrator or by a coordinator of every municipality in it.")
+    forum = Forum(
+        id=uuid.uuid4(),
+        name=data.name,
+        municipalities=codes,
+        criteria=_criteria_json(data.criteria),
+        created_by=user.sub,
+        created_at=utcnow(),
+    )
+    session.add(forum)
+    await session.flush()
+    return forum
+
+
+async def forum(*, session: AsyncSession, forum_id: uuid.UUID) -> Forum:
+    found = await repository.get_forum(session, forum_id)
+    if found is None:
+        raise NotFound(f"No forum {forum_id}.")
+    return found
+
+
+async def set_criteria(*, session: AsyncSession, user: User, forum_id: uuid.UUID, data: CriteriaIn) -> Forum:
+    found = await forum(session=session, forum_id=forum_id)
+    if not access.coordinates(user, found.municipalities):
+        raise Forbidden("A forum's criteria are set by an administrator or a coordinator of all its municipalities.")
+    found.criteria = _criteria_json(data)
+    await session.flush()
+    return found
+
+
+async def join_forum(*, session: AsyncSession, user: User, forum_id: uuid.UUID, organisation_id: str) -> Forum:
+    found = await forum(session=session, forum_id=forum_id)
+    if not access.is_admin(user) and user.organisation != organisation_id:
+        raise Forbidden("You can join a forum for your own organisation only.")
+    if await repository.get_organisation(session, organisation_id) is None:
+        raise Conflict(
+            "Register the organisation before it joins a forum.", details={"reason": "organisation_not_registered"}
+        )
+    if not await repository.is_member(session, forum_id, organisation_id):
+        session.add(ForumMember(forum_id=forum_id, organisation_id=organisation_id, joined_at=utcnow()))
+        await session.flush()
+    return found
+
+
+# --- opportunities --------------------------------------------------------------------------------------------
+
+
+def _skills(codes: list[str], loc: str) -> list[str]:
+    unknown = skills.unknown(codes)
+    if unknown:
+        raise Invalid(
+            f"Unknown skills: {', '.join(unknown)}.",
+            details=[field_error(["body", loc], f"Not on the skills list: {', '.join(unknown)}.")],
+        )
+    return sorted(set(codes))
 
 
 async def publish_opportunity(
     *, session: AsyncSession, outbox: OutboxWriter, data: OpportunityCreate, user: User
 ) -> Opportunity:
-    if not municipalities.is_known(data.municipality_code):
+    organisation_id = user.organisation if not access.is_admin(user) else (data.organisation_id or user.organisation)
+    if not organisation_id:
+        raise Forbidden("Your account is not linked to an organisation, so it cannot post opportunities.")
+    if await repository.get_organisation(session, organisation_id) is None:
+        raise Conflict(
+            "Register your organisation before posting opportunities.",
+            details={"reason": "organisation_not_registered"},
+        )
+    _known_municipality(data.municipality_code, ["body", "municipality_code"])
+    found_forum = await repository.get_forum(session, data.forum_id)
+    if found_forum is None:
+        raise Invalid("No such forum.", details=[field_error(["body", "forum_id"], "unknown forum")])
+    if not await repository.is_member(session, found_forum.id, organisation_id):
+        raise Conflict(
+            f"Your organisation is not a member of the forum '{found_forum.name}': join it first.",
+            details={"reason": "not_a_member"},
+        )
+    if data.municipality_code not in found_forum.municipalities:
         raise Invalid(
-            f"Unknown municipality code {data.municipality_code}.",
-            details=[field_error(["body", "municipality_code"], "unknown municipality code")],
+            f"The forum '{found_forum.name}' covers {', '.join(found_forum.municipalities)}, "
+            f"not {data.municipality_code}.",
+            details=[field_error(["body", "municipality_code"], "Not one of the forum's municipalities.")],
+        )
+    if data.hours_per_week_min > data.hours_per_week_max:
+        raise Invalid(
+            "The hours per week range is upside down.",
+            details=[field_error(["body", "hours_per_week_min"], "Must not be above hours_per_week_max.")],
+        )
+    if data.starts_on is not None and data.ends_on is not None and data.ends_on < data.starts_on:
+        raise Invalid(
+            "The opportunity ends before it starts.",
+            details=[field_error(["body", "ends_on"], "Must not be before starts_on.")],
         )
     opportunity = Opportunity(
         id=uuid.uuid4(),
         title=data.title,
+        description=data.description,
+        type=data.type,
         municipality_code=data.municipality_code,
+        place=data.place,
         positions=data.positions,
+        hours_min=data.hours_per_week_min,
+        hours_max=data.hours_per_week_max,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        required_skills=_skills(data.required_skills, "required_skills"),
+        preferred_skills=_skills(data.preferred_skills, "preferred_skills"),
+        accessible=data.accessible,
+        forum_id=found_forum.id,
         status=OpportunityStatus.published,
-        organisation=user.organisation,
+        organisation=organisation_id,
         published_by=user.sub,
         published_at=utcnow(),
     )
@@ -47,19 +209,452 @@ async def publish_opportunity(
             title=opportunity.title,
             positions=opportunity.positions,
             published_at=opportunity.published_at,
+            opportunity_type=opportunity.type,
+            organisation_id=organisation_id,
+            forum_id=found_forum.id,
+            hours_per_week_min=opportunity.hours_min,
+            hours_per_week_max=opportunity.hours_max,
+            starts_on=opportunity.starts_on,
+            ends_on=opportunity.ends_on,
+            accessible=opportunity.accessible,
         ),
     )
     return opportunity
 
 
-async def opportunity(*, session: AsyncSession, opportunity_id: uuid.UUID) -> Opportunity:
-    found = await repository.get_opportunity(session, opportunity_id)
-    if found is None:
-        raise NotFound(f"No opportunity {opportunity_id}.")
+async def close_opportunity(
+    *, session: AsyncSession, outbox: OutboxWriter, user: User, opportunity_id: uuid.UUID
+) -> Opportunity:
+    found = access.visible_opportunity(user, await repository.get_opportunity(session, opportunity_id), opportunity_id)
+    access.require_owner(user, found)
+    if found.status != OpportunityStatus.published:
+        raise Conflict("This opportunity is already closed.", details={"status": found.status, "allowed": []})
+    found.status, found.closed_at = OpportunityStatus.closed, utcnow()
+    await session.flush()
+    await outbox.add(
+        session,
+        OpportunityClosedV1(
+            opportunity_id=found.id, municipality_code=found.municipality_code, closed_at=found.closed_at
+        ),
+    )
     return found
 
 
+async def opportunity(*, session: AsyncSession, user: User, opportunity_id: uuid.UUID) -> Opportunity:
+    return access.visible_opportunity(user, await repository.get_opportunity(session, opportunity_id), opportunity_id)
+
+
 async def opportunities(
-    *, session: AsyncSession, municipality_code: str | None, limit: int, offset: int
+    *,
+    session: AsyncSession,
+    user: User,
+    municipality_code: str | None,
+    forum_id: uuid.UUID | None,
+    status: str | None,
+    limit: int,
+    offset: int,
 ) -> Sequence[Opportunity]:
-    return await repository.list_opportunities(session, municipality_code=municipality_code, limit=limit, offset=offset)
+    own_only = Role.employer in user.roles and not user.has_role(
+        Role.admin, Role.case_worker, Role.supervisor, Role.coordinator, Role.analyst
+    )
+    return await repository.list_opportunities(
+        session,
+        municipality_code=municipality_code,
+        organisation=(user.organisation or "") if own_only else None,
+        forum_id=forum_id,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def as_domain(o: Opportunity) -> domain.Opportunity:
+    return domain.Opportunity(
+        opportunity_id=str(o.id),
+        municipality_code=o.municipality_code,
+        type=domain.OpportunityType(o.type),
+        hours_min=o.hours_min,
+        hours_max=o.hours_max,
+        required_skills=frozenset(o.required_skills),
+        preferred_skills=frozenset(o.preferred_skills),
+        accessible=o.accessible,
+        starts_on=o.starts_on,
+    )
+
+
+# --- matching -------------------------------------------------------------------------------------------------
+
+
+@cache
+def _distance(a: str, b: str) -> float:
+    first, second = municipalities.get(a), municipalities.get(b)
+    if first is None or second is None:
+        return 1000.0
+    return municipalities.distance_km(first, second)
+
+
+async def geography(session: AsyncSession, on: date) -> matching.Geography:
+    agreements = await repository.work_agreements(session, on)
+
+    def reachable(a: str, b: str) -> bool:
+        return any(a in codes and b in codes for codes in agreements)
+
+    return matching.Geography(reachable=reachable, distance_km=_distance)
+
+
+async def _criteria_for(session: AsyncSession, o: Opportunity) -> domain.Criteria:
+    stored = (await repository.forum_criteria(session, [o.forum_id])).get(o.forum_id) if o.forum_id else None
+    return criteria_of(stored or {})
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    rank: int
+    code: str
+    ranked: domain.Ranked
+    candidate: Candidate | None  # the stored row, only for a user who acts for the candidate
+    placement: Placement | None
+
+
+@dataclass(frozen=True, slots=True)
+class Shortlist:
+    opportunity: Opportunity
+    eligible: int
+    matches: list[Match]
+    computed_in_ms: float
+    criteria: domain.Criteria = field(default_factory=domain.Criteria)
+
+
+async def shortlist(*, session: AsyncSession, user: User, opportunity_id: uuid.UUID, limit: int) -> Shortlist:
+    """The ranked top of one opportunity, computed now, each with its explanation."""
+    started = time.perf_counter()
+    found = await opportunity(session=session, user=user, opportunity_id=opportunity_id)
+    if Role.employer in user.roles and not access.is_admin(user):
+        access.require_owner(user, found)
+    criteria = await _criteria_for(session, found)
+    on = date.today()
+    geo = await geography(session, on)
+    reach = geo.municipalities_reaching(found.municipality_code, criteria.scope)
+    pool = matching.Pool.of(await repository.matchable_candidates(session, municipalities=reach))
+    ranked, eligible = matching.rank(pool, as_domain(found), criteria, geo, on=on, limit=limit)
+    ids = [uuid.UUID(r.candidate.person_id) for r in ranked]
+    rows = {c.person_id: c for c in await _candidates(session, ids)}
+    live = {
+        p.person_id: p
+        for p in await repository.placements_of(session, [found.id])
+        if p.status != PlacementStatus.declined
+    }
+    matches = []
+    for i, r in enumerate(ranked, start=1):
+        person = uuid.UUID(r.candidate.person_id)
+        row = rows.get(person)
+        mine = row is not None and access.acts_for_candidates_of(user, row.municipality_code)
+        matches.append(
+            Match(
+                rank=i,
+                code=access.candidate_code(found.id, person),
+                ranked=r,
+                candidate=row if mine else None,
+                placement=live.get(person),
+            )
+        )
+    return Shortlist(found, eligible, matches, round((time.perf_counter() - started) * 1000, 1), criteria)
+
+
+async def _candidates(session: AsyncSession, ids: list[uuid.UUID]) -> Sequence[Candidate]:
+    return await repository.candidates_by_id(session, ids)
+
+
+async def visible_candidate(session: AsyncSession, user: User, person_id: uuid.UUID) -> Candidate:
+    found = await repository.get_candidate(session, person_id)
+    if found is None or not access.acts_for_candidates_of(user, found.municipality_code):
+        raise NotFound(f"No candidate {person_id}.")
+    return found
+
+
+async def candidates(
+    *, session: AsyncSession, user: User, municipality_code: str | None, limit: int, offset: int
+) -> Sequence[Candidate]:
+    if not user.has_role(Role.admin, Role.case_worker, Role.supervisor):
+        raise Forbidden("Candidates are seen by case workers and supervisors of their municipality.")
+    codes: list[str] | None = None if access.is_admin(user) else sorted(user.municipalities)
+    if municipality_code is not None:
+        if codes is not None and municipality_code not in codes:
+            return []
+        codes = [municipality_code]
+    return await repository.list_candidates(session, municipalities=codes, limit=limit, offset=offset)
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityMatch:
+    opportunity: Opportunity
+    ranked: domain.Ranked
+
+
+async def best_opportunities(
+    *, session: AsyncSession, user: User, person_id: uuid.UUID, limit: int
+) -> tuple[Candidate, list[OpportunityMatch]]:
+    """The published opportunities the candidate is eligible for, best score first (ties: the opportunity id)."""
+    found = await visible_candidate(session, user, person_id)
+    if not found.active:
+        return found, []
+    candidate = repository.as_domain(found)
+    on = date.today()
+    geo = await geography(session, on)
+    published = await repository.list_opportunities(session, status=OpportunityStatus.published)
+    criteria = {
+        k: criteria_of(v)
+        for k, v in (await repository.forum_criteria(session, [o.forum_id for o in published if o.forum_id])).items()
+    }
+    found_matches = []
+    for o in published:
+        crit = criteria.get(o.forum_id, domain.Criteria()) if o.forum_id else domain.Criteria()
+        target = as_domain(o)
+        checks = domain.eligibility(candidate, target, crit, reachable=geo.reachable, on=on)
+        if not all(c.met for c in checks):
+            continue
+        parts = domain.score(candidate, target, crit, distance_km=geo.distance_km, on=on)
+        found_matches.append(OpportunityMatch(o, domain.Ranked(candidate, domain.total(parts), parts, tuple(checks))))
+    found_matches.sort(key=lambda m: (-m.ranked.score, str(m.opportunity.id)))
+    return found, found_matches[:limit]
+
+
+async def propose(
+    *, session: AsyncSession, outbox: OutboxWriter, user: User, opportunity_id: uuid.UUID, person_id: uuid.UUID
+) -> Placement:
+    """A case worker proposes their candidate: the candidate must be eligible now, and not already proposed."""
+    found = await opportunity(session=session, user=user, opportunity_id=opportunity_id)
+    candidate = await visible_candidate(session, user, person_id)
+    if found.status != OpportunityStatus.published:
+        raise Conflict("This opportunity is closed.", details={"reason": "opportunity_closed"})
+    if not candidate.active:
+        raise Conflict("The candidate's consent to activation is withdrawn.", details={"reason": "consent_withdrawn"})
+    if await repository.live_placement(session, found.id, person_id) is not None:
+        raise Conflict(
+            "This candidate is already proposed for this opportunity.", details={"reason": "already_proposed"}
+        )
+    criteria = await _criteria_for(session, found)
+    on = date.today()
+    geo = await geography(session, on)
+    profile, target = repository.as_domain(candidate), as_domain(found)
+    checks = domain.eligibility(profile, target, criteria, reachable=geo.reachable, on=on)
+    missed = [c for c in checks if not c.met]
+    if missed:
+        raise Conflict(
+            "The candidate does not meet the forum's criteria: " + "; ".join(c.detail for c in missed) + ".",
+            details={"reason": "not_eligible", "missed": [c.criterion for c in missed]},
+        )
+    score = domain.total(domain.score(profile, target, criteria, distance_km=geo.distance_km, on=on))
+    now = utcnow()
+    placement = Placement(
+        id=uuid.uuid4(),
+        opportunity_id=found.id,
+        person_id=person_id,
+        case_id=candidate.case_id,
+        candidate_municipality_code=candidate.municipality_code,
+        status=PlacementStatus.proposed,
+        score=score,
+        rank=await repository.shortlist_rank(session, found.id, person_id),
+        woman=candidate.sex == "F",
+        roma="roma" in candidate.markers,
+        disability="disability" in candidate.markers,
+        employer_accepted=False,
+        candidate_accepted=False,
+        hours_total=0,
+        proposed_by=user.sub,
+        proposed_at=now,
+    )
+    session.add(placement)
+    await session.flush()
+    await outbox.add(
+        session,
+        MatchProposedV1(
+            placement_id=placement.id,
+            opportunity_id=found.id,
+            person_id=person_id,
+            case_id=candidate.case_id,
+            municipality_code=candidate.municipality_code,
+            opportunity_municipality_code=found.municipality_code,
+            opportunity_type=found.type,
+            score=score,
+            rank=placement.rank,
+            proposed_at=now,
+        ),
+    )
+    return placement
+
+
+async def placements_for(*, session: AsyncSession, user: User, opportunity_id: uuid.UUID) -> Sequence[Placement]:
+    found = await opportunity(session=session, user=user, opportunity_id=opportunity_id)
+    rows = await repository.placements_of(session, [found.id])
+    if access.owns(user, found):
+        return rows
+    return [p for p in rows if access.acts_for_candidates_of(user, p.candidate_municipality_code)]
+
+
+async def placements_of_candidate(*, session: AsyncSession, user: User, person_id: uuid.UUID) -> Sequence[Placement]:
+    await visible_candidate(session, user, person_id)
+    return await repository.placements_of_person(session, person_id)
+
+
+# --- all shortlists at once -----------------------------------------------------------------------------------
+
+SHORTLIST_SIZE = 50
+
+
+async def recompute_shortlists(
+    session: AsyncSession, *, size: int = SHORTLIST_SIZE, on: date | None = None
+) -> MatchingRun:
+    """Every published opportunity's top ``size`` from one snapshot of the candidates, stored in one transaction."""
+    started = utcnow()
+    on = on or date.today()
+    published = await repository.list_opportunities(session, status=OpportunityStatus.published)
+    forums = {
+        k: criteria_of(v)
+        for k, v in (await repository.forum_criteria(session, [o.forum_id for o in published if o.forum_id])).items()
+    }
+    geo = await geography(session, on)
+    pool = matching.Pool.of(await repository.matchable_candidates(session))
+    vectors: dict[tuple[str, str], Any] = {}
+    rows: list[dict[str, Any]] = []
+    for o in published:
+        crit = forums.get(o.forum_id, domain.Criteria()) if o.forum_id else domain.Criteria()
+        key = (o.municipality_code, crit.scope)
+        if key not in vectors:
+            vectors[key] = geo.vectors(o.municipality_code, crit.scope)
+        evaluation = matching.evaluate(pool, as_domain(o), crit, geo, on=on, vectors=vectors[key])
+        for rank, (row, score) in enumerate(matching.top(evaluation, pool, size), start=1):
+            rows.append(
+                {
+                    "opportunity_id": o.id,
+                    "person_id": uuid.UUID(pool.candidates[row].person_id),
+                    "rank": rank,
+                    "score": score,
+                }
+            )
+    await repository.replace_shortlists(session, [o.id for o in published], rows)
+    run = MatchingRun(
+        started_at=started,
+        finished_at=utcnow(),
+        candidates=len(pool),
+        opportunities=len(published),
+        entries=len(rows),
+    )
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def shortlists_stale(session: AsyncSession) -> bool:
+    last = await repository.last_run(session)
+    since: datetime | None = last.started_at if last is not None else None
+    return await repository.candidates_changed_since(session, since) or await repository.opportunities_changed_since(
+        session, since
+    )
+
+
+# --- fairness -------------------------------------------------------------------------------------------------
+
+STAGES = ("eligible", "shortlisted", "proposed", "placed")
+GROUPS = ("women", "roma", "disability")
+PLACED = (PlacementStatus.started, PlacementStatus.completed, PlacementStatus.ended)
+
+
+@dataclass
+class Tally:
+    """Per stage: how many candidates, and how many of each group."""
+
+    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGES, 0))
+    groups: dict[str, dict[str, int]] = field(default_factory=lambda: {g: dict.fromkeys(STAGES, 0) for g in GROUPS})
+
+    def add(self, stage: str, woman: bool, roma: bool, disability: bool, n: int = 1) -> None:
+        self.totals[stage] += n
+        for group, member in (("women", woman), ("roma", roma), ("disability", disability)):
+            if member:
+                self.groups[group][stage] += n
+
+    def report(self) -> dict[str, Any]:
+        groups = []
+        for group in GROUPS:
+            share = domain.GroupShare(group, {s: (self.groups[group][s], self.totals[s]) for s in STAGES})
+            groups.append(
+                {
+                    "group": group,
+                    "stages": {
+                        s: {"count": self.groups[group][s], "total": self.totals[s], "share": _pct(share.share(s))}
+                        for s in STAGES
+                    },
+                    "disparity": {s: share.disparity(s) for s in STAGES[1:]},
+                }
+            )
+        placed, women = self.totals["placed"], self.groups["women"]["placed"]
+        return {
+            "totals": dict(self.totals),
+            "groups": groups,
+            "women_target": domain.WOMEN_TARGET,
+            "women_under_target": domain.women_under_target(women, placed),
+        }
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+async def fairness(
+    *, session: AsyncSession, user: User, forum_id: uuid.UUID, opportunity_id: uuid.UUID | None = None
+) -> dict[str, Any]:
+    """Shares of women, Roma and persons with disability among the eligible, shortlisted, proposed and placed
+    candidates of the forum's opportunities (or of one), with the disparity against the eligible."""
+    found = await forum(session=session, forum_id=forum_id)
+    if not access.may_see_forum_figures(user, found):
+        raise Forbidden("The fairness report is for the forum's coordinators, supervisors and analysts.")
+    opps = list(await repository.list_opportunities(session, forum_id=found.id))
+    if opportunity_id is not None:
+        opps = [o for o in opps if o.id == opportunity_id]
+        if not opps:
+            raise NotFound(f"No opportunity {opportunity_id} in this forum.")
+    on = date.today()
+    crit = criteria_of(found.criteria)
+    geo = await geography(session, on)
+    reach = sorted({c for o in opps for c in geo.municipalities_reaching(o.municipality_code, crit.scope)})
+    pool = matching.Pool.of(await repository.matchable_candidates(session, municipalities=reach) if reach else [])
+    forum_tally, per_opportunity = Tally(), {o.id: Tally() for o in opps}
+    eligible_anywhere: set[int] = set()
+    for o in opps:
+        rows = matching.evaluate(pool, as_domain(o), crit, geo, on=on).rows
+        eligible_anywhere.update(int(r) for r in rows)
+        tally = per_opportunity[o.id]
+        tally.totals["eligible"] = len(rows)
+        tally.groups["women"]["eligible"] = int(pool.woman[rows].sum())
+        tally.groups["roma"]["eligible"] = int(pool.roma[rows].sum())
+        tally.groups["disability"]["eligible"] = int(pool.disability[rows].sum())
+    for r in eligible_anywhere:
+        forum_tally.add("eligible", bool(pool.woman[r]), bool(pool.roma[r]), bool(pool.disability[r]))
+    seen: set[uuid.UUID] = set()
+    for opportunity_key, row in await repository.shortlisted(session, [o.id for o in opps]):
+        flags = (row.sex == "F", "roma" in row.markers, "disability" in row.markers)
+        per_opportunity[opportunity_key].add("shortlisted", *flags)
+        if row.person_id not in seen:
+            seen.add(row.person_id)
+            forum_tally.add("shortlisted", *flags)
+    for stage, statuses in (("proposed", None), ("placed", PLACED)):
+        counted: set[uuid.UUID] = set()
+        for p in await repository.placements_of(session, [o.id for o in opps]):
+            if statuses is not None and p.status not in statuses:
+                continue
+            per_opportunity[p.opportunity_id].add(stage, p.woman, p.roma, p.disability)
+            if p.person_id not in counted:
+                counted.add(p.person_id)
+                forum_tally.add(stage, p.woman, p.roma, p.disability)
+    last = await repository.last_run(session)
+    return {
+        "forum_id": str(found.id),
+        "forum": found.name,
+        "computed_at": utcnow().isoformat(),
+        "shortlists_computed_at": last.finished_at.isoformat() if last else None,
+        **forum_tally.report(),
+        "opportunities": [
+            {"opportunity_id": str(o.id), "title": o.title, "status": o.status, **per_opportunity[o.id].report()}
+            for o in opps
+        ],
+    }

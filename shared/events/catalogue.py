@@ -105,7 +105,13 @@ class Topic:
 TOPICS: tuple[Topic, ...] = (
     Topic("intake.household", 6, "intake", "Households registered and updated by intake", "household id"),
     Topic("cases.case", 6, "cases", "Case lifecycle: assignment, assessment, plan, referrals, transfer", "case id"),
-    Topic("cases.provider", 3, "cases", "Service providers' capacity and occupancy; inter-municipal agreements", "provider or agreement id"),
+    Topic(
+        "cases.provider",
+        3,
+        "cases",
+        "Service providers' capacity and occupancy; inter-municipal agreements",
+        "provider or agreement id",
+    ),
     Topic("cases.activation", 6, "cases", "Members a case worker engages for work: candidate profiles", "person id"),
     Topic("activation.opportunity", 6, "activation", "Work-engagement opportunities", "opportunity id"),
     Topic("activation.placement", 6, "activation", "Placements of candidates in opportunities", "placement id"),

@@ -197,8 +197,18 @@ def downgrade() -> None:
         batch.drop_index(op.f("ix_opportunities_organisation"))
         batch.drop_index(op.f("ix_opportunities_forum_id"))
         for column in (
-            "closed_at", "accessible", "preferred_skills", "required_skills", "ends_on", "starts_on",
-            "hours_max", "hours_min", "place", "description", "type", "forum_id",
+            "closed_at",
+            "accessible",
+            "preferred_skills",
+            "required_skills",
+            "ends_on",
+            "starts_on",
+            "hours_max",
+            "hours_min",
+            "place",
+            "description",
+            "type",
+            "forum_id",
         ):
             batch.drop_column(column)
     op.drop_table("agreements")

@@ -1,0 +1,173 @@
+"""Candidates: who case workers engaged for work (cases.activation.requested), kept current with intake's events.
+
+Docs/privacy.md: a withdrawn consent to activation takes the candidate off every shortlist at once (``active``
+False, their shortlist entries deleted, a proposal waiting for answers declined); an erasure deletes the candidate
+and cuts their placements' link to the person; a merge re-keys them to the surviving person.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.activation import placements, repository
+from services.activation.models import Agreement, Candidate
+from shared.db import utcnow
+from shared.events import (
+    ActivationRequestedV1,
+    AgreementChangedV1,
+    HouseholdMergedV1,
+    HouseholdState,
+    PersonConsentChangedV1,
+    PersonErasedV1,
+    PersonMergedV1,
+)
+from shared.messaging.outbox import OutboxWriter
+
+# The markers activation's priority groups use (cases never sends victim_of_violence; intake's updates might).
+MATCHING_MARKERS = frozenset({"unemployed_able_to_work", "disability", "single_parent", "roma", "without_documents"})
+
+
+async def candidate_requested(*, session: AsyncSession, event: ActivationRequestedV1) -> None:
+    """A new candidate, or a newer request for one already known (the latest request's profile wins)."""
+    found = await repository.get_candidate(session, event.person_id)
+    if found is not None and found.requested_at > event.requested_at:
+        return  # an older request arriving late
+    profile = {
+        "household_id": event.household_id,
+        "case_id": event.case_id,
+        "request_id": event.request_id,
+        "municipality_code": event.municipality_code,
+        "sex": event.sex,
+        "birth_year": event.birth_year,
+        "education": event.education,
+        "employment_status": event.employment_status,
+        "skills": sorted(event.skills),
+        "markers": sorted(set(event.markers) & MATCHING_MARKERS),
+        "below_poverty_line": event.below_poverty_line,
+        "unemployed_since": event.unemployed_since,
+        "hours_min": event.availability.hours_per_week_min,
+        "hours_max": event.availability.hours_per_week_max,
+        "available_from": event.availability.available_from,
+        "requested_at": event.requested_at,
+        "able_to_work": True,  # cases engages only members able to work
+        "active": True,
+        "updated_at": utcnow(),
+    }
+    if found is None:
+        session.add(Candidate(person_id=event.person_id, placed=False, **profile))
+    else:
+        for key, value in profile.items():
+            setattr(found, key, value)
+    await session.flush()
+
+
+async def household_changed(*, session: AsyncSession, outbox: OutboxWriter, event: HouseholdState) -> None:
+    """Profile updates from intake: skills, markers, education, employment, ability to work, municipality and
+    consent to activation."""
+    members = {m.person_id: m for m in event.members}
+    for candidate in await repository.candidates_of_household(session, event.household_id):
+        member = members.get(candidate.person_id)
+        if member is None:
+            continue
+        candidate.municipality_code = event.municipality_code
+        candidate.sex = member.sex
+        candidate.birth_year = member.birth_year
+        candidate.education = member.education
+        candidate.employment_status = member.employment_status
+        candidate.able_to_work = member.able_to_work is not False
+        candidate.skills = sorted(member.skills)
+        candidate.markers = sorted(set(member.markers) & MATCHING_MARKERS)
+        candidate.below_poverty_line = event.below_poverty_line
+        candidate.updated_at = utcnow()
+        if candidate.active and "activation" not in member.consents:
+            await _withdraw(session, outbox, candidate)
+        elif not candidate.active and "activation" in member.consents:
+            candidate.active = True
+    await session.flush()
+
+
+async def consent_changed(*, session: AsyncSession, outbox: OutboxWriter, event: PersonConsentChangedV1) -> None:
+    if event.purpose != "activation":
+        return
+    candidate = await repository.get_candidate(session, event.person_id)
+    if candidate is None:
+        return
+    candidate.updated_at = utcnow()
+    if event.granted:
+        candidate.active = True
+    elif candidate.active:
+        await _withdraw(session, outbox, candidate)
+    await session.flush()
+
+
+async def _withdraw(session: AsyncSession, outbox: OutboxWriter, candidate: Candidate) -> None:
+    """Off every shortlist now; a proposal still waiting for answers is declined for the candidate."""
+    candidate.active = False
+    await repository.delete_shortlist_entries_of(session, candidate.person_id)
+    await placements.decline_waiting(session=session, outbox=outbox, person_id=candidate.person_id)
+
+
+async def person_erased(*, session: AsyncSession, outbox: OutboxWriter, event: PersonErasedV1) -> None:
+    await repository.delete_shortlist_entries_of(session, event.person_id)
+    await placements.decline_waiting(session=session, outbox=outbox, person_id=event.person_id)
+    await repository.unlink_placements(session, event.person_id)
+    await repository.delete_candidate(session, event.person_id)
+
+
+async def agreement_changed(*, session: AsyncSession, event: AgreementChangedV1) -> None:
+    """Cases' register of inter-municipal agreements, as of the newest event."""
+    found = await session.get(Agreement, event.agreement_id)
+    if found is not None and found.changed_at > event.changed_at:
+        return
+    values = {
+        "municipalities": sorted(event.municipalities),
+        "service_types": sorted(event.service_types),
+        "valid_from": event.valid_from,
+        "valid_to": event.valid_to,
+        "changed_at": event.changed_at,
+    }
+    if found is None:
+        session.add(Agreement(id=event.agreement_id, **values))
+    else:
+        for key, value in values.items():
+            setattr(found, key, value)
+    await session.flush()
+
+
+async def rekey(*, session: AsyncSession, merged: uuid.UUID, survivor: uuid.UUID, household: uuid.UUID) -> None:
+    """``merged`` was ``survivor`` all along: keep the newer of the two profiles, under the survivor's id."""
+    gone = await repository.get_candidate(session, merged)
+    if gone is None:
+        return
+    kept = await repository.get_candidate(session, survivor)
+    await repository.delete_shortlist_entries_of(session, merged)
+    await repository.rekey_placements(session, merged, survivor)
+    if kept is not None and kept.requested_at >= gone.requested_at:
+        await repository.delete_candidate(session, merged)
+        return
+    if kept is not None:
+        await repository.delete_candidate(session, survivor)
+    await session.flush()
+    session.expunge(gone)  # its key changes under it: a Core update from here
+    await repository.rekey_candidate(session, merged, survivor, household)
+
+
+async def person_merged(*, session: AsyncSession, event: PersonMergedV1) -> None:
+    await rekey(
+        session=session,
+        merged=event.merged_person_id,
+        survivor=event.survivor_person_id,
+        household=event.survivor_household_id,
+    )
+
+
+async def household_merged(*, session: AsyncSession, event: HouseholdMergedV1) -> None:
+    for merged, survivor in event.merged_person_ids.items():
+        await rekey(session=session, merged=merged, survivor=survivor, household=event.survivor_household_id)
+    for moved in event.moved_person_ids:
+        candidate = await repository.get_candidate(session, moved)
+        if candidate is not None:
+            candidate.household_id = event.survivor_household_id
+    await session.flush()

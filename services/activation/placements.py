@@ -1,0 +1,231 @@
+"""Placements: proposed by the case worker → accepted by the employer and by the candidate → started → hours
+recorded monthly → completed or ended early with a reason. Every step is an event on ``activation.placement``;
+an illegal step is a 409 that lists the allowed ones."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.activation import access, repository
+from services.activation.domain import IllegalPlacementStep, PlacementStatus, after_acceptance, check_placement_step
+from services.activation.models import Candidate, Opportunity, Placement, PlacementHours
+from shared.auth import User
+from shared.db import utcnow
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
+from shared.events import (
+    EventData,
+    PlacementAcceptedV1,
+    PlacementCompletedV1,
+    PlacementDeclinedV1,
+    PlacementEndedV1,
+    PlacementHoursRecordedV1,
+    PlacementStartedV1,
+)
+from shared.messaging.outbox import OutboxWriter
+
+
+def _base(p: Placement) -> dict[str, Any]:
+    return {
+        "placement_id": p.id,
+        "opportunity_id": p.opportunity_id,
+        "person_id": p.person_id,
+        "case_id": p.case_id,
+        "municipality_code": p.candidate_municipality_code,
+    }
+
+
+def _step(p: Placement, wanted: PlacementStatus) -> None:
+    try:
+        check_placement_step(PlacementStatus(p.status), wanted)
+    except IllegalPlacementStep as exc:
+        raise Conflict(str(exc), details={"status": p.status, "allowed": [str(s) for s in exc.allowed]}) from exc
+
+
+async def load(session: AsyncSession, user: User, placement_id: uuid.UUID) -> tuple[Placement, Opportunity]:
+    placement = await repository.get_placement(session, placement_id)
+    if placement is None:
+        raise NotFound(f"No placement {placement_id}.")
+    opportunity = await repository.get_opportunity(session, placement.opportunity_id)
+    assert opportunity is not None  # a foreign key
+    if not (
+        access.owns(user, opportunity) or access.acts_for_candidates_of(user, placement.candidate_municipality_code)
+    ):
+        raise NotFound(f"No placement {placement_id}.")
+    return placement, opportunity
+
+
+def _party_allowed(user: User, party: str, placement: Placement, opportunity: Opportunity) -> None:
+    if party == "employer" and not access.owns(user, opportunity):
+        raise Forbidden("Only the organisation that posted the opportunity answers for the employer.")
+    if party == "candidate" and not access.acts_for_candidates_of(user, placement.candidate_municipality_code):
+        raise Forbidden("The candidate's answer is recorded by a case worker of the candidate's municipality.")
+
+
+async def accept(
+    *, session: AsyncSession, outbox: OutboxWriter, user: User, placement_id: uuid.UUID, party: str
+) -> Placement:
+    placement, opportunity = await load(session, user, placement_id)
+    _party_allowed(user, party, placement, opportunity)
+    if placement.status != PlacementStatus.proposed:
+        _step(placement, PlacementStatus.accepted)  # raises: only a proposal waits for answers
+    already = placement.employer_accepted if party == "employer" else placement.candidate_accepted
+    if already:
+        raise Conflict(f"The {party} has already accepted this placement.", details={"status": placement.status})
+    employer = placement.employer_accepted or party == "employer"
+    candidate = placement.candidate_accepted or party == "candidate"
+    status = after_acceptance(employer=employer, candidate=candidate)
+    if (
+        status == PlacementStatus.accepted
+        and await repository.filled_positions(session, opportunity.id) >= opportunity.positions
+    ):
+        raise Conflict(
+            f"All {opportunity.positions} positions of this opportunity are taken.",
+            details={"reason": "positions_filled", "positions": opportunity.positions},
+        )
+    now = utcnow()
+    placement.employer_accepted, placement.candidate_accepted, placement.status = employer, candidate, status
+    if status == PlacementStatus.accepted:
+        placement.accepted_at = now
+    await session.flush()
+    await outbox.add(
+        session,
+        PlacementAcceptedV1(**_base(placement), party=party, both=status == PlacementStatus.accepted, accepted_at=now),
+    )
+    return placement
+
+
+async def decline(
+    *, session: AsyncSession, outbox: OutboxWriter, user: User, placement_id: uuid.UUID, party: str, reason: str
+) -> Placement:
+    placement, opportunity = await load(session, user, placement_id)
+    _party_allowed(user, party, placement, opportunity)
+    _step(placement, PlacementStatus.declined)
+    await _decline(session, outbox, placement, party, reason)
+    return placement
+
+
+async def _decline(session: AsyncSession, outbox: OutboxWriter, placement: Placement, party: str, reason: str) -> None:
+    now = utcnow()
+    placement.status, placement.declined_by, placement.decline_reason = PlacementStatus.declined, party, reason
+    placement.finished_at = now
+    await session.flush()
+    await outbox.add(
+        session,
+        PlacementDeclinedV1(**_base(placement), party=party, reason=reason, declined_at=now),
+    )
+
+
+async def decline_waiting(*, session: AsyncSession, outbox: OutboxWriter, person_id: uuid.UUID) -> None:
+    """The candidate withdrew consent or was erased: proposals still waiting for answers are declined for them."""
+    for placement in await repository.placements_of_person(session, person_id):
+        if placement.status in (PlacementStatus.proposed, PlacementStatus.accepted):
+            await _decline(session, outbox, placement, "candidate", "candidate_unavailable")
+
+
+async def _candidate(session: AsyncSession, person_id: uuid.UUID) -> Candidate | None:
+    return await repository.get_candidate(session, person_id)
+
+
+async def start(
+    *, session: AsyncSession, outbox: OutboxWriter, user: User, placement_id: uuid.UUID, on: date | None = None
+) -> Placement:
+    placement, opportunity = await load(session, user, placement_id)
+    access.require_owner(user, opportunity)
+    _step(placement, PlacementStatus.started)
+    now = utcnow()
+    placement.status, placement.started_at = PlacementStatus.started, now
+    candidate = await _candidate(session, placement.person_id)
+    if candidate is not None:
+        candidate.placed, candidate.updated_at = True, now
+    await session.flush()
+    await outbox.add(session, PlacementStartedV1(**_base(placement), started_at=now))
+    return placement
+
+
+async def record_hours(
+    *, session: AsyncSession, outbox: OutboxWriter, user: User, placement_id: uuid.UUID, month: str, hours: int
+) -> Placement:
+    placement, opportunity = await load(session, user, placement_id)
+    access.require_owner(user, opportunity)
+    if placement.status != PlacementStatus.started:
+        raise Conflict(
+            f"Hours are recorded while a placement runs; this one is '{placement.status}'.",
+            details={"status": placement.status, "needs": PlacementStatus.started.value},
+        )
+    assert placement.started_at is not None
+    started_month = placement.started_at.strftime("%Y-%m")
+    this_month = utcnow().strftime("%Y-%m")
+    if not started_month <= month <= this_month:
+        raise Invalid(
+            f"Hours are recorded for a month from the start ({started_month}) to this month ({this_month}).",
+            details=[field_error(["body", "month"], f"Between {started_month} and {this_month}.")],
+        )
+    now = utcnow()
+    row = await session.get(PlacementHours, (placement.id, month))
+    if row is None:
+        session.add(
+            PlacementHours(placement_id=placement.id, month=month, hours=hours, recorded_by=user.sub, recorded_at=now)
+        )
+    else:
+        row.hours, row.recorded_by, row.recorded_at = hours, user.sub, now
+    await session.flush()
+    total = sum(
+        (
+            await session.execute(select(PlacementHours.hours).where(PlacementHours.placement_id == placement.id))
+        ).scalars()
+    )
+    placement.hours_total = int(total)
+    await session.flush()
+    await outbox.add(
+        session,
+        PlacementHoursRecordedV1(
+            **_base(placement), month=month, hours=hours, hours_total=placement.hours_total, recorded_at=now
+        ),
+    )
+    return placement
+
+
+async def finish(
+    *,
+    session: AsyncSession,
+    outbox: OutboxWriter,
+    user: User,
+    placement_id: uuid.UUID,
+    completed: bool,
+    reason: str | None = None,
+) -> Placement:
+    """Completed (by the employer), or ended early with a reason (by the employer or the candidate's case
+    worker: the person found other work, fell ill...)."""
+    placement, opportunity = await load(session, user, placement_id)
+    if completed:
+        access.require_owner(user, opportunity)
+    wanted = PlacementStatus.completed if completed else PlacementStatus.ended
+    _step(placement, wanted)
+    now = utcnow()
+    placement.status, placement.finished_at = wanted, now
+    event: EventData
+    if completed:
+        event = PlacementCompletedV1(**_base(placement), hours_worked=placement.hours_total, completed_at=now)
+    else:
+        if reason is None:
+            raise Invalid(
+                "Say why the placement ended early.", details=[field_error(["body", "reason"], "A reason is needed.")]
+            )
+        placement.end_reason = reason
+        event = PlacementEndedV1(**_base(placement), reason=reason, hours_worked=placement.hours_total, ended_at=now)
+    candidate = await _candidate(session, placement.person_id)
+    if candidate is not None:
+        candidate.placed, candidate.updated_at = False, now
+    await session.flush()
+    await outbox.add(session, event)
+    return placement
+
+
+async def of_opportunities(session: AsyncSession, opportunities: Sequence[Opportunity]) -> Sequence[Placement]:
+    return await repository.placements_of(session, [o.id for o in opportunities])
