@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from bench.http import KeepAliveConnection
-from bench.machine import describe, peak_rss_mib
+from bench.machine import cpu_seconds, describe, peak_rss_mib
 from bench.raw import RawResult, raw_limit
 from oslonac.demo import demo_household
 from oslonac.process import PlatformProcess, start_platform
@@ -62,7 +62,7 @@ def connection_to(running: PlatformProcess) -> KeepAliveConnection:
 
 async def throughput_phase(
     running: PlatformProcess, token: str, *, households: int, concurrency: int
-) -> dict[str, float]:
+) -> dict[str, Any]:
     rng = random.Random(42)
     codes = sorted(municipalities.municipalities())
     bodies = [demo_household(rng, rng.choice(codes)) for _ in range(households)]
@@ -200,6 +200,16 @@ def write_report(path: Path, machine: dict[str, str], results: dict[str, Any]) -
         "transactions (cases opening and assigning the case with its members and timeline; reporting counting it;",
         "intake recording the case's state), three outbox writes and an HTTP request through the reverse proxy.",
         "",
+        "## CPU per household, per process (throughput phase)",
+        "",
+        "User + system CPU time each process used while the households went through, divided by their number:",
+        "with two cores, their sum bounds the end-to-end rate (2,000 ms of CPU per second).",
+        "",
+        "| process | CPU ms per household |",
+        "|---|---|",
+        *[f"| {name} | {ms:.2f} |" for name, ms in t.get("cpu_ms_per_household", {}).items()],
+        f"| all | {sum(t.get('cpu_ms_per_household', {}).values()):.2f} |",
+        "",
         "## Peak memory (VmHWM) per process",
         "",
         "| process | peak RSS |",
@@ -247,7 +257,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         token = await asyncio.to_thread(running.token, "demo-admin")
         workers = await register_workers(running, token)
         print(f"platform up at {running.base_url}; {workers} case workers; registering {args.households} households …")
+        pids = running.pids()
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         throughput = await throughput_phase(running, token, households=args.households, concurrency=args.concurrency)
+        cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        throughput["cpu_ms_per_household"] = {
+            name: 1000 * (cpu_after[name] - before) / args.households  # type: ignore[operator]
+            for name, before in cpu_before.items()
+            if before is not None and cpu_after.get(name) is not None
+        }
         throughput["workers"] = workers
         throughput["assigned_share"] = await assigned_share(running, token)
         print(json.dumps(throughput), flush=True)

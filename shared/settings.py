@@ -27,6 +27,7 @@ class KafkaSettings(BaseSettings):
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
     fetch_max_wait_ms: int = 10
+    fetch_min_bytes: int = 1
     linger_ms: int = 2
     max_batch_size: int = 512 * 1024
     compression_type: Literal["gzip", "lz4", "snappy", "zstd"] | None = None

@@ -36,7 +36,15 @@ async def refresh_shortlists(runtime: ServiceRuntime) -> None:
             log.warning("shortlists.failed", error=repr(exc))
 
 
+# Activation reads intake's busy household topic for the few updates, consents and erasures it needs: it fetches
+# in batches (at most 0.4 s late) instead of one fetch per record, which halves what that costs the platform.
+BATCHED_FETCH = {"fetch_min_bytes": 128 * 1024, "fetch_max_wait_ms": 400}
+
+
 def make_runtime(settings: Settings) -> ServiceRuntime:
+    explicit = {"fetch_min_bytes", "fetch_max_wait_ms"} & settings.kafka.model_fields_set
+    batched = {k: v for k, v in BATCHED_FETCH.items() if k not in explicit}
+    settings = settings.model_copy(update={"kafka": settings.kafka.model_copy(update=batched)})
     runtime = ServiceRuntime(
         settings=settings, tables=plumbing, migrations=MIGRATIONS, background=(refresh_shortlists,)
     )

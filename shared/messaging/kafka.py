@@ -47,6 +47,7 @@ def make_consumer(settings: KafkaSettings, group_id: str, topics: Iterable[str])
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.heartbeat_interval_ms,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        fetch_min_bytes=settings.fetch_min_bytes,
         request_timeout_ms=max(settings.request_timeout_ms, settings.session_timeout_ms + 5000),
     )
 

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from shared.events import (
     ActivationRequestedV1,
+    AgreementChangedV1,
     AssessmentCompletedV1,
     Availability,
     CaseAssignedV1,
@@ -20,13 +21,18 @@ from shared.events import (
     HouseholdRegisteredV1,
     HouseholdRegisteredV2,
     HouseholdUpdatedV1,
+    MatchProposedV1,
     MemberProfile,
+    OpportunityClosedV1,
     OpportunityPublishedV1,
     PersonConsentChangedV1,
     PersonErasedV1,
     PersonMergedV1,
+    PlacementAcceptedV1,
     PlacementCompletedV1,
+    PlacementDeclinedV1,
     PlacementEndedV1,
+    PlacementHoursRecordedV1,
     PlacementStartedV1,
     PlanAgreedV1,
     ProviderChangedV1,
@@ -237,6 +243,32 @@ CASES_SAMPLES: dict[type[EventData], Callable[[], EventData]] = {
     PlacementStartedV1: lambda: PlacementStartedV1(**PLACEMENT_KEYS, started_at=WHEN),
     PlacementCompletedV1: lambda: PlacementCompletedV1(**PLACEMENT_KEYS, hours_worked=320, completed_at=WHEN),
     PlacementEndedV1: lambda: PlacementEndedV1(**PLACEMENT_KEYS, reason="health", hours_worked=40, ended_at=WHEN),
+    MatchProposedV1: lambda: MatchProposedV1(
+        **PLACEMENT_KEYS,
+        opportunity_municipality_code="80357",
+        opportunity_type="public_works",
+        score=71.25,
+        rank=3,
+        proposed_at=WHEN,
+    ),
+    PlacementAcceptedV1: lambda: PlacementAcceptedV1(**PLACEMENT_KEYS, party="employer", both=False, accepted_at=WHEN),
+    PlacementDeclinedV1: lambda: PlacementDeclinedV1(
+        **PLACEMENT_KEYS, party="candidate", reason="candidate_unavailable", declined_at=WHEN
+    ),
+    PlacementHoursRecordedV1: lambda: PlacementHoursRecordedV1(
+        **PLACEMENT_KEYS, month="2026-10", hours=64, hours_total=128, recorded_at=WHEN
+    ),
+    OpportunityClosedV1: lambda: OpportunityClosedV1(
+        opportunity_id=UUID("8a3b4c5d-0000-4000-8000-00000000c105"), municipality_code="80012", closed_at=WHEN
+    ),
+    AgreementChangedV1: lambda: AgreementChangedV1(
+        agreement_id=UUID("8a3b4c5d-0000-4000-8000-00000000a9e1"),
+        municipalities=["80012", "80357"],
+        service_types=["day_care", "work_engagement"],
+        valid_from=date(2026, 1, 1),
+        valid_to=None,
+        changed_at=WHEN,
+    ),
 }
 
 

@@ -226,6 +226,8 @@ def test_type_name_follows_the_naming_rule_and_names_its_topic(cls: type[EventDa
         "cases.assessment": "cases.case",
         "cases.plan": "cases.case",
         "cases.referral": "cases.case",
+        "cases.agreement": "cases.provider",  # providers and agreements: cases' registers of services
+        "activation.match": "activation.placement",  # a proposal is the placement's first step
     }
     assert part_of.get(aggregate, aggregate) == cls.topic
     assert cls.topic in TOPICS_BY_NAME
