@@ -27,6 +27,12 @@ class MunicipalityIndicators(Base):
     persons_male: Mapped[int] = mapped_column(default=0)
     open_cases: Mapped[int] = mapped_column(default=0)
     opportunities_published: Mapped[int] = mapped_column(default=0)
+    # Placements by the candidate's municipality: each step of activation's placement lifecycle.
+    placements_proposed: Mapped[int] = mapped_column(default=0, server_default="0")
+    placements_started: Mapped[int] = mapped_column(default=0, server_default="0")
+    placements_completed: Mapped[int] = mapped_column(default=0, server_default="0")
+    placements_ended: Mapped[int] = mapped_column(default=0, server_default="0")
+    placement_hours_worked: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

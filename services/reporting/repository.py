@@ -15,7 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.models import HouseholdFact, MunicipalityIndicators
 
-COUNTERS = ("households", "persons_female", "persons_male", "open_cases", "opportunities_published")
+COUNTERS = (
+    "households",
+    "persons_female",
+    "persons_male",
+    "open_cases",
+    "opportunities_published",
+    "placements_proposed",
+    "placements_started",
+    "placements_completed",
+    "placements_ended",
+    "placement_hours_worked",
+)
 
 
 INDICATORS = cast(Table, MunicipalityIndicators.__table__)

@@ -14,6 +14,16 @@ class PersonsBySex(BaseModel):
     total: int
 
 
+class PlacementCounts(BaseModel):
+    """Activation's placements of the municipality's candidates, by step."""
+
+    proposed: int
+    started: int
+    completed: int
+    ended_early: int
+    hours_worked: int = Field(description="in completed and ended placements")
+
+
 class IndicatorsPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -23,6 +33,7 @@ class IndicatorsPublic(BaseModel):
     persons: PersonsBySex
     open_cases: int
     opportunities_published: int
+    placements: PlacementCounts
     updated_at: datetime | None
 
 

@@ -8,10 +8,18 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting import domain, repository
-from services.reporting.schemas import IndicatorsPublic, PersonsBySex
+from services.reporting.schemas import IndicatorsPublic, PersonsBySex, PlacementCounts
 from shared.db import utcnow
 from shared.errors import Invalid, field_error
-from shared.events import CaseOpenedV1, HouseholdRegisteredV2, OpportunityPublishedV1
+from shared.events import (
+    CaseOpenedV1,
+    HouseholdRegisteredV2,
+    MatchProposedV1,
+    OpportunityPublishedV1,
+    PlacementCompletedV1,
+    PlacementEndedV1,
+    PlacementStartedV1,
+)
 from shared.reference import municipalities
 
 
@@ -44,6 +52,22 @@ async def project_opportunity_published(*, session: AsyncSession, event: Opportu
     await repository.add_to_indicators(session, event.municipality_code, utcnow(), opportunities_published=1)
 
 
+async def project_placement(
+    *, session: AsyncSession, event: MatchProposedV1 | PlacementStartedV1 | PlacementCompletedV1 | PlacementEndedV1
+) -> None:
+    """Counted where the candidate lives; acceptances, declines and monthly hours change no counter here."""
+    deltas: dict[str, int]
+    if isinstance(event, MatchProposedV1):
+        deltas = {"placements_proposed": 1}
+    elif isinstance(event, PlacementStartedV1):
+        deltas = {"placements_started": 1}
+    elif isinstance(event, PlacementCompletedV1):
+        deltas = {"placements_completed": 1, "placement_hours_worked": event.hours_worked}
+    else:
+        deltas = {"placements_ended": 1, "placement_hours_worked": event.hours_worked}
+    await repository.add_to_indicators(session, event.municipality_code, utcnow(), **deltas)
+
+
 def _public(code: str | None, counts: dict[str, int], updated_at: datetime | None) -> IndicatorsPublic:
     found = municipalities.get(code) if code else None
     female, male = counts["persons_female"], counts["persons_male"]
@@ -54,6 +78,13 @@ def _public(code: str | None, counts: dict[str, int], updated_at: datetime | Non
         persons=PersonsBySex(female=female, male=male, total=female + male),
         open_cases=counts["open_cases"],
         opportunities_published=counts["opportunities_published"],
+        placements=PlacementCounts(
+            proposed=counts["placements_proposed"],
+            started=counts["placements_started"],
+            completed=counts["placements_completed"],
+            ended_early=counts["placements_ended"],
+            hours_worked=counts["placement_hours_worked"],
+        ),
         updated_at=updated_at,
     )
 

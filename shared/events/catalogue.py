@@ -124,7 +124,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "intake": ("cases.case",),  # the case status shown on a household
     "cases": ("intake.household", "activation.placement"),
     "activation": ("cases.activation", "cases.provider", "intake.household"),
-    "reporting": ("intake.household", "cases.case", "activation.opportunity"),
+    "reporting": ("intake.household", "cases.case", "activation.opportunity", "activation.placement"),
 }
 
 Upcaster = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
