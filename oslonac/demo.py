@@ -166,3 +166,36 @@ def demo_agreement(valid_from: date) -> dict[str, Any]:
         "service_types": ["home_help", "day_care", "shelter", "work_engagement"],
         "valid_from": valid_from.isoformat(),
     }
+
+
+def demo_forum() -> dict[str, Any]:
+    """The employers' forum of Ada and Ruma with the typical criteria (``POST /activation/api/forums``)."""
+    ada, ruma = municipalities.by_name("Ada").code, municipalities.by_name("Ruma").code
+    return {
+        "name": "Forum poslodavaca Ada–Ruma",
+        "municipalities": [ada, ruma],
+        "criteria": {"min_age": 18, "max_age": 64, "scope": "agreement"},
+    }
+
+
+def demo_organisation() -> dict[str, Any]:
+    """The demo employer's organisation (``PUT /activation/api/organisations/demo-forum-ada``)."""
+    return {
+        "name": "JKP „Komunalac“ Ada",
+        "kind": "public_enterprise",
+        "municipality_code": municipalities.by_name("Ada").code,
+    }
+
+
+def demo_opportunities(forum_id: str, starts_on: date) -> list[dict[str, Any]]:
+    ada, ruma = municipalities.by_name("Ada").code, municipalities.by_name("Ruma").code
+    return [
+        {"title": "Društveno koristan rad: održavanje parkova", "type": "community_work", "forum_id": forum_id,
+         "municipality_code": ada, "place": "Gradski park", "positions": 4, "hours_per_week_min": 10,
+         "hours_per_week_max": 30, "starts_on": starts_on.isoformat(), "required_skills": ["gardening"],
+         "preferred_skills": ["cleaning"], "accessible": True},
+        {"title": "Javni radovi: pomoć u kuhinji narodne kuhinje", "type": "public_works", "forum_id": forum_id,
+         "municipality_code": ruma, "place": "Narodna kuhinja", "positions": 2, "hours_per_week_min": 20,
+         "hours_per_week_max": 40, "starts_on": starts_on.isoformat(), "required_skills": ["cooking"],
+         "preferred_skills": [], "accessible": False},
+    ]  # fmt: skip

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
@@ -286,14 +286,31 @@ async def seed_demo_data(base_url: str, issuer: DevIssuer, data_dir: Path, *, ho
             body = demo.demo_household(rng, codes[i % len(codes)])
             r = await client.post("/intake/api/households", json=body, headers={"Authorization": f"Bearer {worker}"})
             r.raise_for_status()
-        r = await client.post(
-            "/activation/api/opportunities",
-            json={"title": "Community work: park maintenance", "municipality_code": codes[0], "positions": 4},
-            headers={"Authorization": f"Bearer {employer}"},
+        coordinator = issuer.issue_for(issuer.users["demo-coordinator"])
+        await seed_activation(
+            client, {"Authorization": f"Bearer {coordinator}"}, {"Authorization": f"Bearer {employer}"}
         )
-        r.raise_for_status()
     marker.write_text("seeded\n")
     return households
+
+
+async def seed_activation(client: httpx.AsyncClient, coordinator: dict[str, str], employer: dict[str, str]) -> None:
+    """The Ada–Ruma employers' forum, the demo employer's organisation in it, and two opportunities."""
+    r = await client.post("/activation/api/forums", json=demo.demo_forum(), headers=coordinator)
+    r.raise_for_status()
+    forum_id = r.json()["id"]
+    r = await client.put(
+        "/activation/api/organisations/demo-forum-ada", json=demo.demo_organisation(), headers=employer
+    )
+    r.raise_for_status()
+    r = await client.post(
+        f"/activation/api/forums/{forum_id}/members", json={"organisation_id": "demo-forum-ada"}, headers=employer
+    )
+    r.raise_for_status()
+    starts_on = datetime.now(UTC).date() + timedelta(days=14)
+    for body in demo.demo_opportunities(forum_id, starts_on):
+        r = await client.post("/activation/api/opportunities", json=body, headers=employer)
+        r.raise_for_status()
 
 
 async def seed_cases_registries(client: httpx.AsyncClient, admin: dict[str, str]) -> None:

@@ -18,6 +18,7 @@ from shared.events import Envelope, HouseholdRegisteredV1, HouseholdRegisteredV2
 from shared.events.catalogue import SUBSCRIPTIONS
 from shared.messaging.kafka import ensure_topics
 from shared.settings import KafkaSettings
+from tests.fixtures.activation import forum, organisation
 from tests.fixtures.auth import ADA, RUMA, Tokens
 from tests.fixtures.databases import DatabaseFactory
 from tests.fixtures.kafka_tools import eventually, produce, produce_event, read_topic
@@ -188,7 +189,9 @@ async def test_poison_messages_go_to_the_dlq_and_the_partition_keeps_moving(
 
 async def test_a_published_opportunity_is_counted_and_bad_ones_are_refused(platform: dict[str, RunningService]):
     activation, reporting = platform["activation"], platform["reporting"]
-    body = {"title": "Javni radovi: uređenje parka", "municipality_code": ADA, "positions": 5}
+    f = await forum(activation, ADA)
+    await organisation(activation, f["id"])
+    body = {"title": "Javni radovi: uređenje parka", "municipality_code": ADA, "positions": 5, "forum_id": f["id"]}
     assert (await activation.client.post("/activation/api/opportunities", json=body)).status_code == 401
     r = await activation.client.post("/activation/api/opportunities", json=body, headers=activation.auth("worker"))
     assert r.status_code == 403
