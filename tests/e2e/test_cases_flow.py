@@ -1,7 +1,8 @@
 """A household's case across the services as OS processes, as `make run` starts them: intake registers, cases
 opens and assigns the case, the worker assesses and plans a work engagement, activation's candidate profile is on
-the broker without anything that identifies the person, intake shows the case's state, and an erasure in intake
-reaches the case."""
+the broker without anything that identifies the person, activation ranks her for an employer's opportunity and
+the placement she is proposed for starts (the case's timeline and reporting follow), intake shows the case's
+state, and an erasure in intake reaches the case and activation."""
 
 from __future__ import annotations
 
@@ -149,6 +150,19 @@ def test_a_case_from_registration_to_a_work_engagement_and_an_erasure(platform: 
         for personal in ("Снежана", "Snežana", "Ђорђевић", "Njegoševa", "123 4567", "1988-04-09", "park"):
             assert personal not in raw
 
+        # Activation has her as a candidate; an employer's opportunity ranks her, her case worker proposes her, both
+        # sides accept, the employer starts the placement and the case's timeline and reporting follow.
+        placement = place_in_work(client, platform, mother)
+        timeline_kinds = until(
+            lambda: [e["kind"] for e in client.get(f"{url}/timeline", headers=as_worker).json()],
+            lambda kinds: "placement_started" in kinds,
+        )
+        assert timeline_kinds.index("match_proposed") < timeline_kinds.index("placement_started")
+        until(
+            lambda: client.get(f"/reporting/api/indicators?municipality={ADA}", headers=as_admin).json()[0],
+            lambda row: row["placements"]["started"] == 1 and row["placements"]["proposed"] == 1,
+        )
+
         # The supervisor erases the mother in intake: the case keeps its dates, the member's copied data goes.
         r = client.post(f"/intake/api/persons/{mother}/erasure", headers=as_supervisor)
         assert r.status_code in (200, 204), r.text
@@ -163,3 +177,63 @@ def test_a_case_from_registration_to_a_work_engagement_and_an_erasure(platform: 
         action = detail["plan"]["actions"][0]
         assert action["person_erased"] and action["person_id"] is None and action["description"] is None
         assert detail["case"]["status"] == "active" and detail["case"]["assessed_at"] is not None
+
+        # Activation forgets her too: no candidate, and the placement no longer points at her.
+        until(
+            lambda: client.get(f"/activation/api/candidates/{mother}", headers=as_worker).status_code,
+            lambda status: status == 404,
+        )
+        r = client.get(f"/activation/api/placements/{placement}", headers=as_admin)
+        assert r.status_code == 200 and r.json()["person_id"] != mother and r.json()["status"] == "started"
+
+
+def place_in_work(client: httpx.Client, platform: PlatformProcess, person: str) -> str:
+    """Forum, organisation and opportunity set up through the API; the person proposed, accepted and started."""
+    as_ = {
+        u: {"Authorization": f"Bearer {platform.token(u)}"}
+        for u in ("demo-coordinator", "demo-employer", "demo-worker")
+    }
+    r = client.post(
+        "/activation/api/forums",
+        json={"name": "Forum Ada", "municipalities": [ADA]},
+        headers=as_["demo-coordinator"],
+    )
+    assert r.status_code == 201, r.text
+    forum = r.json()["id"]
+    org = {"name": "JKP Ada", "kind": "public_enterprise", "municipality_code": ADA}
+    assert client.put("/activation/api/organisations/demo-forum-ada", json=org, headers=as_["demo-employer"]).is_success
+    r = client.post(
+        f"/activation/api/forums/{forum}/members",
+        json={"organisation_id": "demo-forum-ada"},
+        headers=as_["demo-employer"],
+    )
+    assert r.status_code == 200, r.text
+    body = {
+        "title": "Cleaning the community centre",
+        "forum_id": forum,
+        "municipality_code": ADA,
+        "positions": 1,
+        "hours_per_week_min": 10,
+        "hours_per_week_max": 20,
+        "required_skills": ["cleaning"],
+    }
+    r = client.post("/activation/api/opportunities", json=body, headers=as_["demo-employer"])
+    assert r.status_code == 201, r.text
+    opportunity = r.json()["id"]
+    ranking = until(
+        lambda: client.get(f"/activation/api/opportunities/{opportunity}/shortlist", headers=as_["demo-worker"]).json(),
+        lambda found: any(m["person_id"] == person for m in found["matches"]),
+    )
+    assert ranking["matches"][0]["person_id"] == person
+    assert ranking["matches"][0]["explanation"]["breakdown"]["skills"] == 40.0
+    r = client.post(
+        f"/activation/api/opportunities/{opportunity}/proposals", json={"person_id": person}, headers=as_["demo-worker"]
+    )
+    assert r.status_code == 201, r.text
+    placement = str(r.json()["id"])
+    for party, user in (("employer", "demo-employer"), ("candidate", "demo-worker")):
+        r = client.post(f"/activation/api/placements/{placement}/accept", json={"party": party}, headers=as_[user])
+        assert r.status_code == 200, r.text
+    r = client.post(f"/activation/api/placements/{placement}/start", headers=as_["demo-employer"])
+    assert r.status_code == 200 and r.json()["status"] == "started", r.text
+    return placement
