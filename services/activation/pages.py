@@ -1,7 +1,280 @@
-"""Activation's HTML pages."""
+"""Activation's pages: the employers' forum in the browser. Employers register their organisation, join forums,
+post opportunities and answer for their placements; case workers find opportunities for their candidates and
+propose them; coordinators run the forums and read the fairness report. Thin: the same service calls as the API,
+rendered with Jinja2 + htmx; a refusal of the service layer is shown on the page as a message.
+
+This module holds the start page, the organisation and the opportunities; placements, candidates and proposals
+are in ``ui_placements``, forums and the fairness report in ``ui_forums``."""
 
 from __future__ import annotations
 
-from shared.pages import landing_router
+import uuid
+from typing import Any
 
-router = landing_router("activation", "Activation", "Employers' forums, work opportunities and placements.")
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.activation import repository, service, ui_forms, ui_forums, ui_placements, ui_queries
+from services.activation.ui_common import (
+    AnyPage,
+    EmployerPage,
+    all_municipalities,
+    done_message,
+    field_errors,
+    is_employer,
+    is_staff,
+    municipality_name,
+    page,
+    refusal,
+    refused_page,
+)
+from services.activation.ui_views import opportunity_view
+from shared.auth import Role, User
+from shared.errors import DomainError
+from shared.ui.i18n import language_for
+from shared.ui.templating import Message, translator
+from shared.web import RuntimeDep, SessionDep
+
+router = APIRouter(include_in_schema=False)
+
+
+# --- the start page -------------------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+async def start_page(request: Request, user: AnyPage, session: SessionDep, done: str = "") -> Response:
+    """Each role starts where its work is: employers at their opportunities (or registering the organisation),
+    case workers at their candidates, coordinators and analysts at the forums."""
+    messages = done_message(request, done)
+    if Role.employer in user.roles and not user.has_role(Role.admin):
+        if await ui_queries.own_organisation(session, user) is None:
+            return await _organisation_view(request, user, session, messages=messages)
+        return await _opportunities_view(request, user, session, messages=messages)
+    if user.has_role(Role.case_worker, Role.supervisor):
+        return await ui_placements.candidates_view(request, user, session, messages=messages)
+    return await ui_forums.forums_view(request, user, session, messages=messages)
+
+
+# --- the organisation -----------------------------------------------------------------------------------------
+
+
+async def _organisation_view(
+    request: Request,
+    user: User,
+    session: Any,
+    *,
+    form: ui_forms.Form | None = None,
+    status_code: int = 200,
+    messages: list[Message] | None = None,
+) -> HTMLResponse:
+    found = await ui_queries.own_organisation(session, user)
+    if form is None:
+        values = {"name": "", "kind": "", "municipality_code": ""}
+        if found is not None:
+            values = {"name": found.name, "kind": found.kind, "municipality_code": found.municipality_code}
+        elif len(user.municipalities) == 1:
+            values["municipality_code"] = next(iter(user.municipalities))
+        form = ui_forms.Form(values)
+    member_of = await repository.forum_ids_of(session, found.id) if found else set()
+    return page(
+        request,
+        "organisation.html",
+        user,
+        nav="organisation",
+        status_code=status_code,
+        messages=messages or [],
+        organisation=found,
+        organisation_id=user.organisation,
+        form=form,
+        forums=await repository.list_forums(session),
+        member_of=member_of,
+        all_municipalities=all_municipalities(language_for(request)),
+    )
+
+
+@router.get("/organisation", response_class=HTMLResponse)
+async def organisation_page(request: Request, user: EmployerPage, session: SessionDep, done: str = "") -> HTMLResponse:
+    return await _organisation_view(request, user, session, messages=done_message(request, done))
+
+
+@router.post("/organisation", response_class=HTMLResponse)
+async def register_organisation_page(request: Request, user: EmployerPage, session: SessionDep) -> Response:
+    gettext = translator(request)
+    form = ui_forms.read_organisation(await request.form())
+    data = ui_forms.organisation(form, gettext)
+    if data is None:
+        message = Message(gettext("The organisation is not registered: see the marked fields."), "error")
+        return await _organisation_view(request, user, session, form=form, status_code=422, messages=[message])
+    try:
+        async with session.begin_nested():  # a refusal undoes only this, the page still reads
+            await service.register_organisation(
+                session=session, user=user, organisation_id=user.organisation or "", data=data
+            )
+    except DomainError as exc:
+        form.errors.update(field_errors(exc, gettext))
+        return await _organisation_view(
+            request, user, session, form=form, status_code=exc.status_code, messages=[refusal(request, exc)]
+        )
+    return RedirectResponse("/activation/organisation?done=registered", status_code=303)
+
+
+@router.post("/forums/{forum_id}/join", response_class=HTMLResponse)
+async def join_forum_page(request: Request, forum_id: uuid.UUID, user: EmployerPage, session: SessionDep) -> Response:
+    try:
+        async with session.begin_nested():
+            await service.join_forum(
+                session=session, user=user, forum_id=forum_id, organisation_id=user.organisation or ""
+            )
+    except DomainError as exc:
+        return await _organisation_view(
+            request, user, session, status_code=exc.status_code, messages=[refusal(request, exc)]
+        )
+    return RedirectResponse("/activation/organisation?done=joined", status_code=303)
+
+
+# --- opportunities --------------------------------------------------------------------------------------------
+
+
+async def _opportunities_view(
+    request: Request,
+    user: User,
+    session: Any,
+    *,
+    status: str = "",
+    municipality: str = "",
+    status_code: int = 200,
+    messages: list[Message] | None = None,
+) -> HTMLResponse:
+    status = status if status in {"published", "closed"} else ""
+    municipality = municipality if len(municipality) == 5 and municipality.isdigit() else ""
+    found = await service.opportunities(
+        session=session,
+        user=user,
+        municipality_code=municipality or None,
+        forum_id=None,
+        status=status or None,
+        limit=200,
+        offset=0,
+    )
+    placements = await repository.placements_of(session, [o.id for o in found])
+    taken: dict[uuid.UUID, int] = {}
+    for p in placements:
+        if p.status in ("accepted", "started", "completed"):
+            taken[p.opportunity_id] = taken.get(p.opportunity_id, 0) + 1
+    return page(
+        request,
+        "opportunities.html",
+        user,
+        nav="opportunities",
+        status_code=status_code,
+        messages=messages or [],
+        opportunities=found,
+        taken=taken,
+        organisation_names=await ui_queries.organisation_names(session, user),
+        status=status,
+        municipality=municipality,
+        all_municipalities=all_municipalities(language_for(request)),
+        own_only=is_employer(user) and not is_staff(user) and not user.has_role(Role.coordinator, Role.analyst),
+    )
+
+
+@router.get("/opportunities", response_class=HTMLResponse)
+async def opportunities_page(
+    request: Request, user: AnyPage, session: SessionDep, status: str = "", municipality: str = "", done: str = ""
+) -> HTMLResponse:
+    return await _opportunities_view(
+        request, user, session, status=status, municipality=municipality, messages=done_message(request, done)
+    )
+
+
+async def _opportunity_form_view(
+    request: Request,
+    user: User,
+    session: Any,
+    *,
+    form: ui_forms.Form | None = None,
+    status_code: int = 200,
+    messages: list[Message] | None = None,
+) -> HTMLResponse:
+    forums = list(await repository.list_forums(session))
+    if not user.has_role(Role.admin):
+        member_of = await repository.forum_ids_of(session, user.organisation) if user.organisation else set()
+        forums = [f for f in forums if f.id in member_of]
+    form = form or ui_forms.empty_opportunity()
+    if not form.values["forum_id"] and len(forums) == 1:
+        form.values["forum_id"] = str(forums[0].id)
+    codes = sorted({code for f in forums for code in f.municipalities})
+    if not form.values["municipality_code"] and len(codes) == 1:
+        form.values["municipality_code"] = codes[0]
+    return page(
+        request,
+        "opportunity_form.html",
+        user,
+        nav="new",
+        status_code=status_code,
+        messages=messages or [],
+        form=form,
+        forums=forums,
+        forum_options=[(str(f.id), f.name) for f in forums],
+        forum_municipality_options=[(code, municipality_name(code, language_for(request))) for code in codes],
+        registered=await ui_queries.own_organisation(session, user) is not None,
+    )
+
+
+@router.get("/opportunities/new", response_class=HTMLResponse)
+async def new_opportunity_page(request: Request, user: EmployerPage, session: SessionDep) -> HTMLResponse:
+    return await _opportunity_form_view(request, user, session)
+
+
+@router.post("/opportunities", response_class=HTMLResponse)
+async def publish_opportunity_page(
+    request: Request, user: EmployerPage, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    gettext = translator(request)
+    form = ui_forms.read_opportunity(await request.form())
+    data = ui_forms.opportunity(form, gettext)
+    if data is None:
+        message = Message(gettext("The opportunity is not published: see the marked fields."), "error")
+        return await _opportunity_form_view(request, user, session, form=form, status_code=422, messages=[message])
+    try:
+        async with session.begin_nested():  # a refusal undoes only this, the page still reads
+            found = await service.publish_opportunity(session=session, outbox=runtime.outbox, data=data, user=user)
+    except DomainError as exc:
+        form.errors.update(field_errors(exc, gettext))
+        return await _opportunity_form_view(
+            request, user, session, form=form, status_code=exc.status_code, messages=[refusal(request, exc)]
+        )
+    return RedirectResponse(f"/activation/opportunities/{found.id}?done=published", status_code=303)
+
+
+@router.get("/opportunities/{opportunity_id}", response_class=HTMLResponse)
+async def opportunity_page(
+    request: Request, opportunity_id: uuid.UUID, user: AnyPage, session: SessionDep, done: str = ""
+) -> HTMLResponse:
+    try:
+        return await opportunity_view(request, user, session, opportunity_id, messages=done_message(request, done))
+    except DomainError as exc:
+        return refused_page(request, user, exc)
+
+
+@router.post("/opportunities/{opportunity_id}/close", response_class=HTMLResponse)
+async def close_opportunity_page(
+    request: Request, opportunity_id: uuid.UUID, user: EmployerPage, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    try:
+        async with session.begin_nested():
+            await service.close_opportunity(
+                session=session, outbox=runtime.outbox, user=user, opportunity_id=opportunity_id
+            )
+    except DomainError as exc:
+        try:
+            return await opportunity_view(
+                request, user, session, opportunity_id, status_code=exc.status_code, messages=[refusal(request, exc)]
+            )
+        except DomainError:
+            return refused_page(request, user, exc)
+    return RedirectResponse(f"/activation/opportunities/{opportunity_id}?done=closed", status_code=303)
+
+
+router.include_router(ui_placements.router)
+router.include_router(ui_forums.router)

@@ -38,6 +38,7 @@ ROLE_NAMES: dict[str, str] = {
     "case_worker": N_("Case manager"),
     "supervisor": N_("Supervisor"),
     "employer": N_("Employer"),
+    "coordinator": N_("Forum coordinator"),
     "analyst": N_("Analyst"),
     "admin": N_("Administrator"),
 }

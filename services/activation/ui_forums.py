@@ -1,0 +1,197 @@
+"""Activation's pages for forum coordinators: the forums with their municipalities, members and criteria, setting
+one up, changing its criteria, recomputing the stored shortlists, and the fairness report per forum and per
+opportunity (supervisors and analysts read it too)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.activation import access, repository, service, ui_forms, ui_queries
+from services.activation.ui_common import (
+    CoordinatorPage,
+    FiguresPage,
+    ForumsPage,
+    all_municipalities,
+    done_message,
+    field_errors,
+    page,
+    refusal,
+    refused_page,
+)
+from shared.auth import User
+from shared.errors import DomainError
+from shared.ui.i18n import language_for
+from shared.ui.templating import Message, translator
+from shared.web import SessionDep
+
+router = APIRouter(include_in_schema=False)
+
+# Under this a group's share at a stage, over its share among the eligible, is the usual warning line.
+DISPARITY_WARNING = 0.8
+
+
+def _empty_forum(user: User) -> ui_forms.Form:
+    return ui_forms.Form(
+        {"name": "", "municipalities": sorted(user.municipalities), "criteria": ui_forms.criteria_values({})}
+    )
+
+
+async def forums_view(
+    request: Request,
+    user: User,
+    session: Any,
+    *,
+    form: ui_forms.Form | None = None,
+    status_code: int = 200,
+    messages: list[Message] | None = None,
+) -> HTMLResponse:
+    forums = list(await repository.list_forums(session))
+    members = {f.id: await repository.members_of(session, f.id) for f in forums}
+    return page(
+        request,
+        "forums.html",
+        user,
+        nav="forums",
+        status_code=status_code,
+        messages=messages or [],
+        forums=forums,
+        members=members,
+        may_coordinate={f.id for f in forums if access.coordinates(user, f.municipalities)},
+        may_see_figures={f.id for f in forums if access.may_see_forum_figures(user, f)},
+        last_run=await repository.last_run(session),
+        form=form or _empty_forum(user),
+        all_municipalities=all_municipalities(language_for(request)),
+    )
+
+
+@router.get("/forums", response_class=HTMLResponse)
+async def forums_page(request: Request, user: ForumsPage, session: SessionDep, done: str = "") -> HTMLResponse:
+    return await forums_view(request, user, session, messages=done_message(request, done))
+
+
+@router.post("/forums", response_class=HTMLResponse)
+async def create_forum_page(request: Request, user: CoordinatorPage, session: SessionDep) -> Response:
+    gettext = translator(request)
+    form = ui_forms.read_forum(await request.form())
+    data = ui_forms.forum(form, gettext)
+    if data is None:
+        message = Message(gettext("The forum is not set up: see the marked fields."), "error")
+        return await forums_view(request, user, session, form=form, status_code=422, messages=[message])
+    try:
+        async with session.begin_nested():  # a refusal undoes only this, the page still reads
+            found = await service.create_forum(session=session, user=user, data=data)
+    except DomainError as exc:
+        form.errors.update(field_errors(exc, gettext))
+        return await forums_view(
+            request, user, session, form=form, status_code=exc.status_code, messages=[refusal(request, exc)]
+        )
+    return RedirectResponse(f"/activation/forums/{found.id}?done=forum", status_code=303)
+
+
+@router.post("/shortlists/recompute", response_class=HTMLResponse)
+async def recompute_page(user: CoordinatorPage, session: SessionDep) -> Response:
+    await service.recompute_shortlists(session)
+    return RedirectResponse("/activation/forums?done=recomputed", status_code=303)
+
+
+# --- one forum ------------------------------------------------------------------------------------------------
+
+
+async def _forum_view(
+    request: Request,
+    user: User,
+    session: Any,
+    forum_id: uuid.UUID,
+    *,
+    form: ui_forms.Form | None = None,
+    status_code: int = 200,
+    messages: list[Message] | None = None,
+) -> HTMLResponse:
+    found = await service.forum(session=session, forum_id=forum_id)
+    names = await ui_queries.organisation_names(session, user)
+    opportunities = await repository.list_opportunities(session, forum_id=found.id, limit=200)
+    return page(
+        request,
+        "forum.html",
+        user,
+        nav="forums",
+        status_code=status_code,
+        messages=messages or [],
+        forum=found,
+        members=await repository.members_of(session, found.id),
+        organisation_names=names,
+        opportunities=opportunities,
+        criteria=ui_forms.criteria_values(found.criteria),
+        form=form or ui_forms.Form({"criteria": ui_forms.criteria_values(found.criteria)}),
+        may_coordinate=access.coordinates(user, found.municipalities),
+        may_see_figures=access.may_see_forum_figures(user, found),
+    )
+
+
+@router.get("/forums/{forum_id}", response_class=HTMLResponse)
+async def forum_page(
+    request: Request, forum_id: uuid.UUID, user: ForumsPage, session: SessionDep, done: str = ""
+) -> HTMLResponse:
+    try:
+        return await _forum_view(request, user, session, forum_id, messages=done_message(request, done))
+    except DomainError as exc:
+        return refused_page(request, user, exc)
+
+
+@router.post("/forums/{forum_id}/criteria", response_class=HTMLResponse)
+async def criteria_page(request: Request, forum_id: uuid.UUID, user: CoordinatorPage, session: SessionDep) -> Response:
+    gettext = translator(request)
+    form = ui_forms.Form({"criteria": ui_forms.read_criteria(await request.form())})
+    data = ui_forms.criteria(form, gettext)
+    try:
+        if data is None:
+            message = Message(gettext("The criteria are not saved: see the marked fields."), "error")
+            return await _forum_view(request, user, session, forum_id, form=form, status_code=422, messages=[message])
+        try:
+            async with session.begin_nested():
+                await service.set_criteria(session=session, user=user, forum_id=forum_id, data=data)
+        except DomainError as exc:
+            form.errors.update(field_errors(exc, gettext))
+            return await _forum_view(
+                request,
+                user,
+                session,
+                forum_id,
+                form=form,
+                status_code=exc.status_code,
+                messages=[refusal(request, exc)],
+            )
+    except DomainError as exc:  # no such forum
+        return refused_page(request, user, exc)
+    return RedirectResponse(f"/activation/forums/{forum_id}?done=criteria", status_code=303)
+
+
+# --- fairness -------------------------------------------------------------------------------------------------
+
+
+@router.get("/forums/{forum_id}/fairness", response_class=HTMLResponse)
+async def fairness_page(
+    request: Request, forum_id: uuid.UUID, user: FiguresPage, session: SessionDep, opportunity: str = ""
+) -> HTMLResponse:
+    try:
+        chosen = uuid.UUID(opportunity) if opportunity else None
+    except ValueError:
+        chosen = None
+    try:
+        report = await service.fairness(session=session, user=user, forum_id=forum_id, opportunity_id=chosen)
+    except DomainError as exc:
+        return refused_page(request, user, exc)
+    return page(
+        request,
+        "fairness.html",
+        user,
+        nav="forums",
+        report=report,
+        forum_id=forum_id,
+        chosen=chosen,
+        warning=DISPARITY_WARNING,
+    )

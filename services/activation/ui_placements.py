@@ -1,0 +1,355 @@
+"""Activation's pages for placements and candidates: the case worker's candidates and each one's best
+opportunities, proposing a candidate, the placements a user answers for, and every step of a placement (the
+employer's and the candidate's yes or no, start, monthly hours, completion, an early end)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from services.activation import placements, service, ui_forms
+from services.activation.schemas import DeclineIn, EndIn
+from services.activation.ui_common import (
+    PartyPage,
+    StaffPage,
+    back_path,
+    done_message,
+    field_errors,
+    municipality_name,
+    page,
+    refusal,
+    refused_page,
+    with_query,
+)
+from services.activation.ui_views import candidate_view, opportunity_view, placements_view
+from shared.auth import User
+from shared.errors import DomainError, Invalid
+from shared.ui.i18n import language_for
+from shared.ui.templating import Message, translator
+from shared.web import RuntimeDep, SessionDep
+
+router = APIRouter(include_in_schema=False)
+
+_OPPORTUNITY = re.compile(r"^/activation/opportunities/([0-9a-f-]{36})$")
+_CANDIDATE = re.compile(r"^/activation/candidates/([0-9a-f-]{36})$")
+
+
+# --- candidates -----------------------------------------------------------------------------------------------
+
+
+async def candidates_view(
+    request: Request,
+    user: User,
+    session: Any,
+    *,
+    municipality: str = "",
+    status_code: int = 200,
+    messages: list[Message] | None = None,
+) -> HTMLResponse:
+    municipality = municipality if len(municipality) == 5 and municipality.isdigit() else ""
+    language = language_for(request)
+    messages = list(messages or [])
+    found: list[Any] = []
+    try:
+        found = list(
+            await service.candidates(
+                session=session, user=user, municipality_code=municipality or None, limit=500, offset=0
+            )
+        )
+    except DomainError as exc:
+        messages.append(refusal(request, exc))
+        status_code = exc.status_code
+    return page(
+        request,
+        "candidates.html",
+        user,
+        nav="candidates",
+        status_code=status_code,
+        messages=messages,
+        candidates=found,
+        municipality=municipality,
+        my_municipalities=sorted(user.municipalities),
+        my_municipality_options=[(code, municipality_name(code, language)) for code in sorted(user.municipalities)],
+    )
+
+
+@router.get("/candidates", response_class=HTMLResponse)
+async def candidates_page(
+    request: Request, user: StaffPage, session: SessionDep, municipality: str = "", done: str = ""
+) -> HTMLResponse:
+    return await candidates_view(
+        request, user, session, municipality=municipality, messages=done_message(request, done)
+    )
+
+
+@router.get("/candidates/{person_id}", response_class=HTMLResponse)
+async def candidate_page(
+    request: Request, person_id: uuid.UUID, user: StaffPage, session: SessionDep, done: str = ""
+) -> HTMLResponse:
+    try:
+        return await candidate_view(request, user, session, person_id, messages=done_message(request, done))
+    except DomainError as exc:
+        return refused_page(request, user, exc)
+
+
+# --- placements -----------------------------------------------------------------------------------------------
+
+
+@router.get("/placements", response_class=HTMLResponse)
+async def placements_page(
+    request: Request, user: PartyPage, session: SessionDep, show: str = "", done: str = ""
+) -> HTMLResponse:
+    return await placements_view(request, user, session, show=show, messages=done_message(request, done))
+
+
+async def _again(
+    request: Request,
+    user: User,
+    session: Any,
+    back: str,
+    exc: DomainError,
+    hour_forms: dict[str, ui_forms.Form] | None = None,
+    message: Message | None = None,
+) -> HTMLResponse:
+    """The page the form was on, again, with the refusal on top (and on the fields it names)."""
+    messages = [message or refusal(request, exc)]
+    path, _, query = back.partition("?")
+    try:
+        if match := _OPPORTUNITY.match(path):
+            return await opportunity_view(
+                request,
+                user,
+                session,
+                uuid.UUID(match.group(1)),
+                status_code=exc.status_code,
+                messages=messages,
+                hour_forms=hour_forms,
+            )
+        if match := _CANDIDATE.match(path):
+            return await candidate_view(
+                request,
+                user,
+                session,
+                uuid.UUID(match.group(1)),
+                status_code=exc.status_code,
+                messages=messages,
+                hour_forms=hour_forms,
+            )
+        show = query.removeprefix("show=") if query.startswith("show=") else ""
+        return await placements_view(
+            request, user, session, show=show, status_code=exc.status_code, messages=messages, hour_forms=hour_forms
+        )
+    except DomainError:  # the page itself is not the user's to see any more
+        return refused_page(request, user, exc)
+
+
+async def _attempt(
+    request: Request,
+    user: User,
+    session: Any,
+    back: str,
+    done: str,
+    command: Callable[[], Awaitable[object]],
+    hour_forms: dict[str, ui_forms.Form] | None = None,
+) -> Response:
+    """Run a button's command; back to the page it was on, or that page with the refusal. A savepoint lets a
+    refusal undo only the command, so the page can still be read in the same transaction."""
+    back = back_path(back, "/activation/placements")
+    try:
+        async with session.begin_nested():
+            await command()
+    except DomainError as exc:
+        if hour_forms:
+            for form in hour_forms.values():
+                form.errors.update(field_errors(exc, translator(request)))
+        return await _again(request, user, session, back, exc, hour_forms)
+    return RedirectResponse(with_query(back, done=done), status_code=303)
+
+
+def _invalid(message: str) -> Invalid:
+    return Invalid(message, details=[])
+
+
+@router.post("/opportunities/{opportunity_id}/proposals", response_class=HTMLResponse)
+async def propose_page(
+    request: Request,
+    opportunity_id: uuid.UUID,
+    user: StaffPage,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    person_id: Annotated[uuid.UUID, Form()],
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    return await _attempt(
+        request,
+        user,
+        session,
+        back or f"/activation/opportunities/{opportunity_id}",
+        "proposed",
+        lambda: service.propose(
+            session=session, outbox=runtime.outbox, user=user, opportunity_id=opportunity_id, person_id=person_id
+        ),
+    )
+
+
+@router.post("/placements/{placement_id}/accept", response_class=HTMLResponse)
+async def accept_page(
+    request: Request,
+    placement_id: uuid.UUID,
+    user: PartyPage,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    party: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    side = party if party in ("employer", "candidate") else "employer"
+    return await _attempt(
+        request,
+        user,
+        session,
+        back,
+        f"{side}_accept",
+        lambda: placements.accept(
+            session=session, outbox=runtime.outbox, user=user, placement_id=placement_id, party=side
+        ),
+    )
+
+
+@router.post("/placements/{placement_id}/decline", response_class=HTMLResponse)
+async def decline_page(
+    request: Request,
+    placement_id: uuid.UUID,
+    user: PartyPage,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    party: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    async def decline() -> object:
+        try:
+            data = DeclineIn.model_validate({"party": party, "reason": reason})
+        except ValidationError:
+            raise _invalid("Choose a reason.") from None
+        return await placements.decline(
+            session=session,
+            outbox=runtime.outbox,
+            user=user,
+            placement_id=placement_id,
+            party=data.party,
+            reason=data.reason,
+        )
+
+    side = party if party in ("employer", "candidate") else "employer"
+    return await _attempt(request, user, session, back, f"{side}_decline", decline)
+
+
+@router.post("/placements/{placement_id}/start", response_class=HTMLResponse)
+async def start_page(
+    request: Request,
+    placement_id: uuid.UUID,
+    user: PartyPage,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    return await _attempt(
+        request,
+        user,
+        session,
+        back,
+        "start",
+        lambda: placements.start(session=session, outbox=runtime.outbox, user=user, placement_id=placement_id),
+    )
+
+
+@router.post("/placements/{placement_id}/hours", response_class=HTMLResponse)
+async def hours_page(
+    request: Request,
+    placement_id: uuid.UUID,
+    user: PartyPage,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    month: Annotated[str, Form()] = "",
+    hours: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    gettext = translator(request)
+    data, errors = ui_forms.hours(month, hours, gettext)
+    form = ui_forms.Form({"month": month, "hours": hours}, errors)
+    forms = {str(placement_id): form}
+    if data is None:
+        message = Message(gettext("The hours are not recorded: see the marked fields."), "error")
+        exc = Invalid("The hours are not valid.", details=[])
+        return await _again(request, user, session, back_path(back, "/activation/placements"), exc, forms, message)
+    parsed = data
+    return await _attempt(
+        request,
+        user,
+        session,
+        back,
+        "hours",
+        lambda: placements.record_hours(
+            session=session,
+            outbox=runtime.outbox,
+            user=user,
+            placement_id=placement_id,
+            month=parsed.month,
+            hours=parsed.hours,
+        ),
+        hour_forms=forms,
+    )
+
+
+@router.post("/placements/{placement_id}/complete", response_class=HTMLResponse)
+async def complete_page(
+    request: Request,
+    placement_id: uuid.UUID,
+    user: PartyPage,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    return await _attempt(
+        request,
+        user,
+        session,
+        back,
+        "complete",
+        lambda: placements.finish(
+            session=session, outbox=runtime.outbox, user=user, placement_id=placement_id, completed=True
+        ),
+    )
+
+
+@router.post("/placements/{placement_id}/end", response_class=HTMLResponse)
+async def end_page(
+    request: Request,
+    placement_id: uuid.UUID,
+    user: PartyPage,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    reason: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    async def end() -> object:
+        try:
+            data = EndIn.model_validate({"reason": reason})
+        except ValidationError:
+            raise _invalid("Say why the placement ended early.") from None
+        return await placements.finish(
+            session=session,
+            outbox=runtime.outbox,
+            user=user,
+            placement_id=placement_id,
+            completed=False,
+            reason=data.reason,
+        )
+
+    return await _attempt(request, user, session, back, "end", end)

@@ -1,0 +1,79 @@
+"""What the pages read that the service layer has no call for yet: the placements a user deals with across
+opportunities, the months of hours recorded, and opportunities by id. Reads only, with the same visibility rules
+as the service layer (``access``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.activation import access, repository, service
+from services.activation.models import Opportunity, Organisation, Placement, PlacementHours
+from shared.auth import Role, User
+
+LIMIT = 500
+
+
+async def opportunities_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Opportunity]:
+    if not ids:
+        return {}
+    stmt = select(Opportunity).where(Opportunity.id.in_(list(set(ids))))
+    return {o.id: o for o in (await session.execute(stmt)).scalars()}
+
+
+async def own_placements(session: AsyncSession, user: User) -> Sequence[Placement]:
+    """The placements of the opportunities the user's organisation posted (every one, for an administrator)."""
+    if access.is_admin(user):
+        stmt = select(Placement).order_by(Placement.proposed_at.desc(), Placement.id).limit(LIMIT)
+        return (await session.execute(stmt)).scalars().all()
+    if Role.employer not in user.roles or not user.organisation:
+        return []
+    own = await repository.list_opportunities(session, organisation=user.organisation, limit=LIMIT)
+    return await repository.placements_of(session, [o.id for o in own])
+
+
+async def candidates_placements(session: AsyncSession, user: User) -> Sequence[Placement]:
+    """The placements of the candidates of the user's municipalities (case workers and supervisors)."""
+    if not user.has_role(Role.case_worker, Role.supervisor, Role.admin):
+        return []
+    stmt = select(Placement).order_by(Placement.proposed_at.desc(), Placement.id).limit(LIMIT)
+    if not access.is_admin(user):
+        stmt = stmt.where(Placement.candidate_municipality_code.in_(sorted(user.municipalities)))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def placements_for_user(session: AsyncSession, user: User) -> list[Placement]:
+    """Everything the user answers for: their organisation's placements and their candidates', newest first."""
+    found: dict[uuid.UUID, Placement] = {}
+    for p in [*await own_placements(session, user), *await candidates_placements(session, user)]:
+        found[p.id] = p
+    return sorted(found.values(), key=lambda p: (p.proposed_at, str(p.id)), reverse=True)
+
+
+async def hours_of(session: AsyncSession, placement_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, int]]]:
+    """(month, hours) recorded per placement, oldest month first."""
+    if not placement_ids:
+        return {}
+    stmt = (
+        select(PlacementHours.placement_id, PlacementHours.month, PlacementHours.hours)
+        .where(PlacementHours.placement_id.in_(list(placement_ids)))
+        .order_by(PlacementHours.month)
+    )
+    out: dict[uuid.UUID, list[tuple[str, int]]] = {}
+    for row in await session.execute(stmt):
+        out.setdefault(row.placement_id, []).append((row.month, row.hours))
+    return out
+
+
+async def own_organisation(session: AsyncSession, user: User) -> Organisation | None:
+    """The employer's organisation, if it is registered."""
+    if not user.organisation:
+        return None
+    return await repository.get_organisation(session, user.organisation)
+
+
+async def organisation_names(session: AsyncSession, user: User) -> dict[str, str]:
+    return {o.id: o.name for o in await service.organisations(session=session, user=user)}
