@@ -103,31 +103,33 @@ async def get_organisation(
     raise NotFound(f"No organisation {organisation_id}.")
 
 
-async def _forum_out(session: SessionDep, forum: Any) -> ForumPublic:
+async def _forum_out(session: SessionDep, forum: Any, user: User) -> ForumPublic:
     out = ForumPublic.model_validate(forum)
-    out.members = await repository.members_of(session, forum.id)
+    members = await repository.members_of(session, forum.id)
+    # An employer sees no other organisation (GET /organisations shows them their own only), here neither.
+    out.members = [m for m in members if m == user.organisation] if _employer_only(user) else members
     return out
 
 
 @router.post("/forums", status_code=status.HTTP_201_CREATED, response_model=ForumPublic)
 async def create_forum(body: ForumCreate, user: Coordinator, session: SessionDep) -> ForumPublic:
-    return await _forum_out(session, await service.create_forum(session=session, user=user, data=body))
+    return await _forum_out(session, await service.create_forum(session=session, user=user, data=body), user)
 
 
 @router.get("/forums", response_model=list[ForumPublic])
-async def list_forums(_user: CurrentUser, session: SessionDep) -> list[ForumPublic]:
-    return [await _forum_out(session, f) for f in await repository.list_forums(session)]
+async def list_forums(user: CurrentUser, session: SessionDep) -> list[ForumPublic]:
+    return [await _forum_out(session, f, user) for f in await repository.list_forums(session)]
 
 
 @router.get("/forums/{forum_id}", response_model=ForumPublic)
-async def get_forum(forum_id: uuid.UUID, _user: CurrentUser, session: SessionDep) -> ForumPublic:
-    return await _forum_out(session, await service.forum(session=session, forum_id=forum_id))
+async def get_forum(forum_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> ForumPublic:
+    return await _forum_out(session, await service.forum(session=session, forum_id=forum_id), user)
 
 
 @router.put("/forums/{forum_id}/criteria", response_model=ForumPublic)
 async def set_criteria(forum_id: uuid.UUID, body: CriteriaIn, user: Coordinator, session: SessionDep) -> ForumPublic:
     return await _forum_out(
-        session, await service.set_criteria(session=session, user=user, forum_id=forum_id, data=body)
+        session, await service.set_criteria(session=session, user=user, forum_id=forum_id, data=body), user
     )
 
 
@@ -136,7 +138,7 @@ async def join_forum(forum_id: uuid.UUID, body: JoinForum, user: Employer, sessi
     forum = await service.join_forum(
         session=session, user=user, forum_id=forum_id, organisation_id=body.organisation_id
     )
-    return await _forum_out(session, forum)
+    return await _forum_out(session, forum, user)
 
 
 @router.get("/forums/{forum_id}/fairness")
