@@ -45,6 +45,7 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.pipeline $(BENCH_ARGS)
 	$(BIN)/python -m bench.imports $(IMPORT_BENCH_ARGS)
+	$(BIN)/python -m bench.matching $(MATCHING_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
