@@ -142,13 +142,17 @@ async def rekey(*, session: AsyncSession, merged: uuid.UUID, survivor: uuid.UUID
     if gone is None:
         return
     kept = await repository.get_candidate(session, survivor)
+    # Both persons' placements follow the survivor, so a running one of either keeps the survivor placed.
+    placed = gone.placed or (kept is not None and kept.placed)
     await repository.delete_shortlist_entries_of(session, merged)
     await repository.rekey_placements(session, merged, survivor)
     if kept is not None and kept.requested_at >= gone.requested_at:
+        kept.placed = placed
         await repository.delete_candidate(session, merged)
         return
     if kept is not None:
         await repository.delete_candidate(session, survivor)
+    gone.placed = placed
     await session.flush()
     session.expunge(gone)  # its key changes under it: a Core update from here
     await repository.rekey_candidate(session, merged, survivor, household)
