@@ -378,10 +378,10 @@ async def end(
 
 
 @router.post("/shortlists/recompute", response_model=MatchingRunOut)
-async def recompute(_user: Coordinator, session: SessionDep) -> Any:
+async def recompute(_user: Coordinator, runtime: RuntimeDep) -> Any:
     """Every published opportunity's top 50 from one snapshot of the candidates (the fairness report's
     "shortlisted"); it also runs by itself when candidates or opportunities changed."""
-    return await service.recompute_shortlists(session)
+    return await service.recompute_shortlists(runtime.sessions)
 
 
 @router.get("/shortlists/status", response_model=MatchingRunOut | None)

@@ -28,10 +28,9 @@ async def refresh_shortlists(runtime: ServiceRuntime) -> None:
         await asyncio.sleep(interval)
         try:
             async with unit_of_work(runtime.sessions) as session:
-                if not await service.shortlists_stale(session):
-                    continue
-                run = await service.recompute_shortlists(session)
-            log.info("shortlists.recomputed", candidates=run.candidates, opportunities=run.opportunities)
+                stale = await service.shortlists_stale(session)
+            if stale:
+                await service.recompute_shortlists(runtime.sessions)
         except Exception as exc:  # the next round tries again; the API's live rankings do not depend on it
             log.warning("shortlists.failed", error=repr(exc))
 

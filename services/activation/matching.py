@@ -9,10 +9,13 @@ ranked candidate comes from ``domain`` itself.
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from typing import NamedTuple, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -58,11 +61,77 @@ def _popcount(values: npt.NDArray[np.uint64]) -> Ints:
     return np.bitwise_count(values).astype(np.int64)
 
 
+class RawCandidate(NamedTuple):
+    """A candidate row as the database gives it, text for text (see ``repository.candidate_rows``): decoding only
+    what ranking needs keeps a pool of thousands cheap; the full ``domain.Candidate`` is built for the few ranked."""
+
+    person_id: str
+    municipality_code: str
+    sex: str
+    birth_year: int
+    able_to_work: bool
+    employment_status: str | None
+    skills: str  # JSON text
+    markers: str  # JSON text
+    hours_min: int
+    hours_max: int
+    available_from: str | None  # ISO date
+    unemployed_since: str | None  # ISO date
+    placed: bool
+
+    def as_domain(self) -> domain.Candidate:
+        return domain.Candidate(
+            person_id=str(uuid.UUID(self.person_id)),
+            municipality_code=self.municipality_code,
+            sex=self.sex,
+            birth_year=self.birth_year,
+            able_to_work=bool(self.able_to_work),
+            employment_status=self.employment_status,
+            skills=frozenset(json.loads(self.skills)),
+            markers=frozenset(json.loads(self.markers)),
+            hours_min=self.hours_min,
+            hours_max=self.hours_max,
+            available_from=date.fromisoformat(self.available_from[:10]) if self.available_from else None,
+            unemployed_since=date.fromisoformat(self.unemployed_since[:10]) if self.unemployed_since else None,
+            placed=bool(self.placed),
+        )
+
+
+class Candidates(Sequence[domain.Candidate]):
+    """The pool's candidates as the domain sees them, built on first use (a ranking explains only its top)."""
+
+    def __init__(self, raw: Sequence[RawCandidate] | None = None, built: Sequence[domain.Candidate] | None = None):
+        self._raw = raw
+        self._built: dict[int, domain.Candidate] = dict(enumerate(built)) if built is not None else {}
+        self._size = len(raw) if raw is not None else len(self._built)
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, index: int) -> domain.Candidate: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[domain.Candidate]: ...
+
+    def __getitem__(self, index: int | slice) -> domain.Candidate | Sequence[domain.Candidate]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._size))]
+        if index < 0:
+            index += self._size
+        found = self._built.get(index)
+        if found is None:
+            if self._raw is None or not 0 <= index < self._size:
+                raise IndexError(index)
+            found = self._built[index] = self._raw[index].as_domain()
+        return found
+
+
 @dataclass(slots=True)
 class Pool:
     """Candidates column by column; ``candidates[i]`` is row ``i`` as the domain sees it."""
 
-    candidates: list[domain.Candidate]
+    candidates: Sequence[domain.Candidate]
     person_ids: npt.NDArray[np.str_]
     municipality: Ints
     woman: Bools
@@ -85,55 +154,89 @@ class Pool:
 
     @classmethod
     def of(cls, candidates: Sequence[domain.Candidate]) -> Pool:
+        """From domain candidates (tests, tools)."""
+        raw = [
+            RawCandidate(
+                c.person_id,
+                c.municipality_code,
+                c.sex,
+                c.birth_year,
+                c.able_to_work,
+                c.employment_status,
+                json.dumps(sorted(c.skills)),
+                json.dumps(sorted(c.markers)),
+                c.hours_min,
+                c.hours_max,
+                c.available_from.isoformat() if c.available_from else None,
+                c.unemployed_since.isoformat() if c.unemployed_since else None,
+                c.placed,
+            )
+            for c in candidates
+        ]
+        pool = cls.from_rows(raw)
+        pool.candidates = Candidates(built=candidates)
+        pool.person_ids = np.array([c.person_id for c in candidates], dtype=np.str_)  # ties: exactly domain's order
+        return pool
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[RawCandidate]) -> Pool:
+        """From database rows: per row only dictionary look-ups (skills and markers texts repeat, so each distinct
+        text is decoded once)."""
         index = municipality_index()
         unknown = len(index)  # a code the reference list lacks reaches nothing but itself
-        n = len(candidates)
-        muni = np.empty(n, np.int64)
-        by = np.empty(n, np.int64)
-        hmin = np.empty(n, np.int64)
-        hmax = np.empty(n, np.int64)
-        avail = np.zeros(n, np.int64)
-        uday = np.zeros(n, np.int64)
-        umonth = np.zeros(n, np.int64)
-        masks = np.empty(n, np.uint64)
-        flags = np.zeros((7, n), np.bool_)
-        for i, c in enumerate(candidates):
-            muni[i] = index.get(c.municipality_code, unknown)
-            by[i] = c.birth_year
-            hmin[i] = c.hours_min
-            hmax[i] = c.hours_max
-            masks[i] = skill_mask(c.skills)
-            if c.available_from is not None:
-                avail[i] = c.available_from.toordinal()
-            if c.unemployed_since is not None:
-                uday[i] = c.unemployed_since.toordinal()
-                umonth[i] = c.unemployed_since.year * 12 + c.unemployed_since.month
-            m = c.markers
-            flags[0, i] = c.sex == "F"
-            flags[1, i] = c.able_to_work
-            flags[2, i] = c.employment_status == "pupil_student"
-            flags[3, i] = c.placed
-            flags[4, i] = "single_parent" in m
-            flags[5, i] = "roma" in m
-            flags[6, i] = "disability" in m
+        skill_of: dict[str, int] = {}
+        marker_of: dict[str, tuple[bool, bool, bool]] = {}
+        day_of: dict[str | None, tuple[int, int]] = {None: (0, 0), "": (0, 0)}
+
+        def skills(text: str) -> int:
+            found = skill_of.get(text)
+            if found is None:
+                found = skill_of[text] = skill_mask(json.loads(text))
+            return found
+
+        def markers(text: str) -> tuple[bool, bool, bool]:
+            found = marker_of.get(text)
+            if found is None:
+                m = json.loads(text)
+                found = marker_of[text] = ("single_parent" in m, "roma" in m, "disability" in m)
+            return found
+
+        def day(text: str | None) -> tuple[int, int]:
+            found = day_of.get(text)
+            if found is None:
+                assert text is not None
+                d = date.fromisoformat(text[:10])
+                found = day_of[text] = (d.toordinal(), d.year * 12 + d.month)
+            return found
+
+        n = len(rows)
+        muni = np.fromiter((index.get(r.municipality_code, unknown) for r in rows), np.int64, n)
+        by = np.fromiter((r.birth_year for r in rows), np.int64, n)
+        hmin = np.fromiter((r.hours_min for r in rows), np.int64, n)
+        hmax = np.fromiter((r.hours_max for r in rows), np.int64, n)
+        masks = np.fromiter((skills(r.skills) for r in rows), np.uint64, n)
+        avail = np.fromiter((day(r.available_from)[0] for r in rows), np.int64, n)
+        unemployed = [day(r.unemployed_since) for r in rows]
+        flags = np.array([markers(r.markers) for r in rows], np.bool_).reshape(n, 3).T
         return cls(
-            candidates=list(candidates),
-            person_ids=np.array([c.person_id for c in candidates], dtype=np.str_),
+            candidates=Candidates(raw=rows),
+            # Ties go to the smaller id: hex without dashes orders as the dashed form does (same positions).
+            person_ids=np.array([r.person_id.replace("-", "").lower() for r in rows], dtype=np.str_),
             municipality=muni,
-            woman=flags[0],
+            woman=np.fromiter((r.sex == "F" for r in rows), np.bool_, n),
             birth_year=by,
-            able=flags[1],
-            studying=flags[2],
-            placed=flags[3],
-            single_parent=flags[4],
-            roma=flags[5],
-            disability=flags[6],
+            able=np.fromiter((bool(r.able_to_work) for r in rows), np.bool_, n),
+            studying=np.fromiter((r.employment_status == "pupil_student" for r in rows), np.bool_, n),
+            placed=np.fromiter((bool(r.placed) for r in rows), np.bool_, n),
+            single_parent=flags[0],
+            roma=flags[1],
+            disability=flags[2],
             hours_min=hmin,
             hours_max=hmax,
             skills=masks,
             available_from=avail,
-            unemployed_day=uday,
-            unemployed_month=umonth,
+            unemployed_day=np.fromiter((u[0] for u in unemployed), np.int64, n),
+            unemployed_month=np.fromiter((u[1] for u in unemployed), np.int64, n),
         )
 
 

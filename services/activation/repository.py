@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import String, cast, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.activation import domain
+from services.activation import domain, matching
 from services.activation.models import (
     Agreement,
     Candidate,
@@ -163,6 +163,45 @@ async def matchable_candidates(
     return [as_domain(row) for row in result]
 
 
+def _text(column: Any) -> Any:
+    """The column as the database's text: no per-row decoding by SQLAlchemy (matching.Pool decodes what it needs)."""
+    return cast(column, String)
+
+
+_RAW_COLUMNS = (
+    _text(Candidate.person_id),
+    Candidate.municipality_code,
+    Candidate.sex,
+    Candidate.birth_year,
+    Candidate.able_to_work,
+    Candidate.employment_status,
+    _text(Candidate.skills),
+    _text(Candidate.markers),
+    Candidate.hours_min,
+    Candidate.hours_max,
+    _text(Candidate.available_from),
+    _text(Candidate.unemployed_since),
+    Candidate.placed,
+)
+
+
+async def candidate_pool(session: AsyncSession, *, municipalities: Sequence[str] | None = None) -> matching.Pool:
+    """Active candidates (consent to activation in force), of ``municipalities`` if given, column by column."""
+    stmt = select(*_RAW_COLUMNS).where(Candidate.active.is_(True))
+    if municipalities is not None:
+        stmt = stmt.where(Candidate.municipality_code.in_(list(municipalities)))
+    result = await session.execute(stmt)
+    return matching.Pool.from_rows([matching.RawCandidate(*row) for row in result])
+
+
+async def candidate_rows(session: AsyncSession, *, after: uuid.UUID | None, limit: int) -> list[matching.RawCandidate]:
+    """Active candidates in person-id order, ``limit`` at a time after ``after`` (keyset pages)."""
+    stmt = select(*_RAW_COLUMNS).where(Candidate.active.is_(True)).order_by(Candidate.person_id).limit(limit)
+    if after is not None:
+        stmt = stmt.where(Candidate.person_id > after)
+    return [matching.RawCandidate(*row) for row in await session.execute(stmt)]
+
+
 async def get_candidate(session: AsyncSession, person_id: uuid.UUID) -> Candidate | None:
     return await session.get(Candidate, person_id)
 
@@ -228,6 +267,14 @@ async def replace_shortlists(
         await session.execute(delete(ShortlistEntry).where(ShortlistEntry.opportunity_id.in_(chunk)))
     for start in range(0, len(rows), 5000):
         await session.execute(insert(ShortlistEntry), rows[start : start + 5000])
+
+
+async def shortlist_entries(session: AsyncSession) -> dict[uuid.UUID, dict[uuid.UUID, tuple[int, float]]]:
+    stmt = select(ShortlistEntry.opportunity_id, ShortlistEntry.person_id, ShortlistEntry.rank, ShortlistEntry.score)
+    found: dict[uuid.UUID, dict[uuid.UUID, tuple[int, float]]] = {}
+    for opportunity_id, person_id, rank, score in await session.execute(stmt):
+        found.setdefault(opportunity_id, {})[person_id] = (rank, score)
+    return found
 
 
 async def shortlist_rank(session: AsyncSession, opportunity_id: uuid.UUID, person_id: uuid.UUID) -> int | None:

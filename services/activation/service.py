@@ -3,6 +3,7 @@ Placements are in placements.py, candidates (fed by events) in candidates.py."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Sequence
@@ -11,18 +12,21 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.activation import access, domain, matching, repository
 from services.activation.domain import OpportunityStatus, PlacementStatus
 from services.activation.models import Candidate, Forum, ForumMember, MatchingRun, Opportunity, Organisation, Placement
 from services.activation.schemas import CriteriaIn, ForumCreate, OpportunityCreate, OrganisationIn
 from shared.auth import Role, User
-from shared.db import utcnow
+from shared.db import unit_of_work, utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
 from shared.events import MatchProposedV1, OpportunityClosedV1, OpportunityPublishedV1
 from shared.messaging.outbox import OutboxWriter
 from shared.reference import municipalities, skills
+
+log = structlog.get_logger(__name__)
 
 # --- organisations and forums ---------------------------------------------------------------------------------
 
@@ -335,7 +339,7 @@ async def shortlist(*, session: AsyncSession, user: User, opportunity_id: uuid.U
     on = date.today()
     geo = await geography(session, on)
     reach = geo.municipalities_reaching(found.municipality_code, criteria.scope)
-    pool = matching.Pool.of(await repository.matchable_candidates(session, municipalities=reach))
+    pool = await repository.candidate_pool(session, municipalities=reach)
     ranked, eligible = matching.rank(pool, as_domain(found), criteria, geo, on=on, limit=limit)
     ids = [uuid.UUID(r.candidate.person_id) for r in ranked]
     rows = {c.person_id: c for c in await _candidates(session, ids)}
@@ -503,46 +507,110 @@ SHORTLIST_SIZE = 50
 
 
 async def recompute_shortlists(
-    session: AsyncSession, *, size: int = SHORTLIST_SIZE, on: date | None = None
+    sessions: async_sessionmaker[AsyncSession], *, size: int = SHORTLIST_SIZE, on: date | None = None
 ) -> MatchingRun:
-    """Every published opportunity's top ``size`` from one snapshot of the candidates, stored in one transaction."""
+    """Every published opportunity's top ``size``, stored. Built not to stall the service: the candidates are read
+    in short transactions of ``READ_CHUNK`` rows, the ranking runs in a worker thread outside any transaction, and
+    only the entries that changed are written, a few opportunities per transaction. A candidate that changes
+    meanwhile makes the shortlists stale again, so the next round picks it up."""
     started = utcnow()
     on = on or date.today()
-    published = await repository.list_opportunities(session, status=OpportunityStatus.published)
-    forums = {
-        k: criteria_of(v)
-        for k, v in (await repository.forum_criteria(session, [o.forum_id for o in published if o.forum_id])).items()
-    }
-    geo = await geography(session, on)
-    pool = matching.Pool.of(await repository.matchable_candidates(session))
-    vectors: dict[tuple[str, str], Any] = {}
-    rows: list[dict[str, Any]] = []
-    for o in published:
-        crit = forums.get(o.forum_id, domain.Criteria()) if o.forum_id else domain.Criteria()
-        key = (o.municipality_code, crit.scope)
-        if key not in vectors:
-            vectors[key] = geo.vectors(o.municipality_code, crit.scope)
-        evaluation = matching.evaluate(pool, as_domain(o), crit, geo, on=on, vectors=vectors[key])
-        for rank, (row, score) in enumerate(matching.top(evaluation, pool, size), start=1):
-            rows.append(
-                {
-                    "opportunity_id": o.id,
-                    "person_id": uuid.UUID(pool.candidates[row].person_id),
-                    "rank": rank,
-                    "score": score,
-                }
-            )
-    await repository.replace_shortlists(session, [o.id for o in published], rows)
-    run = MatchingRun(
-        started_at=started,
-        finished_at=utcnow(),
-        candidates=len(pool),
-        opportunities=len(published),
-        entries=len(rows),
-    )
-    session.add(run)
-    await session.flush()
+    async with unit_of_work(sessions) as session:
+        published = list(await repository.list_opportunities(session, status=OpportunityStatus.published))
+        stored = await repository.forum_criteria(session, [o.forum_id for o in published if o.forum_id])
+        geo = await geography(session, on)
+        before = await repository.shortlist_entries(session)
+    rows = await _candidate_rows(sessions)
+    pool = await asyncio.to_thread(matching.Pool.from_rows, rows)
+    forums = {k: criteria_of(v) for k, v in stored.items()}
+    targets = [
+        (o.id, as_domain(o), forums.get(o.forum_id, domain.Criteria()) if o.forum_id else domain.Criteria())
+        for o in published
+    ]
+    after = await asyncio.to_thread(_rank_all, pool, targets, geo, on, size)
+    written = await _write_changes(sessions, before, after, {o.id for o in published})
+    async with unit_of_work(sessions) as session:
+        run = MatchingRun(
+            started_at=started,
+            finished_at=utcnow(),
+            candidates=len(pool),
+            opportunities=len(published),
+            entries=sum(len(v) for v in after.values()),
+        )
+        session.add(run)
+        await session.flush()
+    log.info("shortlists.recomputed", candidates=run.candidates, opportunities=run.opportunities, changed=written)
     return run
+
+
+READ_CHUNK = 20_000
+WRITE_CHUNK = 5_000
+
+Entries = dict[uuid.UUID, dict[uuid.UUID, tuple[int, float]]]  # opportunity → person → (rank, score)
+
+
+async def _candidate_rows(sessions: async_sessionmaker[AsyncSession]) -> list[matching.RawCandidate]:
+    rows: list[matching.RawCandidate] = []
+    after: uuid.UUID | None = None
+    while True:
+        async with unit_of_work(sessions) as session:
+            chunk = await repository.candidate_rows(session, after=after, limit=READ_CHUNK)
+        rows.extend(chunk)
+        if len(chunk) < READ_CHUNK:
+            return rows
+        after = uuid.UUID(chunk[-1].person_id)
+        await asyncio.sleep(0)  # let requests and the consumer in between chunks
+
+
+def _rank_all(
+    pool: matching.Pool,
+    targets: list[tuple[uuid.UUID, domain.Opportunity, domain.Criteria]],
+    geo: matching.Geography,
+    on: date,
+    size: int,
+) -> Entries:
+    vectors: dict[tuple[str, str], Any] = {}
+    found: Entries = {}
+    for opportunity_id, target, crit in targets:
+        key = (target.municipality_code, crit.scope)
+        if key not in vectors:
+            vectors[key] = geo.vectors(target.municipality_code, crit.scope)
+        evaluation = matching.evaluate(pool, target, crit, geo, on=on, vectors=vectors[key])
+        found[opportunity_id] = {
+            uuid.UUID(pool.person_ids[row]): (rank, score)
+            for rank, (row, score) in enumerate(matching.top(evaluation, pool, size), start=1)
+        }
+    return found
+
+
+async def _write_changes(
+    sessions: async_sessionmaker[AsyncSession], before: Entries, after: Entries, published: set[uuid.UUID]
+) -> int:
+    """Replace the entries of the opportunities whose shortlist changed (closed ones keep theirs)."""
+    changed = [o for o in published if before.get(o, {}) != after.get(o, {})]
+    batch: list[uuid.UUID] = []
+    count = 0
+
+    async def flush() -> None:
+        rows = [
+            {"opportunity_id": o, "person_id": p, "rank": rank, "score": score}
+            for o in batch
+            for p, (rank, score) in after.get(o, {}).items()
+        ]
+        async with unit_of_work(sessions) as session:
+            await repository.replace_shortlists(session, batch, rows)
+        batch.clear()
+        await asyncio.sleep(0)
+
+    for opportunity_id in changed:
+        batch.append(opportunity_id)
+        count += len(after.get(opportunity_id, {}))
+        if count >= WRITE_CHUNK:
+            await flush()
+            count = 0
+    if batch:
+        await flush()
+    return len(changed)
 
 
 async def shortlists_stale(session: AsyncSession) -> bool:
@@ -617,7 +685,7 @@ async def fairness(
     crit = criteria_of(found.criteria)
     geo = await geography(session, on)
     reach = sorted({c for o in opps for c in geo.municipalities_reaching(o.municipality_code, crit.scope)})
-    pool = matching.Pool.of(await repository.matchable_candidates(session, municipalities=reach) if reach else [])
+    pool = await repository.candidate_pool(session, municipalities=reach) if reach else matching.Pool.of([])
     forum_tally, per_opportunity = Tally(), {o.id: Tally() for o in opps}
     eligible_anywhere: set[int] = set()
     for o in opps:

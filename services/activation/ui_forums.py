@@ -26,7 +26,7 @@ from shared.auth import User
 from shared.errors import DomainError
 from shared.ui.i18n import language_for
 from shared.ui.templating import Message, translator
-from shared.web import SessionDep
+from shared.web import RuntimeDep, SessionDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -93,8 +93,8 @@ async def create_forum_page(request: Request, user: CoordinatorPage, session: Se
 
 
 @router.post("/shortlists/recompute", response_class=HTMLResponse)
-async def recompute_page(user: CoordinatorPage, session: SessionDep) -> Response:
-    await service.recompute_shortlists(session)
+async def recompute_page(user: CoordinatorPage, runtime: RuntimeDep) -> Response:
+    await service.recompute_shortlists(runtime.sessions)
     return RedirectResponse("/activation/forums?done=recomputed", status_code=303)
 
 
