@@ -22,6 +22,7 @@ from shared.events import (
     PersonMergedV1,
     PlacementDeclinedV1,
 )
+from shared.events.intake import Purpose
 from shared.messaging.consumer import Outcome
 from tests.fixtures.activation import (
     ADA,
@@ -58,11 +59,11 @@ def updated(
     )
 
 
-def consent(person: Any, *, granted: bool, purpose: str = "activation") -> PersonConsentChangedV1:
+def consent(person: Any, *, granted: bool, purpose: Purpose = "activation") -> PersonConsentChangedV1:
     return PersonConsentChangedV1(
         household_id=person.household_id,
         person_id=person.person_id,
-        purpose=purpose,  # type: ignore[arg-type]
+        purpose=purpose,
         granted=granted,
         changed_at=datetime.now(UTC),
     )
@@ -498,9 +499,12 @@ async def test_a_redelivered_event_changes_nothing(activation: RunningService) -
 
 async def test_an_older_request_arriving_after_a_newer_one_does_not_win(activation: RunningService) -> None:
     person_id, household_id, case_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    same = {"person_id": person_id, "household_id": household_id, "case_id": case_id}
-    newer = requested(skills=("welding",), hours=(20, 40), **same)
-    older = earlier(requested(skills=("cooking",), hours=(5, 10), **same), newer.requested_at - timedelta(days=7))
+
+    def request(*skills: str, hours: tuple[int, int] = (10, 40)) -> ActivationRequestedV1:
+        return requested(skills=skills, hours=hours, person_id=person_id, household_id=household_id, case_id=case_id)
+
+    newer = request("welding", hours=(20, 40))
+    older = earlier(request("cooking", hours=(5, 10)), newer.requested_at - timedelta(days=7))
 
     await add_candidates(activation, newer)
     await add_candidates(activation, older)
@@ -509,6 +513,6 @@ async def test_an_older_request_arriving_after_a_newer_one_does_not_win(activati
     assert found is not None
     assert (found["skills"], found["hours_min"], found["hours_max"]) == (["welding"], 20, 40)
     # A still newer one does replace it.
-    newest = requested(skills=("sewing",), **same)
+    newest = request("sewing")
     await add_candidates(activation, newest)
     assert (await candidate(activation, person_id) or {})["skills"] == ["sewing"]
