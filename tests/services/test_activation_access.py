@@ -331,7 +331,6 @@ async def test_no_response_to_an_employer_holds_a_person(activation: RunningServ
     """The owner's whole working day with a candidate: the ranking, the proposal's answers, the placement running
     and its hours. Codes instead of people, and nothing personal in any response."""
     w = await world(activation)
-    me = activation.auth("employer")
     opp, waiting = w.ids["opportunity_id"], w.ids["waiting_id"]
     seen: list[httpx.Response] = []
 
