@@ -7,8 +7,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+from services.activation import domain
 from services.activation.models import Forum, Opportunity
 from shared.auth import Role, User
 from shared.errors import Forbidden, NotFound
@@ -66,6 +67,40 @@ def visible_opportunity(user: User, opportunity: Opportunity | None, opportunity
 def require_owner(user: User, opportunity: Opportunity) -> None:
     if not owns(user, opportunity):
         raise Forbidden("Only the organisation that posted this opportunity can do that.")
+
+
+def employer_only(user: User) -> bool:
+    """An employer with no staff role: sees codes instead of people, and only their own organisation."""
+    return Role.employer in user.roles and not user.has_role(
+        Role.admin, Role.case_worker, Role.supervisor, Role.coordinator
+    )
+
+
+def visible_members(user: User, members: list[str]) -> list[str]:
+    """A forum's member organisations: an employer sees only their own (as with ``GET /organisations``)."""
+    return [m for m in members if m == user.organisation] if employer_only(user) else members
+
+
+# What an employer's explanation shows of the score: priority points alone could tell which vulnerable group a
+# candidate belongs to (a forum may count a single one), so they are added to the time-unemployed points.
+EMPLOYER_PARTS: Mapping[str, float] = {
+    "skills": domain.WEIGHTS["skills"],
+    "distance": domain.WEIGHTS["distance"],
+    "availability": domain.WEIGHTS["availability"],
+    "priority_and_unemployed": domain.WEIGHTS["priority"] + domain.WEIGHTS["unemployed"],
+}
+# Checks an employer sees without their detail, or not at all (the accessibility check would tell them the person
+# has a disability).
+PRIVATE_CHECKS = frozenset({"accessible"})
+
+
+def employer_breakdown(parts: Mapping[str, float]) -> dict[str, float]:
+    return {
+        "skills": parts["skills"],
+        "distance": parts["distance"],
+        "availability": parts["availability"],
+        "priority_and_unemployed": domain.round2(parts["priority"] + parts["unemployed"]),
+    }
 
 
 def candidate_code(opportunity_id: uuid.UUID, person_id: uuid.UUID) -> str:

@@ -49,17 +49,17 @@ Party = Annotated[User, Depends(require_role(Role.employer, Role.case_worker, Ro
 Figures = Annotated[User, Depends(require_role(Role.coordinator, Role.supervisor, Role.analyst, Role.admin))]
 OrganisationId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")]
 
-# Checks an employer sees without their detail (a candidate's age or disability is not theirs to know).
-_PRIVATE_CHECKS = frozenset({"accessible"})
-
 
 def explanation(ranked: domain.Ranked, *, full: bool) -> Explanation:
+    """``full`` for staff; an employer's has no check details, no accessibility check, and priority points only
+    added to the time-unemployed ones (see access.EMPLOYER_PARTS)."""
     checks = [
         CheckOut(criterion=c.criterion, met=c.met, detail=c.detail if full else None)
         for c in ranked.checks
-        if full or c.criterion not in _PRIVATE_CHECKS
+        if full or c.criterion not in access.PRIVATE_CHECKS
     ]
-    return Explanation(score=ranked.score, breakdown=dict(ranked.breakdown), checks=checks)
+    breakdown = dict(ranked.breakdown) if full else access.employer_breakdown(ranked.breakdown)
+    return Explanation(score=ranked.score, breakdown=breakdown, checks=checks)
 
 
 def placement_out(p: Placement, user: User) -> PlacementPublic:
@@ -105,9 +105,7 @@ async def get_organisation(
 
 async def _forum_out(session: SessionDep, forum: Any, user: User) -> ForumPublic:
     out = ForumPublic.model_validate(forum)
-    members = await repository.members_of(session, forum.id)
-    # An employer sees no other organisation (GET /organisations shows them their own only), here neither.
-    out.members = [m for m in members if m == user.organisation] if _employer_only(user) else members
+    out.members = access.visible_members(user, await repository.members_of(session, forum.id))
     return out
 
 
@@ -216,18 +214,12 @@ async def shortlist(
                 code=m.code,
                 person_id=m.candidate.person_id if m.candidate else None,
                 case_id=m.candidate.case_id if m.candidate else None,
-                explanation=explanation(m.ranked, full=not _employer_only(user)),
+                explanation=explanation(m.ranked, full=not access.employer_only(user)),
                 placement_id=m.placement.id if m.placement else None,
                 placement_status=m.placement.status if m.placement else None,
             )
             for m in found.matches
         ],
-    )
-
-
-def _employer_only(user: User) -> bool:
-    return Role.employer in user.roles and not user.has_role(
-        Role.admin, Role.case_worker, Role.supervisor, Role.coordinator
     )
 
 

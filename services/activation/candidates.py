@@ -30,10 +30,18 @@ MATCHING_MARKERS = frozenset({"unemployed_able_to_work", "disability", "single_p
 
 
 async def candidate_requested(*, session: AsyncSession, event: ActivationRequestedV1) -> None:
-    """A new candidate, or a newer request for one already known (the latest request's profile wins)."""
+    """A new candidate, or a newer request for one already known (the latest request's profile wins).
+
+    Cases' and intake's topics are not ordered with each other: a request can arrive after the person's erasure
+    (it is ignored) or after a withdrawal of consent that came later than the request (the candidate stays off
+    every list); ``person_marks`` remembers both."""
+    mark = await repository.get_mark(session, event.person_id)
+    if mark is not None and mark.erased_at is not None:
+        return
     found = await repository.get_candidate(session, event.person_id)
     if found is not None and found.requested_at > event.requested_at:
         return  # an older request arriving late
+    withdrawn = mark is not None and mark.withdrawn_at is not None and mark.withdrawn_at >= event.requested_at
     profile = {
         "household_id": event.household_id,
         "case_id": event.case_id,
@@ -52,7 +60,7 @@ async def candidate_requested(*, session: AsyncSession, event: ActivationRequest
         "available_from": event.availability.available_from,
         "requested_at": event.requested_at,
         "able_to_work": True,  # cases engages only members able to work
-        "active": True,
+        "active": not withdrawn,
         "updated_at": utcnow(),
     }
     if found is None:
@@ -91,6 +99,7 @@ async def household_changed(*, session: AsyncSession, outbox: OutboxWriter, even
 async def consent_changed(*, session: AsyncSession, outbox: OutboxWriter, event: PersonConsentChangedV1) -> None:
     if event.purpose != "activation":
         return
+    await repository.mark_withdrawn(session, event.person_id, None if event.granted else event.changed_at)
     candidate = await repository.get_candidate(session, event.person_id)
     if candidate is None:
         return
@@ -110,6 +119,7 @@ async def _withdraw(session: AsyncSession, outbox: OutboxWriter, candidate: Cand
 
 
 async def person_erased(*, session: AsyncSession, outbox: OutboxWriter, event: PersonErasedV1) -> None:
+    await repository.mark_erased(session, event.person_id, event.erased_at)
     await repository.delete_shortlist_entries_of(session, event.person_id)
     await placements.decline_waiting(session=session, outbox=outbox, person_id=event.person_id)
     await repository.unlink_placements(session, event.person_id)
@@ -136,11 +146,16 @@ async def agreement_changed(*, session: AsyncSession, event: AgreementChangedV1)
     await session.flush()
 
 
-async def rekey(*, session: AsyncSession, merged: uuid.UUID, survivor: uuid.UUID, household: uuid.UUID) -> None:
-    """``merged`` was ``survivor`` all along: keep the newer of the two profiles, under the survivor's id."""
+async def rekey(
+    *, session: AsyncSession, outbox: OutboxWriter, merged: uuid.UUID, survivor: uuid.UUID, household: uuid.UUID
+) -> None:
+    """``merged`` was ``survivor`` all along: keep the newer of the two profiles, under the survivor's id. Where
+    both were proposed for the same opportunity, the merged person's proposal is declined (one person, one
+    placement per opportunity)."""
     gone = await repository.get_candidate(session, merged)
     if gone is None:
         return
+    await placements.decline_duplicates(session=session, outbox=outbox, merged=merged, survivor=survivor)
     kept = await repository.get_candidate(session, survivor)
     # Both persons' placements follow the survivor, so a running one of either keeps the survivor placed.
     placed = gone.placed or (kept is not None and kept.placed)
@@ -158,18 +173,21 @@ async def rekey(*, session: AsyncSession, merged: uuid.UUID, survivor: uuid.UUID
     await repository.rekey_candidate(session, merged, survivor, household)
 
 
-async def person_merged(*, session: AsyncSession, event: PersonMergedV1) -> None:
+async def person_merged(*, session: AsyncSession, outbox: OutboxWriter, event: PersonMergedV1) -> None:
     await rekey(
         session=session,
+        outbox=outbox,
         merged=event.merged_person_id,
         survivor=event.survivor_person_id,
         household=event.survivor_household_id,
     )
 
 
-async def household_merged(*, session: AsyncSession, event: HouseholdMergedV1) -> None:
+async def household_merged(*, session: AsyncSession, outbox: OutboxWriter, event: HouseholdMergedV1) -> None:
     for merged, survivor in event.merged_person_ids.items():
-        await rekey(session=session, merged=merged, survivor=survivor, household=event.survivor_household_id)
+        await rekey(
+            session=session, outbox=outbox, merged=merged, survivor=survivor, household=event.survivor_household_id
+        )
     for moved in event.moved_person_ids:
         candidate = await repository.get_candidate(session, moved)
         if candidate is not None:

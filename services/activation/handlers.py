@@ -39,11 +39,11 @@ def build_handlers(outbox: OutboxWriter) -> dict[type[EventData], Handler]:
 
     async def person_merged(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
         assert isinstance(event, PersonMergedV1)
-        await candidates.person_merged(session=session, event=event)
+        await candidates.person_merged(session=session, outbox=outbox, event=event)
 
     async def household_merged(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
         assert isinstance(event, HouseholdMergedV1)
-        await candidates.household_merged(session=session, event=event)
+        await candidates.household_merged(session=session, outbox=outbox, event=event)
 
     async def agreement_changed(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
         assert isinstance(event, AgreementChangedV1)

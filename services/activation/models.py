@@ -201,3 +201,14 @@ class PlacementHours(Base):
     hours: Mapped[int]
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PersonMark(Base):
+    """What intake said about a person that a later-arriving candidate request must respect: erased (the request
+    is ignored), consent to activation withdrawn (the candidate stays off every list). Only pseudonymous ids."""
+
+    __tablename__ = "person_marks"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -128,6 +128,25 @@ async def decline_waiting(*, session: AsyncSession, outbox: OutboxWriter, person
             await _decline(session, outbox, placement, "candidate", "candidate_unavailable")
 
 
+async def decline_duplicates(
+    *, session: AsyncSession, outbox: OutboxWriter, merged: uuid.UUID, survivor: uuid.UUID
+) -> None:
+    """Before ``merged``'s placements move to ``survivor``: a waiting proposal of the merged person for an
+    opportunity the survivor also has a live placement in is declined."""
+    kept = {
+        p.opportunity_id
+        for p in await repository.placements_of_person(session, survivor)
+        if p.status != PlacementStatus.declined
+    }
+    for placement in await repository.placements_of_person(session, merged):
+        if placement.opportunity_id in kept and placement.status != PlacementStatus.declined:
+            if placement.status in (PlacementStatus.proposed, PlacementStatus.accepted):
+                await _decline(session, outbox, placement, "candidate", "other")
+            else:  # both running or finished: the record stays, under a fresh id, as a count
+                placement.person_id = uuid.uuid4()
+    await session.flush()
+
+
 async def _candidate(session: AsyncSession, person_id: uuid.UUID) -> Candidate | None:
     return await repository.get_candidate(session, person_id)
 

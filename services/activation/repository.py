@@ -19,6 +19,7 @@ from services.activation.models import (
     MatchingRun,
     Opportunity,
     Organisation,
+    PersonMark,
     Placement,
     ShortlistEntry,
 )
@@ -344,10 +345,44 @@ async def filled_positions(session: AsyncSession, opportunity_id: uuid.UUID) -> 
 
 
 async def unlink_placements(session: AsyncSession, person_id: uuid.UUID) -> None:
-    """An erased person's placements stay as counts; nothing links them to the person any more."""
+    """An erased person's placements stay as counts under one random id (still one person in the fairness
+    report); nothing links them to the person any more."""
+    stand_in = uuid.uuid4()
     for placement in await placements_of_person(session, person_id):
-        placement.person_id = uuid.uuid4()
+        placement.person_id = stand_in
         placement.case_id = None
+
+
+# --- what arrived before the candidate ------------------------------------------------------------------------
+
+
+async def get_mark(session: AsyncSession, person_id: uuid.UUID) -> PersonMark | None:
+    return await session.get(PersonMark, person_id)
+
+
+async def _mark(session: AsyncSession, person_id: uuid.UUID) -> PersonMark:
+    mark = await session.get(PersonMark, person_id)
+    if mark is None:
+        mark = PersonMark(person_id=person_id)
+        session.add(mark)
+    return mark
+
+
+async def mark_withdrawn(session: AsyncSession, person_id: uuid.UUID, at: datetime | None) -> None:
+    """Consent to activation withdrawn at ``at`` (None: given again)."""
+    mark = await session.get(PersonMark, person_id)
+    if mark is None and at is None:
+        return
+    mark = mark or await _mark(session, person_id)
+    if at is None or mark.withdrawn_at is None or at > mark.withdrawn_at:
+        mark.withdrawn_at = at
+    await session.flush()
+
+
+async def mark_erased(session: AsyncSession, person_id: uuid.UUID, at: datetime) -> None:
+    mark = await _mark(session, person_id)
+    mark.erased_at = at
+    await session.flush()
 
 
 async def rekey_placements(session: AsyncSession, merged: uuid.UUID, survivor: uuid.UUID) -> None:

@@ -4,6 +4,7 @@ Placements are in placements.py, candidates (fed by events) in candidates.py."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Sequence
@@ -73,11 +74,11 @@ def criteria_of(stored: dict[str, Any]) -> domain.Criteria:
     )
 
 
-def _criteria_json(data: CriteriaIn) -> dict[str, Any]:
+def _criteria_json(data: CriteriaIn, loc: tuple[str, ...] = ("body", "criteria")) -> dict[str, Any]:
     if data.min_age is not None and data.max_age is not None and data.min_age > data.max_age:
         raise Invalid(
             "The lowest age is above the highest.",
-            details=[field_error(["body", "criteria", "min_age"], "Must not be above max_age.")],
+            details=[field_error([*loc, "min_age"], "Must not be above max_age.")],
         )
     stored = data.model_dump()
     stored["priority_groups"] = sorted(set(data.priority_groups))
@@ -114,7 +115,7 @@ async def set_criteria(*, session: AsyncSession, user: User, forum_id: uuid.UUID
     found = await forum(session=session, forum_id=forum_id)
     if not access.coordinates(user, found.municipalities):
         raise Forbidden("A forum's criteria are set by an administrator or a coordinator of all its municipalities.")
-    found.criteria = _criteria_json(data)
+    found.criteria = _criteria_json(data, ("body",))
     await session.flush()
     return found
 
@@ -682,7 +683,9 @@ async def fairness(
         if not opps:
             raise NotFound(f"No opportunity {opportunity_id} in this forum.")
     on = date.today()
-    crit = criteria_of(found.criteria)
+    # The base is everyone the forum's criteria admit, placed or not: a placed candidate stays in the funnel that
+    # led to their placement (with "not placed" applied, every placement would shrink its own base).
+    crit = dataclasses.replace(criteria_of(found.criteria), exclude_placed=False)
     geo = await geography(session, on)
     reach = sorted({c for o in opps for c in geo.municipalities_reaching(o.municipality_code, crit.scope)})
     pool = await repository.candidate_pool(session, municipalities=reach) if reach else matching.Pool.of([])

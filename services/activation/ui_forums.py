@@ -50,7 +50,7 @@ async def forums_view(
     messages: list[Message] | None = None,
 ) -> HTMLResponse:
     forums = list(await repository.list_forums(session))
-    members = {f.id: await repository.members_of(session, f.id) for f in forums}
+    members = {f.id: access.visible_members(user, await repository.members_of(session, f.id)) for f in forums}
     return page(
         request,
         "forums.html",
@@ -122,7 +122,7 @@ async def _forum_view(
         status_code=status_code,
         messages=messages or [],
         forum=found,
-        members=await repository.members_of(session, found.id),
+        members=access.visible_members(user, await repository.members_of(session, found.id)),
         organisation_names=names,
         opportunities=opportunities,
         criteria=ui_forms.criteria_values(found.criteria),
@@ -155,7 +155,8 @@ async def criteria_page(request: Request, forum_id: uuid.UUID, user: Coordinator
             async with session.begin_nested():
                 await service.set_criteria(session=session, user=user, forum_id=forum_id, data=data)
         except DomainError as exc:
-            form.errors.update(field_errors(exc, gettext))
+            # The service names the criteria's own fields (its body is the criteria); the form nests them.
+            form.errors.update({f"criteria.{k}": v for k, v in field_errors(exc, gettext).items()})
             return await _forum_view(
                 request,
                 user,

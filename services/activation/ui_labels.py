@@ -82,8 +82,16 @@ PARTS = {
     "priority": N_("Priority groups"),
     "availability": N_("Availability"),
     "unemployed": N_("Time unemployed"),
+    "priority_and_unemployed": N_("Priority groups and time unemployed"),
 }
-PART_WEIGHTS = {"skills": 40, "distance": 20, "priority": 15, "availability": 15, "unemployed": 10}
+PART_WEIGHTS = {
+    "skills": 40,
+    "distance": 20,
+    "priority": 15,
+    "availability": 15,
+    "unemployed": 10,
+    "priority_and_unemployed": 25,
+}
 STAGES = {
     "eligible": N_("Eligible"),
     "shortlisted": N_("On the shortlist"),

@@ -20,11 +20,9 @@ from services.activation.domain import OpportunityStatus, PlacementStatus
 from services.activation.models import Opportunity, Placement
 from services.activation.ui_common import is_staff, page, sees_rankings
 from services.activation.ui_forms import Form
-from shared.auth import Role, User
+from shared.auth import User
 from shared.ui.templating import Message
 
-# Checks an employer sees without their detail, or not at all (a candidate's disability is not theirs to know).
-PRIVATE_CHECKS = frozenset({"accessible"})
 PARTS = ("skills", "distance", "priority", "availability", "unemployed")
 
 
@@ -38,19 +36,21 @@ class Explained:
 
 
 def explained(ranked: domain.Ranked, *, full: bool) -> Explained:
-    parts = [(name, ranked.breakdown.get(name, 0.0), domain.WEIGHTS[name]) for name in PARTS]
+    if full:
+        parts = [(name, ranked.breakdown.get(name, 0.0), domain.WEIGHTS[name]) for name in PARTS]
+    else:
+        shown = access.employer_breakdown(ranked.breakdown)
+        parts = [(name, shown[name], weight) for name, weight in access.EMPLOYER_PARTS.items()]
     checks = [
         (c.criterion, c.met, c.detail if full else "")
         for c in ranked.checks
-        if full or c.criterion not in PRIVATE_CHECKS
+        if full or c.criterion not in access.PRIVATE_CHECKS
     ]
     return Explained(ranked.score, parts, checks)
 
 
 def employer_only(user: User) -> bool:
-    return Role.employer in user.roles and not user.has_role(
-        Role.admin, Role.case_worker, Role.supervisor, Role.coordinator
-    )
+    return access.employer_only(user)
 
 
 @dataclass(frozen=True, slots=True)

@@ -516,3 +516,62 @@ async def test_an_older_request_arriving_after_a_newer_one_does_not_win(activati
     newest = request("sewing")
     await add_candidates(activation, newest)
     assert (await candidate(activation, person_id) or {})["skills"] == ["sewing"]
+
+
+# --- events of the two topics in any order -------------------------------------------------------------------------
+
+
+async def test_a_request_arriving_after_the_persons_erasure_makes_no_candidate(activation: RunningService) -> None:
+    late = requested()
+    assert [str(o) for o in await deliver(activation, erased(late))] == ["applied"]
+    await add_candidates(activation, late)
+    assert await candidate(activation, late.person_id) is None
+    assert await activation.count(Candidate.__table__) == 0
+
+
+async def test_a_request_older_than_a_withdrawal_that_came_first_stays_off_every_list(
+    activation: RunningService,
+) -> None:
+    _, first, _ = await two_opportunities(activation)
+    request = earlier(requested(), NOW - timedelta(minutes=5))
+    await add_candidates(activation, consent(request, granted=False))  # activation does not know them yet
+    await add_candidates(activation, request)
+    assert await ranked_ids(activation, first) == []
+    # Consent given again puts them on the lists; a request made after a withdrawal is taken as it is.
+    await add_candidates(activation, consent(request, granted=True))
+    assert await ranked_ids(activation, first) == [str(request.person_id)]
+    newer = requested()
+    await add_candidates(
+        activation, consent(newer, granted=False), earlier(newer, datetime.now(UTC) + timedelta(seconds=1))
+    )
+    assert str(newer.person_id) in await ranked_ids(activation, first)
+
+
+async def test_a_merge_of_two_people_proposed_for_the_same_opportunity_declines_the_merged_ones_proposal(
+    activation: RunningService,
+) -> None:
+    _, first, _ = await two_opportunities(activation, positions=5)
+    survivor, gone = requested(), requested()
+    await add_candidates(activation, survivor, gone)
+    kept = await propose(activation, first, survivor.person_id)
+    dropped = await propose(activation, first, gone.person_id)
+
+    outcomes = await deliver(activation, person_merged(gone, survivor))
+
+    assert [str(o) for o in outcomes] == ["applied"]  # not dead-lettered on the one-live-placement rule
+    assert (await placement(activation, dropped["id"]))["status"] == "declined"
+    assert (await placement(activation, kept["id"]))["status"] == "proposed"
+    declined = await queued_events(activation, PlacementDeclinedV1)
+    assert [(str(e.placement_id), e.party) for e in declined] == [(dropped["id"], "candidate")]
+
+
+async def test_an_erased_persons_placements_stay_one_person_in_the_counts(activation: RunningService) -> None:
+    _, first, second = await two_opportunities(activation, positions=5)
+    person = requested()
+    await add_candidates(activation, person)
+    for opportunity in (first, second):
+        await propose(activation, opportunity, person.person_id)
+    await add_candidates(activation, erased(person))
+    async with activation.runtime.sessions() as session:
+        stand_ins = set((await session.execute(select(Placement.person_id))).scalars())
+    assert len(stand_ins) == 1 and person.person_id not in stand_ins

@@ -489,8 +489,10 @@ async def test_the_fairness_report_counts_a_known_population_exactly(activation:
     assert only["totals"] == k["totals"] and only["groups"] == k["groups"]
     await refused(activation, 404, "GET", f"/forums/{forum_id}/fairness?opportunity_id={forum_id}", user="analyst")
 
-    # Excluding placed candidates again takes the two who started out of the eligible (not out of the placed).
+    # Excluding placed candidates again keeps the two who started in the report's base (the funnel that placed
+    # them), while the live ranking no longer offers them.
     await ok(activation, "PUT", f"/forums/{forum_id}/criteria", {"exclude_placed": True}, user="coordinator")
     report = await ok(activation, "GET", f"/forums/{forum_id}/fairness", user="supervisor")
-    assert report["totals"] == {"eligible": 4, "shortlisted": 6, "proposed": 4, "placed": 2}
-    assert counts(report, "disability")["eligible"] == (1, 4, 0.25)
+    assert report["totals"] == {"eligible": 6, "shortlisted": 6, "proposed": 4, "placed": 2}
+    assert counts(report, "disability")["eligible"] == (2, 6, 0.3333)
+    assert (await shortlist(activation, park))["eligible"] == 4

@@ -186,8 +186,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("placement_id", "month", name=op.f("pk_placement_hours")),
     )
 
+    op.create_table(
+        "person_marks",
+        sa.Column("person_id", sa.Uuid(), nullable=False),
+        sa.Column("erased_at", UTCDateTime(), nullable=True),
+        sa.Column("withdrawn_at", UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("person_id", name=op.f("pk_person_marks")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("person_marks")
     op.drop_table("placement_hours")
     op.drop_table("placements")
     op.drop_table("matching_runs")
