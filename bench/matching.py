@@ -9,12 +9,21 @@ and start dates are relative to today), on the embedded default (SQLite, WAL):
 * organisations, forums (one per district) and opportunities go through the real API of the activation service,
   started as `oslonac serve activation` (uvicorn) on 127.0.0.1 on a free port.
 
-Then (a) GET .../opportunities/{id}/shortlist?limit=50 for random opportunities over HTTP, one at a time, and
-(b) ``service.recompute_shortlists`` over all opportunities in one transaction, in this process, timed by phase.
-The raw limit of the same run: the candidate rows read with the sqlite3 module alone, the same ranking done with
-numpy alone on arrays already in memory (its result checked equal to the service's), the same entries written with
-executemany. (b) runs on PostgreSQL too when 127.0.0.1:5432 answers, in a fresh database dropped afterwards.
-Results replace this benchmark's own section of docs/benchmarks.md.
+Then (a) GET .../opportunities/{id}/shortlist?limit=50 for random opportunities over HTTP, one at a time, and the
+same in this process timed by step (``repository.candidate_pool``, ``matching.Pool.from_rows``, ``matching.evaluate``
++ ``matching.top``, ``matching.explain``); (b) ``service.recompute_shortlists`` with production's sessionmaker, in
+this process, twice (run 1 finds no stored shortlists and writes them all, run 2 finds nothing changed and writes
+nothing), timed by phase (``repository.shortlist_entries``, ``repository.candidate_rows`` in keyset chunks,
+``Pool.from_rows`` and ``service._rank_all`` in the worker thread, ``repository.replace_shortlists``); (c) the
+service's responsiveness while the shortlists are recomputed: `oslonac serve activation` again on the same file with
+the background refresh every 2 s, GET /health/live (and in two rounds a shortlist too) every 50 ms while idle, then
+while the refresh recomputes after 1,000 candidates changed (twice), and while a coordinator's POST
+.../shortlists/recompute rewrites nearly every shortlist after the forums' criteria changed (the refresh does not
+look at criteria). The recompute's interval is its own ``matching_runs`` row.
+The raw limit of the same run: the service's own candidate SELECT run with the sqlite3 module alone, the same
+columns made arrays and ranked with numpy alone (its result checked equal to the service's), the stored entries read
+and the same entries written with executemany. (b) runs on PostgreSQL too when 127.0.0.1:5432 answers, in a fresh
+database dropped afterwards. Results replace this benchmark's own section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -35,8 +44,8 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -48,11 +57,13 @@ import numpy as np
 import numpy.typing as npt
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import JSON, Table, insert, select
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.http import KeepAliveConnection
 from bench.machine import describe, peak_rss_mib
-from services.activation import matching, repository, service
+from services.activation import domain, matching, repository, service
 from services.activation.app import MIGRATIONS, create_app
 from services.activation.candidates import MATCHING_MARKERS
 from services.activation.models import Base, Candidate
@@ -358,9 +369,9 @@ class Server:
                 self.process.wait(timeout=5)
 
 
-def start_server(data_dir: Path, public_key: Path, *, timeout_s: float = 60) -> Server:
-    """`oslonac serve activation` as production runs it, on 127.0.0.1; no broker (consumer and relay off) and no
-    background shortlist refresh (it would recompute in the middle of the measurement)."""
+def start_server(data_dir: Path, public_key: Path, *, refresh_s: float = 0, timeout_s: float = 60) -> Server:
+    """`oslonac serve activation` as production runs it, on 127.0.0.1; no broker (consumer and relay off); the
+    background shortlist refresh only where asked (in (a) it would recompute in the middle of the measurement)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OSLONAC_")}
     env.update(
@@ -370,7 +381,7 @@ def start_server(data_dir: Path, public_key: Path, *, timeout_s: float = 60) -> 
             "OSLONAC_KAFKA_BOOTSTRAP_SERVERS": OFFLINE.bootstrap_servers,
             "OSLONAC_RUN_CONSUMER": "false",
             "OSLONAC_RUN_RELAY": "false",
-            "OSLONAC_SHORTLIST_REFRESH_S": "0",
+            "OSLONAC_SHORTLIST_REFRESH_S": f"{refresh_s:g}",
             "OSLONAC_JWT_PUBLIC_KEY_FILE": str(public_key),
             "OSLONAC_LOG_LEVEL": "WARNING",
             "OSLONAC_LOG_FORMAT": "json",
@@ -458,7 +469,7 @@ async def set_up_over_api(server: Server, data: Data, tokens: Tokens, *, concurr
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     for n, offer in enumerate(data.opportunities):
         offer["id"] = published[n]
-    return {"forums": len(forum_ids), "seconds": time.perf_counter() - started}
+    return {"forums": len(forum_ids), "forum_ids": forum_ids, "seconds": time.perf_counter() - started}
 
 
 def percentiles(values: Sequence[float]) -> dict[str, float]:
@@ -519,80 +530,181 @@ async def shortlists_over_http(
 
 # --- all shortlists, by phase ---------------------------------------------------------------------------------
 
+Counter = Callable[[tuple[Any, ...], Any], dict[str, int]]
+
 
 @dataclass
 class Phases:
-    """Time the steps a service function calls, by wrapping them where it looks them up (module attributes)."""
+    """Time the steps a service function calls, by wrapping them where it looks them up (module attributes).
+
+    A phase gets its own time only: a wrapped step called inside another (``evaluate`` in ``_rank_all``,
+    ``from_rows`` in ``candidate_pool``) is taken out of the outer one's. The service awaits its steps one after
+    another (the worker thread's while the event loop waits for it), so one stack of the open steps suffices."""
 
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    rows: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    calls: list[tuple[str, float, float]] = field(default_factory=list)  # (phase, start, end) of every call
+    _open: list[list[float]] = field(default_factory=list)  # per open step: time spent in steps inside it
 
     @contextmanager
-    def patched(self, targets: Sequence[tuple[Any, str, str]]) -> Iterator[None]:
+    def patched(self, targets: Sequence[tuple[Any, str, str, Counter | None]]) -> Iterator[None]:
         originals: list[tuple[Any, str, Any]] = []
-        for owner, name, phase in targets:
-            original = getattr(owner, name)
-            originals.append((owner, name, owner.__dict__[name]))
-            setattr(owner, name, self._timed(original, phase, owner is matching.Pool))
         try:
+            for owner, name, phase, counter in targets:
+                original = getattr(owner, name)
+                originals.append((owner, name, owner.__dict__[name]))
+                setattr(owner, name, self._timed(original, phase, counter, owner is matching.Pool))
             yield
         finally:
             for owner, name, original in reversed(originals):
                 setattr(owner, name, original)
 
-    def _timed(self, original: Callable[..., Any], phase: str, static: bool) -> Any:
+    def _begin(self) -> float:
+        self._open.append([0.0])
+        return time.perf_counter()
+
+    def _end(self, phase: str, started: float) -> None:
+        ended = time.perf_counter()
+        elapsed = ended - started
+        self.calls.append((phase, started, ended))
+        inner = self._open.pop()[0]
+        self.seconds[phase] += elapsed - inner
+        if self._open:
+            self._open[-1][0] += elapsed
+
+    def _count(self, counter: Counter | None, args: tuple[Any, ...], result: Any) -> None:
+        if counter is not None:
+            for key, n in counter(args, result).items():
+                self.counts[key] += n
+
+    def _timed(self, original: Callable[..., Any], phase: str, counter: Counter | None, static: bool) -> Any:
         if asyncio.iscoroutinefunction(original):
 
             async def timed_async(*args: Any, **kwargs: Any) -> Any:
-                started = time.perf_counter()
+                started = self._begin()
                 try:
                     result = await original(*args, **kwargs)
-                    if phase == "load":
-                        self.rows += len(result)
+                    self._count(counter, args, result)
                     return result
                 finally:
-                    self.seconds[phase] += time.perf_counter() - started
+                    self._end(phase, started)
 
             return timed_async
 
         def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
+            started = self._begin()
             try:
-                return original(*args, **kwargs)
+                result = original(*args, **kwargs)
+                self._count(counter, args, result)
+                return result
             finally:
-                self.seconds[phase] += time.perf_counter() - started
+                self._end(phase, started)
 
         return staticmethod(timed) if static else timed
 
 
-RECOMPUTE_STEPS = (
-    (repository, "matchable_candidates", "load"),
-    (matching.Pool, "of", "pool"),
-    (matching, "evaluate", "rank"),
-    (matching, "top", "rank"),
-    (repository, "replace_shortlists", "write"),
+def _rows(_args: tuple[Any, ...], result: Any) -> dict[str, int]:
+    return {"rows": len(result), "queries": 1}
+
+
+def _written(args: tuple[Any, ...], _result: Any) -> dict[str, int]:
+    return {"written_opportunities": len(args[1]), "written_entries": len(args[2]), "write_transactions": 1}
+
+
+def _stored(_args: tuple[Any, ...], result: Any) -> dict[str, int]:
+    return {"stored_entries": sum(len(v) for v in result.values())}
+
+
+RECOMPUTE_STEPS: tuple[tuple[Any, str, str, Counter | None], ...] = (
+    (repository, "shortlist_entries", "stored", _stored),
+    (service, "_candidate_rows", "load_tx", None),
+    (repository, "candidate_rows", "load", _rows),
+    (matching.Pool, "from_rows", "pool", None),
+    (service, "_rank_all", "rank_rest", None),
+    (matching, "evaluate", "rank", None),
+    (matching, "top", "rank", None),
+    (service, "_write_changes", "write_rest", None),
+    (repository, "replace_shortlists", "write", _written),
 )
-SHORTLIST_STEPS = (
-    (repository, "matchable_candidates", "load"),
-    (matching.Pool, "of", "pool"),
-    (matching, "rank", "rank"),
+RECOMPUTE_PHASES = ("stored", "load", "load_tx", "pool", "rank", "rank_rest", "write", "write_rest", "other")
+SHORTLIST_STEPS: tuple[tuple[Any, str, str, Counter | None], ...] = (
+    (repository, "candidate_pool", "load", _rows),
+    (matching.Pool, "from_rows", "pool", None),
+    (matching, "evaluate", "rank", None),
+    (matching, "top", "rank", None),
+    (matching, "explain", "explain", None),
 )
+
+
+@contextmanager
+def counted_transactions(phases: Phases) -> Iterator[None]:
+    """Count the units of work ``service`` opens (``service.unit_of_work`` is ``shared.db``'s, imported there)."""
+    original = getattr(service, "unit_of_work")  # noqa: B009
+
+    def counting(factory: Any) -> Any:
+        phases.counts["transactions"] += 1
+        return original(factory)
+
+    setattr(service, "unit_of_work", counting)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(service, "unit_of_work", original)  # noqa: B010
+
+
+STALL_TICK_S, STALL_S = 0.005, 0.02
+
+
+async def watch_loop(stalls: list[tuple[float, float]], stop: asyncio.Event) -> None:
+    """The event loop's stalls: a 5 ms sleep that wakes more than 20 ms late means nothing else could run
+    (requests included, in the service) for that long; (start, seconds)."""
+    last = time.perf_counter()
+    while not stop.is_set():
+        await asyncio.sleep(STALL_TICK_S)
+        now = time.perf_counter()
+        lag = now - last - STALL_TICK_S
+        if lag > STALL_S:
+            stalls.append((last + STALL_TICK_S, lag))
+        last = now
+
+
+def stalled_in(phases: Phases, start: float, seconds: float) -> str:
+    """The step a stall happened in: of the calls covering most of it, the innermost (shortest)."""
+    end = start + seconds
+    overlaps = [(min(end, e) - max(start, s), e - s, phase) for phase, s, e in phases.calls if s < end and e > start]
+    best = max((o for o, _, _ in overlaps), default=0.0)
+    if best < seconds / 2:
+        return "other"
+    return min((d, phase) for o, d, phase in overlaps if o >= 0.8 * best)[1]
 
 
 async def timed_recompute(url: str) -> dict[str, Any]:
+    """``service.recompute_shortlists`` with production's engine and sessionmaker, as the refresh and the API call
+    it, timed by phase, with the event loop watched for stalls (in the service they hold up every request)."""
     engine = create_engine(url)
     phases = Phases()
+    stalls: list[tuple[float, float]] = []
+    stop = asyncio.Event()
     try:
-        with phases.patched(RECOMPUTE_STEPS):
+        with phases.patched(RECOMPUTE_STEPS), counted_transactions(phases):
+            watcher = asyncio.create_task(watch_loop(stalls, stop))
+            await asyncio.sleep(STALL_TICK_S * 2)
             started = time.perf_counter()
-            async with unit_of_work(session_factory(engine)) as session:
-                run = await service.recompute_shortlists(session)
-                body_done = time.perf_counter()
-            total = time.perf_counter() - started
+            try:
+                run = await service.recompute_shortlists(session_factory(engine))
+            finally:
+                total = time.perf_counter() - started
+                stop.set()
+                await watcher
     finally:
         await engine.dispose()
-    split = dict(phases.seconds)
-    split["commit"] = total - (body_done - started)
+    worst = sorted(stalls, key=lambda stall: -stall[1])
+    stalled = {
+        "count": len(stalls),
+        "seconds": sum(lag for _, lag in stalls),
+        "worst": [(lag, stalled_in(phases, at, lag), max(0.0, at - started)) for at, lag in worst[:3]],
+    }
+    split = {key: phases.seconds.get(key, 0.0) for key in RECOMPUTE_PHASES if key != "other"}
     split["other"] = total - sum(split.values())
     return {
         "total_s": total,
@@ -600,6 +712,19 @@ async def timed_recompute(url: str) -> dict[str, Any]:
         "candidates": run.candidates,
         "opportunities": run.opportunities,
         "split": split,
+        "stalls": stalled,
+        "counts": {
+            key: phases.counts.get(key, 0)
+            for key in (
+                "rows",
+                "queries",
+                "stored_entries",
+                "written_opportunities",
+                "written_entries",
+                "write_transactions",
+                "transactions",
+            )
+        },
     }
 
 
@@ -618,35 +743,44 @@ async def shortlist_split(url: str, sampled: Sequence[dict[str, Any]]) -> dict[s
                     total += time.perf_counter() - started
     finally:
         await engine.dispose()
-    split = dict(phases.seconds)
+    split = {key: phases.seconds.get(key, 0.0) for key in ("load", "pool", "rank", "explain")}
     split["other"] = total - sum(split.values())
-    return {"count": len(sampled), "total_s": total, "split": split, "rows": phases.rows}
+    return {"count": len(sampled), "total_s": total, "split": split, "rows": phases.counts["rows"]}
+
+
+def candidate_select() -> Any:
+    """The statement ``repository.candidate_pool`` runs for every municipality (the text columns)."""
+    return select(*repository._RAW_COLUMNS).where(Candidate.active.is_(True))
+
+
+def candidate_sql(dialect: Any, municipalities: Sequence[str] | None = None) -> str:
+    """That statement as the database receives it, for the raw driver alone (the floor reads exactly the same)."""
+    stmt = candidate_select()
+    if municipalities is not None:
+        stmt = stmt.where(Candidate.municipality_code.in_(list(municipalities)))
+    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 async def load_split(url: str) -> dict[str, float]:
-    """The load phase in two: the query with SQLAlchemy's rows, then making them the domain's candidates."""
+    """Every candidate read in one query as ``candidate_pool`` does, in three steps: the query with SQLAlchemy's
+    rows, the ``RawCandidate`` tuples, ``Pool.from_rows``."""
     engine = create_engine(url)
     try:
         async with unit_of_work(session_factory(engine)) as session:
             started = time.perf_counter()
-            stmt = select(*repository._POOL_COLUMNS).where(Candidate.active.is_(True))
-            rows = (await session.execute(stmt)).all()
+            rows = (await session.execute(candidate_select())).all()
             fetched = time.perf_counter()
-            candidates = [repository.as_domain(r) for r in rows]
-            converted = time.perf_counter()
-            matching.Pool.of(candidates)
-            pooled = time.perf_counter()
+        raw = [matching.RawCandidate(*row) for row in rows]
+        tupled = time.perf_counter()
+        matching.Pool.from_rows(raw)
+        pooled = time.perf_counter()
     finally:
         await engine.dispose()
-    return {"query_s": fetched - started, "as_domain_s": converted - fetched, "pool_s": pooled - converted}
+    return {"query_s": fetched - started, "tuples_s": tupled - fetched, "pool_s": pooled - tupled, "rows": len(raw)}
 
 
 # --- the raw limit --------------------------------------------------------------------------------------------
 
-RAW_COLUMNS = (
-    "person_id, municipality_code, sex, birth_year, able_to_work, employment_status, skills, markers, "
-    "hours_min, hours_max, available_from, unemployed_since, placed"
-)
 Ints = npt.NDArray[np.int64]
 
 
@@ -762,15 +896,17 @@ def raw_rank(a: Arrays, offer: dict[str, Any], reach: frozenset[str], on: date, 
     return [int(r) for r in rows[order]]
 
 
-def raw_sqlite(db_path: Path, data: Data, sampled: list[dict[str, Any]], size: int) -> dict[str, Any]:
-    """The floor of each step: rows read with sqlite3 alone, ranked with numpy alone, entries written with
-    executemany (delete and insert in one transaction, with production's pragmas); checked against the service."""
+def raw_sqlite(db_path: Path, data: Data, sampled: list[dict[str, Any]], size: int, *, by_step: int) -> dict[str, Any]:
+    """The floor of each step: the service's own candidate SELECT with sqlite3 alone, its rows made arrays and
+    ranked with numpy alone, the stored entries read, the entries written with executemany (delete and insert in
+    one transaction, with production's pragmas); checked against the service's stored entries."""
+    dialect = sqlite_dialect.dialect()
     db = sqlite3.connect(db_path, isolation_level=None)
     try:
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "mmap_size=268435456"):
             db.execute(f"PRAGMA {pragma}")
         started = time.perf_counter()
-        rows = db.execute(f"SELECT {RAW_COLUMNS} FROM candidates WHERE active = 1").fetchall()  # noqa: S608
+        rows = db.execute(candidate_sql(dialect)).fetchall()
         select_s = time.perf_counter() - started
         started = time.perf_counter()
         arrays = Arrays.of(rows)
@@ -787,7 +923,9 @@ def raw_sqlite(db_path: Path, data: Data, sampled: list[dict[str, Any]], size: i
             for opp, rows_ in ranked.items()
             for rank, row in enumerate(rows_, start=1)
         ]
+        started = time.perf_counter()
         stored = db.execute("SELECT opportunity_id, person_id, rank, score FROM shortlist_entries").fetchall()
+        stored_s = time.perf_counter() - started
         same = {(o, p, r) for o, p, r, _ in stored} == set(entries)
         scores = {(o, p): s for o, p, _, s in stored}
         values = [(o, p, r, scores.get((o, p), 0.0)) for o, p, r in entries]
@@ -799,18 +937,23 @@ def raw_sqlite(db_path: Path, data: Data, sampled: list[dict[str, Any]], size: i
         )
         db.execute("COMMIT")
         write_s = time.perf_counter() - started
-        # One opportunity's floor: its reachable candidates' rows read, then ranked (arrays already in memory).
-        one_ms = []
-        for offer in sampled:
-            reach = sorted(data.reach[offer["municipality_code"]])
-            marks = ", ".join("?" * len(reach))
+        # One opportunity's floor: its reachable candidates' rows read (the service's statement), then ranked on
+        # the arrays already in memory; for the first ``by_step`` also those rows made arrays (what from_rows does).
+        one_ms, select_ms, arrays_ms, rank_ms = [], [], [], []
+        for n, offer in enumerate(sampled):
+            sql = candidate_sql(dialect, sorted(data.reach[offer["municipality_code"]]))
             started = time.perf_counter()
-            db.execute(
-                f"SELECT {RAW_COLUMNS} FROM candidates WHERE active = 1 AND municipality_code IN ({marks})",  # noqa: S608
-                reach,
-            ).fetchall()
+            found = db.execute(sql).fetchall()
+            selected = time.perf_counter()
             raw_rank(arrays, offer, data.reach[offer["municipality_code"]], on, 50)
-            one_ms.append((time.perf_counter() - started) * 1000)
+            done = time.perf_counter()
+            one_ms.append((done - started) * 1000)
+            if n < by_step:
+                select_ms.append((selected - started) * 1000)
+                rank_ms.append((done - selected) * 1000)
+                started = time.perf_counter()
+                Arrays.of(found)
+                arrays_ms.append((time.perf_counter() - started) * 1000)
     finally:
         db.close()
     return {
@@ -818,10 +961,18 @@ def raw_sqlite(db_path: Path, data: Data, sampled: list[dict[str, Any]], size: i
         "rows": len(rows),
         "arrays_s": arrays_s,
         "rank_s": rank_s,
+        "stored_s": stored_s,
+        "stored": len(stored),
         "write_s": write_s,
         "entries": len(entries),
         "same_as_service": same,
         "one": percentiles(one_ms) if one_ms else None,
+        "by_step": {
+            "count": len(select_ms),
+            "select_ms": statistics.fmean(select_ms) if select_ms else 0.0,
+            "arrays_ms": statistics.fmean(arrays_ms) if arrays_ms else 0.0,
+            "rank_ms": statistics.fmean(rank_ms) if rank_ms else 0.0,
+        },
     }
 
 
@@ -896,12 +1047,12 @@ async def postgres_phase(sqlite_url: str, dsn: str) -> dict[str, Any]:
         conn = await asyncpg.connect(raw_dsn)
         try:
             started = time.perf_counter()
-            rows = await conn.fetch(f"SELECT {RAW_COLUMNS} FROM candidates WHERE active")  # noqa: S608
+            rows = await conn.fetch(candidate_sql(postgresql_dialect.dialect()))  # type: ignore[no-untyped-call]
             select_s = time.perf_counter() - started
-            entries = [
-                tuple(r)
-                for r in await conn.fetch("SELECT opportunity_id, person_id, rank, score FROM shortlist_entries")
-            ]
+            started = time.perf_counter()
+            stored = await conn.fetch("SELECT opportunity_id, person_id, rank, score FROM shortlist_entries")
+            stored_s = time.perf_counter() - started
+            entries = [tuple(r) for r in stored]
             started = time.perf_counter()
             async with conn.transaction():
                 await conn.execute("DELETE FROM shortlist_entries")
@@ -918,40 +1069,394 @@ async def postgres_phase(sqlite_url: str, dsn: str) -> dict[str, Any]:
         "first": first,
         "second": second,
         "load_split": split,
-        "raw": {"select_s": select_s, "rows": len(rows), "write_s": write_s, "entries": len(entries)},
+        "raw": {
+            "select_s": select_s,
+            "rows": len(rows),
+            "stored_s": stored_s,
+            "write_s": write_s,
+            "entries": len(entries),
+        },
+    }
+
+
+# --- (c) the service while the shortlists are recomputed ------------------------------------------------------
+
+PROBE_PERIOD_S = 0.05
+PROBE_TIMEOUT_S = 30.0
+Request = Callable[[KeepAliveConnection, int], Coroutine[Any, Any, int]]
+
+
+async def probe_loop(
+    server: Server, samples: list[tuple[float, float, int]], request: Request, stop: asyncio.Event, *, limit: int
+) -> None:
+    """One request every 50 ms on one keep-alive connection (the next at once when one took longer): (sent at,
+    epoch seconds; latency from sending to the parsed answer, ms; status, 0 for a timeout or a dropped connection)."""
+    conn = server.connection()
+    next_at = time.perf_counter()
+    n = 0
+    try:
+        while not stop.is_set() and len(samples) < limit:
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent, started = time.time(), time.perf_counter()
+            try:
+                status = await asyncio.wait_for(request(conn, n), PROBE_TIMEOUT_S)
+            except (TimeoutError, OSError):
+                status = 0
+                await conn.close()
+                conn = server.connection()
+            samples.append((sent, (time.perf_counter() - started) * 1000, status))
+            n += 1
+            next_at = max(next_at + PROBE_PERIOD_S, time.perf_counter())
+    finally:
+        await conn.close()
+
+
+async def health_request(conn: KeepAliveConnection, _n: int) -> int:
+    status, _ = await conn.request("GET", "/activation/health/live")
+    return status
+
+
+def shortlist_request(sampled: Sequence[dict[str, Any]], tokens: Tokens) -> Request:
+    async def request(conn: KeepAliveConnection, n: int) -> int:
+        offer = sampled[n % len(sampled)]
+        code = offer["municipality_code"]
+        headers = tokens.headers(f"worker-{code}", (Role.case_worker,), [code])
+        status, _ = await conn.request("GET", f"{API}/opportunities/{offer['id']}/shortlist?limit=50", headers=headers)
+        return status
+
+    return request
+
+
+def last_run_row(db: sqlite3.Connection) -> tuple[Any, ...] | None:
+    row: tuple[Any, ...] | None = db.execute(
+        "SELECT id, started_at, finished_at, candidates, opportunities, entries FROM matching_runs "
+        "ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    return row
+
+
+def epoch(stored: str) -> float:
+    moment = datetime.fromisoformat(stored)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def stored_shortlists(db_path: Path) -> dict[str, frozenset[tuple[str, int, float]]]:
+    lists: dict[str, set[tuple[str, int, float]]] = defaultdict(set)
+    with closing(sqlite3.connect(db_path, timeout=30)) as db:
+        for opportunity, person, rank, score in db.execute(
+            "SELECT opportunity_id, person_id, rank, score FROM shortlist_entries"
+        ):
+            lists[opportunity].add((person, rank, score))
+    return {k: frozenset(v) for k, v in lists.items()}
+
+
+def change_candidates(db_path: Path, rng: random.Random, count: int) -> int:
+    """``count`` random active candidates get other skills and hours, ``updated_at`` now (as the intake handler's
+    update would leave them), in one transaction from this process: the stored shortlists are stale."""
+    skill_codes = sorted(skills.skills())
+    skill_weights = [3 if s in COMMON_SKILLS else 1 for s in skill_codes]
+    with closing(sqlite3.connect(db_path, timeout=30)) as db:
+        ids = [r[0] for r in db.execute("SELECT person_id FROM candidates WHERE active = 1 ORDER BY person_id")]
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's text for a UTCDateTime on SQLite
+        values = []
+        for person in rng.sample(ids, min(count, len(ids))):
+            low = rng.choice((4, 8, 10, 16, 20))
+            values.append(
+                (
+                    json.dumps(_skills(rng, skill_codes, skill_weights, rng.randint(0, 6))),
+                    low,
+                    min(40, low + rng.choice((10, 15, 20, 30))),
+                    now,
+                    person,
+                )
+            )
+        with db:
+            db.executemany(
+                "UPDATE candidates SET skills = ?, hours_min = ?, hours_max = ?, updated_at = ? WHERE person_id = ?",
+                values,
+            )
+    return len(values)
+
+
+def window(samples: Sequence[tuple[float, float, int]], start: float, end: float) -> dict[str, Any] | None:
+    """The probes whose request overlapped [start, end] (epoch seconds)."""
+    inside = [(sent, ms, status) for sent, ms, status in samples if sent <= end and sent + ms / 1000 >= start]
+    if not inside:
+        return None
+    ok = [ms for _, ms, status in inside if status == 200]
+    stats: dict[str, Any] = percentiles(ok) if ok else {}
+    worst = max(inside, key=lambda probe: probe[1])
+    stats.update(
+        {
+            "count": len(inside),
+            "failed": len(inside) - len(ok),
+            "over_200": sum(1 for m in ok if m > 200),
+            "worst_at_s": worst[0] - start,  # when the slowest was sent, from the window's start
+        }
+    )
+    return stats
+
+
+@dataclass
+class Round:
+    name: str
+    kinds: Mapping[str, Request]
+    trigger: Callable[[], Coroutine[Any, Any, Any]]
+    prepare: Callable[[], Coroutine[Any, Any, Any]] | None = None
+
+
+async def probe_round(server: Server, db_path: Path, spec: Round, *, idle_s: float, max_s: float) -> dict[str, Any]:
+    """Warm up, probe ``idle_s`` with nothing to recompute, trigger, probe until the next ``matching_runs`` row
+    is there (at most ``max_s``); the stored shortlists compared before and after."""
+    for request in spec.kinds.values():  # a fresh process: its first requests warm caches
+        conn = server.connection()
+        try:
+            for n in range(5):
+                await asyncio.wait_for(request(conn, n), PROBE_TIMEOUT_S)
+        finally:
+            await conn.close()
+    if spec.prepare is not None:
+        await spec.prepare()
+    before = await asyncio.to_thread(stored_shortlists, db_path)
+    limit = int((idle_s + max_s) / PROBE_PERIOD_S) + 100
+    samples: dict[str, list[tuple[float, float, int]]] = {kind: [] for kind in spec.kinds}
+    stop = asyncio.Event()
+    trigger: asyncio.Task[Any] | None = None
+    run: tuple[Any, ...] | None = None
+    with closing(sqlite3.connect(db_path, timeout=30)) as db:
+        last = last_run_row(db)
+        last_id = last[0] if last else 0
+        tasks = [
+            asyncio.create_task(probe_loop(server, samples[kind], request, stop, limit=limit))
+            for kind, request in spec.kinds.items()
+        ]
+        try:
+            idle_from = time.time()
+            await asyncio.sleep(idle_s)
+            idle_to = time.time()
+            unprompted = (last_run_row(db) or (0,))[0] != last_id  # a recompute started by itself while idle
+            triggered = time.time()
+            trigger = asyncio.create_task(spec.trigger())
+            deadline = time.monotonic() + max_s
+            while time.monotonic() < deadline:
+                found = last_run_row(db)
+                if found is not None and found[0] != last_id:
+                    run = found
+                    break
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
+            trigger_result = await asyncio.wait_for(trigger, PROBE_TIMEOUT_S * 10) if trigger else None
+    after = await asyncio.to_thread(stored_shortlists, db_path)
+    changed = sum(1 for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    result: dict[str, Any] = {
+        "name": spec.name,
+        "kinds": list(spec.kinds),
+        "unprompted": unprompted,
+        "trigger": trigger_result,
+        "changed_shortlists": changed,
+        "idle": {kind: window(s, idle_from, idle_to) for kind, s in samples.items()},
+    }
+    if run is None:
+        result["timed_out_s"] = max_s
+        return result
+    started, finished = epoch(run[1]), epoch(run[2])
+    result.update(
+        {
+            "run_s": finished - started,
+            "wait_s": started - triggered,
+            "candidates": run[3],
+            "entries": run[5],
+            "during": {kind: window(s, started, finished) for kind, s in samples.items()},
+        }
+    )
+    return result
+
+
+async def responsiveness(
+    server: Server,
+    db_path: Path,
+    data: Data,
+    tokens: Tokens,
+    sampled: Sequence[dict[str, Any]],
+    forum_ids: dict[str, str],
+    *,
+    refresh_s: float,
+    changes: int,
+    idle_s: float,
+    max_s: float,
+    seed: int,
+) -> dict[str, Any]:
+    rng = random.Random(seed + 2)
+    shortlists = shortlist_request(sampled, tokens)
+    groups_without_women = [g for g in domain.PRIORITY_GROUPS if g != "woman"]
+
+    async def candidates_changed() -> dict[str, Any]:
+        return {"changed_candidates": await asyncio.to_thread(change_candidates, db_path, rng, changes)}
+
+    async def criteria_changed() -> None:
+        conn = server.connection()
+        try:
+            for district, forum_id in sorted(forum_ids.items()):
+                coordinator = tokens.headers(f"coordinator-{district}", (Role.coordinator,), data.forums[district])
+                body = {"priority_groups": groups_without_women}
+                await call(conn, "PUT", f"{API}/forums/{forum_id}/criteria", coordinator, body)
+        finally:
+            await conn.close()
+
+    async def recompute_requested() -> dict[str, Any]:
+        conn = server.connection()
+        coordinator = tokens.headers("coordinator-bench", (Role.coordinator,), sorted(data.reach))
+        try:
+            started = time.perf_counter()
+            answer = await call(conn, "POST", f"{API}/shortlists/recompute", coordinator)
+            return {"post_s": time.perf_counter() - started, "entries": answer["entries"]}
+        finally:
+            await conn.close()
+
+    health = {"health": health_request}
+    both = {"health": health_request, "shortlist": shortlists}
+    rounds = (
+        Round("refresh", health, candidates_changed),
+        Round("refresh+shortlists", both, candidates_changed),
+        Round("api+shortlists", both, recompute_requested, prepare=criteria_changed),
+    )
+    load = os.getloadavg()[0]
+    found = []
+    for spec in rounds:
+        found.append(await probe_round(server, db_path, spec, idle_s=idle_s, max_s=max_s))
+    return {
+        "loadavg": load,
+        "refresh_s": refresh_s,
+        "changes": changes,
+        "idle_s": idle_s,
+        "rounds": found,
+        "rss_mib": peak_rss_mib(server.process.pid) or 0.0,
     }
 
 
 # --- the report -----------------------------------------------------------------------------------------------
 
+PHASE_LABELS = {
+    "stored": "read the stored shortlists (`repository.shortlist_entries`)",
+    "load": "read the candidates (`repository.candidate_rows`: the keyset queries and `RawCandidate` rows)",
+    "load_tx": "their short transactions (the rest of `service._candidate_rows`)",
+    "pool": "columns (`matching.Pool.from_rows`, worker thread)",
+    "rank": "rank every opportunity (`matching.evaluate` + `matching.top`, worker thread)",
+    "rank_rest": "the rest of `service._rank_all` (distance vectors; entries as `uuid.UUID` → (rank, score) dicts)",
+    "write": "write the changed shortlists (`repository.replace_shortlists`)",
+    "write_rest": "the rest of `service._write_changes` (comparing, entry rows, the write transactions and commits)",
+    "other": "the rest (opportunities, criteria, agreements, the run's row, thread hand-offs)",
+}
+FLOOR_RUN = {"stored": "second", "write": "first"}  # the run where the phase does all its work (else run 2)
+PHASE_SHORT = {
+    "stored": "`shortlist_entries`",
+    "load": "`candidate_rows`",
+    "load_tx": "`_candidate_rows`",
+    "pool": "`Pool.from_rows`",
+    "rank": "`evaluate`/`top`",
+    "rank_rest": "`_rank_all`",
+    "write": "`replace_shortlists`",
+    "write_rest": "`_write_changes`",
+    "other": "none of the wrapped steps (opportunities, criteria, agreements, the run's row)",
+}
 
-def _split_rows(run: dict[str, Any], raw: dict[str, float] | None) -> list[str]:
-    s = run["split"]
-    names = {
-        "load": "load the candidates (`repository.matchable_candidates`: query and `as_domain`)",
-        "pool": "columns (`matching.Pool.of`)",
-        "rank": "rank every opportunity (`matching.evaluate` + `matching.top`)",
-        "write": "write the entries (`repository.replace_shortlists`)",
-        "commit": "commit",
-        "other": "the rest (opportunities, forums, agreements, distance vectors, entry dicts, the run's row)",
-    }
+
+def _stalls(first: dict[str, Any], second: dict[str, Any]) -> str:
+    parts = []
+    for n, run in ((1, first), (2, second)):
+        st = run["stalls"]
+        worst = ", ".join(
+            f"{lag * 1000:.0f} ms in {PHASE_SHORT[phase]} (at +{at:.1f} s)" for lag, phase, at in st["worst"]
+        )
+        parts.append(f"run {n}: {st['count']}, {st['seconds']:.2f} s in all; the longest {worst or '—'}")
+    return (
+        f"Event-loop stalls over {STALL_S * 1000:.0f} ms while it ran (a task sleeping {STALL_TICK_S * 1000:.0f} ms "
+        "in the same loop woke that late; in the service no request is answered meanwhile, "
+        "`/health/live` included): " + "; ".join(parts) + "."
+    )
+
+
+def _split_rows(first: dict[str, Any], second: dict[str, Any], floors: dict[str, float]) -> list[str]:
     out = []
-    for key, label in names.items():
+    runs = {"first": first, "second": second}
+    for key, label in PHASE_LABELS.items():
         floor = ""
-        if raw and key in raw:
-            floor = f"{raw[key]:.2f} s ({s[key] / raw[key]:.1f}×)"
-        out.append(f"| {label} | {s[key]:.2f} s | {s[key] / run['total_s']:.0%} | {floor} |")
+        if key in floors:
+            run = FLOOR_RUN.get(key, "second")
+            ratio = runs[run]["split"][key] / floors[key]
+            floor = f"{floors[key]:.2f} s ({ratio:.1f}× run {1 if run == 'first' else 2})"
+        a, b = first["split"][key], second["split"][key]
+        out.append(
+            f"| {label} | {a:.2f} s ({a / first['total_s']:.0%}) | {b:.2f} s ({b / second['total_s']:.0%}) | {floor} |"
+        )
+    out.append(f"| total | **{first['total_s']:.2f} s** | **{second['total_s']:.2f} s** | |")
+    return out
+
+
+def _run_rows(first: dict[str, Any], second: dict[str, Any], target: bool) -> list[str]:
+    out = []
+    for n, run, what in ((1, first, "no stored shortlists"), (2, second, "nothing changed")):
+        c = run["counts"]
+        met = ""
+        if target:
+            met = " < 60 s: " + ("met" if run["total_s"] < 60 else "**missed**")
+        out.append(
+            f"| {n} ({what}) | **{run['total_s']:.1f} s** | {c['written_opportunities']:,} | "
+            f"{c['written_entries']:,} | {c['transactions']} ({c['queries']} candidate chunks, "
+            f"{c['write_transactions']} writes) |{met} |"
+        )
+    return out
+
+
+def _probe(stats: dict[str, Any] | None, *, at: bool = False) -> str:
+    if not stats or "p50" not in stats:
+        return "—"
+    failed = f", {stats['failed']} failed" if stats["failed"] else ""
+    when = f" (sent at +{stats['worst_at_s']:.1f} s)" if at else ""
+    return f"{stats['count']} · {stats['p50']:.1f} · {stats['p99']:.1f} · **{stats['max']:.0f}**{when}{failed}"
+
+
+def _round_rows(c: dict[str, Any]) -> list[str]:
+    out = []
+    for n, rnd in enumerate(c["rounds"], start=1):
+        if rnd["name"] == "api+shortlists":
+            trig = rnd["trigger"] or {}
+            trigger = (
+                "the forums' criteria changed over the API (women no longer a priority group); no recompute followed "
+                f"in {c['idle_s']:.0f} s{' (**one did**)' if rnd['unprompted'] else ''}; then a coordinator's POST "
+                f".../shortlists/recompute (answered in {trig.get('post_s', float('nan')):.1f} s)"
+            )
+        else:
+            trigger = (
+                f"{c['changes']:,} candidates' skills and hours changed; the refresh started "
+                f"{rnd.get('wait_s', float('nan')):.1f} s later"
+            )
+        took = f"{rnd['run_s']:.1f} s" if "run_s" in rnd else f"none within {rnd['timed_out_s']:.0f} s"
+        for i, kind in enumerate(rnd["kinds"]):
+            during = rnd.get("during", {}).get(kind)
+            over = f"{during['over_200']}" if during else "—"
+            head = f"| {n} | {trigger} | {took} | {rnd['changed_shortlists']:,} " if i == 0 else "| | | | "
+            label = "`GET /health/live`" if kind == "health" else "`GET .../shortlist?limit=50`"
+            out.append(f"{head}| {label} | {_probe(rnd['idle'].get(kind))} | {_probe(during, at=True)} | {over} |")
     return out
 
 
 def write_section(path: Path, machine: dict[str, str], r: dict[str, Any]) -> None:
     g, load, setup, a, raw, bs = r["generated"], r["load"], r["setup"], r["http"], r["raw"], r["by_step"]
-    sq1, sq2, ls, pg = r["sqlite_first"], r["sqlite_second"], r["load_split"], r["postgres"]
-    raw_total = raw["select_s"] + raw["rank_s"] + raw["write_s"]
-    floors = {"load": raw["select_s"], "rank": raw["rank_s"], "write": raw["write_s"]}
-    one = raw["one"]
+    sq1, sq2, ls, pg, c = r["sqlite_first"], r["sqlite_second"], r["load_split"], r["postgres"], r["responsive"]
+    # Making the rows arrays with numpy alone (Arrays.of: every row decoded) is slower than Pool.from_rows (each
+    # distinct text decoded once), so it is shown beside it but is no floor of that step, nor in the sums.
+    floors = {"stored": raw["stored_s"], "load": raw["select_s"], "rank": raw["rank_s"], "write": raw["write_s"]}
+    floor_1 = raw["select_s"] + raw["rank_s"] + raw["write_s"]
+    floor_2 = raw["stored_s"] + raw["select_s"] + raw["rank_s"]
+    one, rs = raw["one"], raw["by_step"]
     met_a = "met" if a["http"]["p95"] < 200 else "**missed**"
-    met_b = "met" if sq2["total_s"] < 60 and sq1["total_s"] < 60 else "**missed**"
+    step_floor = {"load": rs["select_ms"], "rank": rs["rank_ms"]}
     lines = [
         START,
         "## Matching at scale (activation, issue 6)",
@@ -985,8 +1490,9 @@ def write_section(path: Path, machine: dict[str, str], r: dict[str, Any]) -> Non
         "that handler writes, checked equal to the handler's own rows on the sample: "
         f"{load['bulk'] / load['bulk_s']:,.0f} rows/s. Forums, organisations and opportunities went through the "
         f"API ({setup['seconds']:.1f} s): the activation service ran as `oslonac serve activation` (uvicorn) on "
-        "127.0.0.1 with its SQLite database, without a broker (consumer and relay off) and without the background "
-        "shortlist refresh, which would otherwise recompute in the middle of the measurement.",
+        "127.0.0.1 with its SQLite database, without a broker (consumer and relay off) and, for (a), without the "
+        "background shortlist refresh, which would otherwise recompute in the middle of the measurement; (c) "
+        f"starts it again with the refresh every {c['refresh_s']:g} s.",
         "",
         "### (a) One opportunity's ranked top 50, live",
         "",
@@ -1002,66 +1508,91 @@ def write_section(path: Path, machine: dict[str, str], r: dict[str, Any]) -> Non
         f"| {a['http']['max']:.0f} ms | {a['http']['mean']:.0f} ms | p95 < 200 ms: {met_a} |",
         f"| service (`computed_in_ms`) | {a['service']['p50']:.0f} ms | {a['service']['p95']:.0f} ms "
         f"| {a['service']['p99']:.0f} ms | {a['service']['max']:.0f} ms | {a['service']['mean']:.0f} ms | |",
-        f"| raw floor: the reachable candidates' rows read with sqlite3, ranked with numpy on arrays in memory "
-        f"| {one['p50']:.1f} ms "
+        "| raw floor: the reachable candidates' rows read with sqlite3 (the service's own statement), ranked "
+        f"with numpy on arrays already in memory | {one['p50']:.1f} ms "
         f"| {one['p95']:.1f} ms | {one['p99']:.1f} ms | {one['max']:.1f} ms | {one['mean']:.1f} ms | |",
         f"| eligible candidates per opportunity | {a['eligible']['p50']:,.0f} | {a['eligible']['p95']:,.0f} "
         f"| {a['eligible']['p99']:,.0f} | {a['eligible']['max']:,.0f} | {a['eligible']['mean']:,.0f} | |",
         "",
         f"**Ratio HTTP/raw: {a['http']['p50'] / one['p50']:.1f}× at p50, {a['http']['p95'] / one['p95']:.1f}× at "
-        f"p95.** (Building those arrays from the rows would add {raw['arrays_s'] / raw['rows'] * 1e6:.1f} µs per row; "
-        f"see (b).) {a['short']} of the opportunities had fewer than 50 eligible. Peak RSS of the service process: "
-        f"{a['rss_mib']:.0f} MiB.",
+        f"p95.** The floor keeps the arrays in memory; the service builds them per request (`Pool.from_rows`, "
+        f"below; the same rows made arrays with numpy alone, decoding every row, took {rs['arrays_ms']:.1f} ms on "
+        f"average, so that is no floor for the step). {a['short']} of the "
+        f"opportunities had fewer than 50 eligible. Peak RSS of the service process: {a['rss_mib']:.0f} MiB.",
         "",
         f"Where the time goes: `service.shortlist` for the first {bs['count']} of those opportunities again, in the "
-        "benchmark's process on the same file, timed by step (mean per shortlist; "
-        f"{bs['rows'] / bs['count']:,.0f} candidate rows loaded per shortlist on average):",
+        "benchmark's process on the same file, timed by step (each step its own time; mean per shortlist; "
+        f"{bs['rows'] / bs['count']:,.0f} candidate rows loaded per shortlist on average), with the same step "
+        f"done by sqlite3 and numpy alone for the same {rs['count']} opportunities:",
         "",
-        "| step | mean | share |",
-        "|---|---|---|",
+        "| step | mean | share | raw floor (ratio) |",
+        "|---|---|---|---|",
         *[
-            f"| {label} | {bs['split'][key] / bs['count'] * 1000:.1f} ms | {bs['split'][key] / bs['total_s']:.0%} |"
+            f"| {label} | {bs['split'][key] / bs['count'] * 1000:.1f} ms | {bs['split'][key] / bs['total_s']:.0%} | "
+            + (
+                f"{step_floor[key]:.1f} ms ({bs['split'][key] / bs['count'] * 1000 / step_floor[key]:.1f}×)"
+                if key in step_floor and step_floor[key] > 0
+                else ""
+            )
+            + " |"
             for key, label in (
-                ("load", "load the reachable candidates (`repository.matchable_candidates`: query and `as_domain`)"),
-                ("pool", "columns (`matching.Pool.of`)"),
-                ("rank", "rank and explain the top 50 (`matching.rank`)"),
-                ("other", "the rest (opportunity, criteria, agreements, the 50 rows, placements)"),
+                ("load", "read the reachable candidates (`repository.candidate_pool`: query, `RawCandidate` rows)"),
+                ("pool", "columns (`matching.Pool.from_rows`)"),
+                ("rank", "rank (`matching.evaluate` + `matching.top`)"),
+                ("explain", "explain the top 50 (`matching.explain`: the domain candidate built, eligibility, score)"),
+                (
+                    "other",
+                    "the rest (opportunity, criteria, agreements and the municipalities reached, the 50 rows, "
+                    "placements)",
+                ),
             )
         ],
-        f"| total | {bs['total_s'] / bs['count'] * 1000:.1f} ms | |",
+        f"| total | {bs['total_s'] / bs['count'] * 1000:.1f} ms | | |",
         "",
-        f"Loading costs {bs['split']['load'] / bs['rows'] * 1e6:.0f} µs per candidate row; the sqlite3 floor above "
-        f"reads the same rows at {raw['select_s'] / raw['rows'] * 1e6:.1f} µs per row.",
+        f"Reading costs {bs['split']['load'] / bs['rows'] * 1e6:.1f} µs per candidate row and the columns "
+        f"{bs['split']['pool'] / bs['rows'] * 1e6:.1f} µs; the sqlite3 floor reads the same rows at "
+        f"{raw['select_s'] / raw['rows'] * 1e6:.1f} µs per row.",
         "",
         "### (b) Every shortlist recomputed",
         "",
-        f"`service.recompute_shortlists` over all {sq1['opportunities']:,} published opportunities and "
-        f"{sq1['candidates']:,} candidates in one transaction, in the benchmark's process with production's "
-        "engine (SQLite, WAL), timed by wrapping the functions it calls. Run 1 found the stored shortlists empty; "
-        "run 2 replaced run 1's (the steady state).",
+        f"`service.recompute_shortlists(sessions)` over all {sq1['opportunities']:,} published opportunities and "
+        f"{sq1['candidates']:,} candidates, in the benchmark's process with production's engine and sessionmaker "
+        "(SQLite, WAL), as the refresh and the API call it: the candidates read in keyset chunks of "
+        f"{service.READ_CHUNK:,}, each in its own transaction; columns and ranking in a worker thread outside any "
+        f"transaction; only the changed shortlists written, about {service.WRITE_CHUNK:,} entries per transaction. "
+        "Timed by wrapping the functions it calls, each phase its own time (a step inside another taken out of "
+        "it). Run 1 found no stored shortlists and wrote them all; run 2 found nothing changed and wrote nothing "
+        "(the refresh's steady state).",
         "",
-        "| run | total | entries written | target |",
+        "| run | total | shortlists written | entries written | transactions | target |",
+        "|---|---|---|---|---|---|",
+        *_run_rows(sq1, sq2, True),
+        "",
+        "By phase (share of the run's total), with the raw floor of the same step where there is one (against "
+        "run 1 for writing, run 2 for the rest):",
+        "",
+        "| phase | run 1 | run 2 | raw floor (ratio) |",
         "|---|---|---|---|",
-        f"| 1 (empty table) | **{sq1['total_s']:.1f} s** | {sq1['entries']:,} | < 60 s: {met_b} |",
-        f"| 2 (replacing) | **{sq2['total_s']:.1f} s** | {sq2['entries']:,} | < 60 s |",
+        *_split_rows(sq1, sq2, floors),
         "",
-        "Run 2 by phase, with the raw floor of the same step where there is one:",
+        _stalls(sq1, sq2),
         "",
-        "| phase | time | share | raw floor (ratio) |",
-        "|---|---|---|---|",
-        *_split_rows(sq2, floors),
+        f"Every candidate in one query, as `candidate_pool` reads them, measured again after the runs: the query "
+        f"with SQLAlchemy's rows {ls['query_s']:.2f} s, `RawCandidate` tuples {ls['tuples_s']:.2f} s, "
+        f"`Pool.from_rows` {ls['pool_s']:.2f} s ({ls['rows']:,} rows); run 2's keyset chunks took "
+        f"{sq2['split']['load'] + sq2['split']['load_tx']:.2f} s for the same rows.",
         "",
-        f"The load alone, measured again after the runs: the query with SQLAlchemy's rows {ls['query_s']:.2f} s, "
-        f"`as_domain` for every row {ls['as_domain_s']:.2f} s, `Pool.of` {ls['pool_s']:.2f} s.",
-        "",
-        "The raw floor, in the same run on the same file: every active candidate's 13 pool columns read with the "
-        f"`sqlite3` module alone ({raw['rows']:,} rows, {raw['select_s']:.2f} s); the same {raw['entries']:,} "
-        "entries ranked with numpy alone on arrays already in memory (the same rule, ties to the smaller person "
-        f"id; building the arrays from the rows took {raw['arrays_s']:.2f} s more), and the result "
-        f"{'identical to' if raw['same_as_service'] else '**different from**'} the entries the service stored "
-        f"({raw['rank_s']:.2f} s); the entries deleted and written again with `executemany` in one transaction "
-        f"({raw['write_s']:.2f} s). **Ratio service/raw: {sq2['total_s'] / raw_total:.1f}×** (run 2's total "
-        f"over the three floors' sum, {raw_total:.2f} s).",
+        "The raw floor, in the same run on the same file: the service's own candidate statement run with the "
+        f"`sqlite3` module alone ({raw['rows']:,} rows, {raw['select_s']:.2f} s); those rows made numpy arrays "
+        f"({raw['arrays_s']:.2f} s) and every shortlist ranked with numpy alone (the same rule, ties to the smaller "
+        f"person id: {raw['rank_s']:.2f} s), the result "
+        f"{'identical to' if raw['same_as_service'] else '**different from**'} the {raw['entries']:,} entries the "
+        f"service stored; the stored entries read ({raw['stored']:,} rows, {raw['stored_s']:.2f} s); the entries "
+        f"deleted and written again with `executemany` in one transaction ({raw['write_s']:.2f} s). Making the rows "
+        f"arrays decodes every row's texts, which `Pool.from_rows` does once per distinct text, so it is no floor "
+        f"for the columns and is left out of the sums. **Ratio service/raw: {sq1['total_s'] / floor_1:.1f}× for "
+        f"run 1** (over read, rank and write: {floor_1:.2f} s), **{sq2['total_s'] / floor_2:.1f}× for run 2** "
+        f"(over reading the stored entries, read and rank: {floor_2:.2f} s).",
         "",
     ]
     if "skipped" in pg:
@@ -1076,22 +1607,45 @@ def write_section(path: Path, machine: dict[str, str], r: dict[str, Any]) -> Non
             f"table through SQLAlchemy's types (candidates with COPY; {pg['copy_s']:.1f} s) and then `ANALYZE`d. "
             "Same call, same process (asyncpg).",
             "",
-            "| run | total | entries written |",
-            "|---|---|---|",
-            f"| 1 (empty table) | **{p1['total_s']:.1f} s** | {p1['entries']:,} |",
-            f"| 2 (replacing) | **{p2['total_s']:.1f} s** | {p2['entries']:,} |",
+            "| run | total | shortlists written | entries written | transactions | target |",
+            "|---|---|---|---|---|---|",
+            *_run_rows(p1, p2, True),
             "",
-            "| phase | time | share | raw floor (ratio) |",
+            "| phase | run 1 | run 2 | raw floor (ratio) |",
             "|---|---|---|---|",
-            *_split_rows(p2, {"load": praw["select_s"], "write": praw["write_s"]}),
+            *_split_rows(p1, p2, {"stored": praw["stored_s"], "load": praw["select_s"], "write": praw["write_s"]}),
             "",
-            f"Load alone: the query {pls['query_s']:.2f} s, `as_domain` {pls['as_domain_s']:.2f} s, `Pool.of` "
-            f"{pls['pool_s']:.2f} s. Raw floors: the same columns fetched with asyncpg alone ({praw['rows']:,} rows, "
-            f"{praw['select_s']:.2f} s); the entries deleted and inserted again with asyncpg's `executemany` in one "
-            f"transaction ({praw['write_s']:.2f} s).",
+            _stalls(p1, p2),
+            "",
+            f"Every candidate in one query: the query {pls['query_s']:.2f} s, `RawCandidate` tuples "
+            f"{pls['tuples_s']:.2f} s, `Pool.from_rows` {pls['pool_s']:.2f} s. Raw floors: the service's candidate "
+            f"statement with asyncpg alone ({praw['rows']:,} rows, {praw['select_s']:.2f} s); the stored entries "
+            f"fetched with asyncpg ({praw['stored_s']:.2f} s); the entries deleted and inserted again with asyncpg's "
+            f"`executemany` in one transaction ({praw['write_s']:.2f} s).",
             "",
         ]
-    lines.append(END)
+    lines += [
+        "### (c) The service while the shortlists are recomputed",
+        "",
+        f"`oslonac serve activation` again on the same SQLite file, now with `OSLONAC_SHORTLIST_REFRESH_S="
+        f"{c['refresh_s']:g}` (1-minute load average {c['loadavg']:.1f} at its start). Each round: five unmeasured "
+        "requests of each kind, then probes every 50 ms, each kind on its own keep-alive connection, one at a time "
+        "(the next at once when one took longer): `GET /activation/health/live` (no database: it waits only for "
+        "the event loop), and in rounds 2 and 3 also a case worker's `GET .../shortlist?limit=50` of the (a) "
+        f"opportunities in turn. First {c['idle_s']:.0f} s idle (nothing stale; the refresh still checks every "
+        f"{c['refresh_s']:g} s), then the trigger, until the recompute's `matching_runs` row is there. *During* "
+        "counts the probes whose request overlapped that row's started–finished interval. Cells: probes · p50 · "
+        "p99 · max, in ms (HTTP, from sending to the parsed answer; for the slowest during, when it was sent from the "
+        "recompute's start).",
+        "",
+        "| round | trigger | recompute | shortlists rewritten | probe | idle | during | during > 200 ms |",
+        "|---|---|---|---|---|---|---|---|",
+        *_round_rows(c),
+        "",
+        f"Peak RSS of that service process: {c['rss_mib']:.0f} MiB.",
+        "",
+        END,
+    ]
     section = "\n".join(lines)
     text_ = path.read_text() if path.exists() else "# Benchmarks\n"
     if START in text_ and END in text_:
@@ -1160,6 +1714,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     try:
         step(f"activation up on 127.0.0.1:{server.port} (pid {server.process.pid})", wall)
         setup = await set_up_over_api(server, data, tokens, concurrency=args.concurrency)
+        forum_ids = setup.pop("forum_ids")
         step(f"forums, organisations, opportunities through the API in {setup['seconds']:.1f} s", wall)
         http = await shortlists_over_http(
             server, data, tokens, requests=args.requests, warmup=args.warmup, max_s=args.max_request_s, seed=args.seed
@@ -1174,11 +1729,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     by_step = await shortlist_split(url, sampled[: args.split_requests])
     step(f"(a) by step: {json.dumps(by_step)}", wall)
     first = await timed_recompute(url)
-    step(f"(b) run 1: {first['total_s']:.1f} s, {json.dumps(first['split'])}", wall)
+    step(f"(b) run 1: {first['total_s']:.1f} s, {json.dumps(first['split'])}, {json.dumps(first['counts'])}", wall)
     second = await timed_recompute(url)
-    step(f"(b) run 2: {second['total_s']:.1f} s, {json.dumps(second['split'])}", wall)
+    step(f"(b) run 2: {second['total_s']:.1f} s, {json.dumps(second['split'])}, {json.dumps(second['counts'])}", wall)
     split = await load_split(url)
-    raw = await asyncio.to_thread(raw_sqlite, db_path, data, sampled, 50)
+    step(f"load in one query: {json.dumps(split)}", wall)
+    raw = await asyncio.to_thread(raw_sqlite, db_path, data, sampled, 50, by_step=args.split_requests)
     step(f"raw: {json.dumps({k: v for k, v in raw.items() if k != 'one'})}", wall)
     if not raw["same_as_service"]:
         print("WARNING: the numpy floor's entries differ from the service's", flush=True)
@@ -1186,7 +1742,27 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         pg: dict[str, Any] = {"skipped": "--no-postgres was given"}
     else:
         pg = await postgres_phase(url, args.pg_dsn)
-        step(f"postgres: {json.dumps(pg, default=str)[:600]}", wall)
+        step(f"postgres: {json.dumps(pg, default=str)[:1500]}", wall)
+    server = await asyncio.to_thread(start_server, data_dir, public_path, refresh_s=args.refresh_s)
+    try:
+        step(f"activation up again with the refresh every {args.refresh_s:g} s (pid {server.process.pid})", wall)
+        responsive = await responsiveness(
+            server,
+            db_path,
+            data,
+            tokens,
+            sampled,
+            forum_ids,
+            refresh_s=args.refresh_s,
+            changes=args.changes,
+            idle_s=args.idle_s,
+            max_s=args.max_recompute_s,
+            seed=args.seed,
+        )
+    finally:
+        await asyncio.to_thread(server.stop)
+    for rnd in responsive["rounds"]:
+        step(f"(c) {json.dumps(rnd, default=str)}", wall)
     return {
         "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
         "seed": args.seed,
@@ -1202,6 +1778,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "load_split": split,
         "raw": raw,
         "postgres": pg,
+        "responsive": responsive,
         "wall_s": time.perf_counter() - wall,
         "loadavg": (load_before, os.getloadavg()[0]),
     }
@@ -1220,6 +1797,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--split-requests", type=int, default=60, help="shortlists timed by step in-process")
     parser.add_argument("--max-request-s", type=float, default=90.0, help="time bound of (a)")
+    parser.add_argument("--refresh-s", type=float, default=2.0, help="the background refresh's interval in (c)")
+    parser.add_argument("--changes", type=int, default=1_000, help="candidates changed to make (c)'s shortlists stale")
+    parser.add_argument("--idle-s", type=float, default=5.0, help="(c)'s idle probing per round")
+    parser.add_argument("--max-recompute-s", type=float, default=120.0, help="time bound of each (c) recompute")
     parser.add_argument("--pg-dsn", default=os.environ.get("OSLONAC_TEST_DATABASE_URL", DEFAULT_PG))
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--data-dir", help="keep the database here (default: a new temporary folder)")
@@ -1230,12 +1811,18 @@ def main() -> None:
     if not args.no_report:
         write_section(Path(args.report), describe(), results)
     a, s2 = results["http"], results["sqlite_second"]
+    probes = []
+    for rnd in results["responsive"]["rounds"]:
+        for kind, during in rnd.get("during", {}).items():
+            idle = rnd["idle"].get(kind) or {}
+            if during and "max" in during:
+                probes.append(f"{rnd['name']} {kind} max {idle.get('max', float('nan')):.0f} → {during['max']:.0f} ms")
     print(
         f"\n(a) shortlist p50 {a['http']['p50']:.0f} ms · p95 {a['http']['p95']:.0f} ms · "
         f"p99 {a['http']['p99']:.0f} ms "
         f"(service p95 {a['service']['p95']:.0f} ms, eligible mean {a['eligible']['mean']:,.0f}) · "
         f"(b) recompute {results['sqlite_first']['total_s']:.1f} s / {s2['total_s']:.1f} s, {s2['entries']:,} entries"
-        + ("" if args.no_report else f"\nwritten to {args.report}")
+        f"\n(c) idle → during: {'; '.join(probes)}" + ("" if args.no_report else f"\nwritten to {args.report}")
     )
 
 
