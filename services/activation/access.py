@@ -81,13 +81,13 @@ def visible_members(user: User, members: list[str]) -> list[str]:
     return [m for m in members if m == user.organisation] if employer_only(user) else members
 
 
-# What an employer's explanation shows of the score: priority points alone could tell which vulnerable group a
-# candidate belongs to (a forum may count a single one), so they are added to the time-unemployed points.
+# What an employer's explanation shows of the score: the parts about the work (skills, distance, availability),
+# not the priority or time-unemployed points, nor the total they would follow from: a forum may count a single
+# priority group, and those points would tell who is Roma or has a disability. The rank orders them.
 EMPLOYER_PARTS: Mapping[str, float] = {
     "skills": domain.WEIGHTS["skills"],
     "distance": domain.WEIGHTS["distance"],
     "availability": domain.WEIGHTS["availability"],
-    "priority_and_unemployed": domain.WEIGHTS["priority"] + domain.WEIGHTS["unemployed"],
 }
 # Checks an employer sees without their detail, or not at all (the accessibility check would tell them the person
 # has a disability).
@@ -95,12 +95,7 @@ PRIVATE_CHECKS = frozenset({"accessible"})
 
 
 def employer_breakdown(parts: Mapping[str, float]) -> dict[str, float]:
-    return {
-        "skills": parts["skills"],
-        "distance": parts["distance"],
-        "availability": parts["availability"],
-        "priority_and_unemployed": domain.round2(parts["priority"] + parts["unemployed"]),
-    }
+    return {name: parts[name] for name in EMPLOYER_PARTS}
 
 
 def candidate_code(opportunity_id: uuid.UUID, person_id: uuid.UUID) -> str:

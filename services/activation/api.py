@@ -51,15 +51,16 @@ OrganisationId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A
 
 
 def explanation(ranked: domain.Ranked, *, full: bool) -> Explanation:
-    """``full`` for staff; an employer's has no check details, no accessibility check, and priority points only
-    added to the time-unemployed ones (see access.EMPLOYER_PARTS)."""
+    """``full`` for staff; an employer's has no check details, no accessibility check, and only the parts of the
+    score about the work, without the total (see access.EMPLOYER_PARTS)."""
     checks = [
         CheckOut(criterion=c.criterion, met=c.met, detail=c.detail if full else None)
         for c in ranked.checks
         if full or c.criterion not in access.PRIVATE_CHECKS
     ]
-    breakdown = dict(ranked.breakdown) if full else access.employer_breakdown(ranked.breakdown)
-    return Explanation(score=ranked.score, breakdown=breakdown, checks=checks)
+    if full:
+        return Explanation(score=ranked.score, breakdown=dict(ranked.breakdown), checks=checks)
+    return Explanation(score=None, breakdown=access.employer_breakdown(ranked.breakdown), checks=checks)
 
 
 def placement_out(p: Placement, user: User) -> PlacementPublic:
@@ -67,6 +68,8 @@ def placement_out(p: Placement, user: User) -> PlacementPublic:
     out.code = access.candidate_code(p.opportunity_id, p.person_id)
     if not access.acts_for_candidates_of(user, p.candidate_municipality_code):
         out.person_id = out.case_id = None
+    if access.employer_only(user):
+        out.score = None
     return out
 
 
@@ -166,7 +169,7 @@ async def list_opportunities(
     forum_id: uuid.UUID | None = None,
     status_: Annotated[str | None, Query(alias="status", pattern=r"^(published|closed)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[Opportunity]:
     return list(
         await service.opportunities(
@@ -251,7 +254,7 @@ async def list_candidates(
     session: SessionDep,
     municipality_code: Annotated[str | None, Query(pattern=r"^[0-9]{5}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[Candidate]:
     return list(
         await service.candidates(

@@ -137,6 +137,7 @@ async def agreement_changed(*, session: AsyncSession, event: AgreementChangedV1)
         "valid_from": event.valid_from,
         "valid_to": event.valid_to,
         "changed_at": event.changed_at,
+        "stored_at": utcnow(),
     }
     if found is None:
         session.add(Agreement(id=event.agreement_id, **values))
@@ -157,20 +158,18 @@ async def rekey(
         return
     await placements.decline_duplicates(session=session, outbox=outbox, merged=merged, survivor=survivor)
     kept = await repository.get_candidate(session, survivor)
-    # Both persons' placements follow the survivor, so a running one of either keeps the survivor placed.
-    placed = gone.placed or (kept is not None and kept.placed)
     await repository.delete_shortlist_entries_of(session, merged)
     await repository.rekey_placements(session, merged, survivor)
     if kept is not None and kept.requested_at >= gone.requested_at:
-        kept.placed = placed
         await repository.delete_candidate(session, merged)
-        return
-    if kept is not None:
-        await repository.delete_candidate(session, survivor)
-    gone.placed = placed
-    await session.flush()
-    session.expunge(gone)  # its key changes under it: a Core update from here
-    await repository.rekey_candidate(session, merged, survivor, household)
+    else:
+        if kept is not None:
+            await repository.delete_candidate(session, survivor)
+        await session.flush()
+        session.expunge(gone)  # its key changes under it: a Core update from here
+        await repository.rekey_candidate(session, merged, survivor, household)
+    # Both persons' placements now follow the survivor: placed while any of them runs.
+    await placements.refresh_placed(session, survivor)
 
 
 async def person_merged(*, session: AsyncSession, outbox: OutboxWriter, event: PersonMergedV1) -> None:

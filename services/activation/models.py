@@ -44,6 +44,7 @@ class Forum(Base):
     criteria: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    criteria_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ForumMember(Base):
@@ -67,6 +68,7 @@ class Agreement(Base):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when this copy changed here (stale shortlists)
 
 
 class Opportunity(Base):
@@ -138,6 +140,17 @@ class ShortlistEntry(Base):
     person_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)
     rank: Mapped[int]
     score: Mapped[float] = mapped_column(Float)
+
+
+class ShortlistDigest(Base):
+    """A fingerprint of each stored shortlist, so a recompute compares 2,000 digests, not 100,000 entries."""
+
+    __tablename__ = "shortlist_digests"
+
+    opportunity_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True
+    )
+    digest: Mapped[str] = mapped_column(String(64))
 
 
 class MatchingRun(Base):

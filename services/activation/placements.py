@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.activation import access, repository
 from services.activation.domain import IllegalPlacementStep, PlacementStatus, after_acceptance, check_placement_step
-from services.activation.models import Candidate, Opportunity, Placement, PlacementHours
+from services.activation.models import Opportunity, Placement, PlacementHours
 from shared.auth import User
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
@@ -47,11 +47,15 @@ def _step(p: Placement, wanted: PlacementStatus) -> None:
         raise Conflict(str(exc), details={"status": p.status, "allowed": [str(s) for s in exc.allowed]}) from exc
 
 
-async def load(session: AsyncSession, user: User, placement_id: uuid.UUID) -> tuple[Placement, Opportunity]:
-    placement = await repository.get_placement(session, placement_id)
+async def load(
+    session: AsyncSession, user: User, placement_id: uuid.UUID, *, lock: bool = False
+) -> tuple[Placement, Opportunity]:
+    """The placement and its opportunity if the user deals with it. ``lock``: both rows locked for this
+    transaction (PostgreSQL; SQLite runs one transaction at a time), so two answers at once cannot interleave."""
+    placement = await repository.get_placement(session, placement_id, lock=lock)
     if placement is None:
         raise NotFound(f"No placement {placement_id}.")
-    opportunity = await repository.get_opportunity(session, placement.opportunity_id)
+    opportunity = await repository.get_opportunity(session, placement.opportunity_id, lock=lock)
     assert opportunity is not None  # a foreign key
     if not (
         access.owns(user, opportunity) or access.acts_for_candidates_of(user, placement.candidate_municipality_code)
@@ -70,7 +74,7 @@ def _party_allowed(user: User, party: str, placement: Placement, opportunity: Op
 async def accept(
     *, session: AsyncSession, outbox: OutboxWriter, user: User, placement_id: uuid.UUID, party: str
 ) -> Placement:
-    placement, opportunity = await load(session, user, placement_id)
+    placement, opportunity = await load(session, user, placement_id, lock=True)
     _party_allowed(user, party, placement, opportunity)
     if placement.status != PlacementStatus.proposed:
         _step(placement, PlacementStatus.accepted)  # raises: only a proposal waits for answers
@@ -103,7 +107,7 @@ async def accept(
 async def decline(
     *, session: AsyncSession, outbox: OutboxWriter, user: User, placement_id: uuid.UUID, party: str, reason: str
 ) -> Placement:
-    placement, opportunity = await load(session, user, placement_id)
+    placement, opportunity = await load(session, user, placement_id, lock=True)
     _party_allowed(user, party, placement, opportunity)
     _step(placement, PlacementStatus.declined)
     await _decline(session, outbox, placement, party, reason)
@@ -131,38 +135,63 @@ async def decline_waiting(*, session: AsyncSession, outbox: OutboxWriter, person
 async def decline_duplicates(
     *, session: AsyncSession, outbox: OutboxWriter, merged: uuid.UUID, survivor: uuid.UUID
 ) -> None:
-    """Before ``merged``'s placements move to ``survivor``: a waiting proposal of the merged person for an
-    opportunity the survivor also has a live placement in is declined."""
+    """Before ``merged``'s placements move to ``survivor`` (one person, one live placement per opportunity): where
+    both have one in the same opportunity, a waiting proposal gives way to a placement that started; of two
+    waiting proposals the merged person's goes; of two that started, the merged person's stays as a count under a
+    fresh id."""
+    waiting = (PlacementStatus.proposed, PlacementStatus.accepted)
     kept = {
-        p.opportunity_id
+        p.opportunity_id: p
         for p in await repository.placements_of_person(session, survivor)
         if p.status != PlacementStatus.declined
     }
     for placement in await repository.placements_of_person(session, merged):
-        if placement.opportunity_id in kept and placement.status != PlacementStatus.declined:
-            if placement.status in (PlacementStatus.proposed, PlacementStatus.accepted):
-                await _decline(session, outbox, placement, "candidate", "other")
-            else:  # both running or finished: the record stays, under a fresh id, as a count
-                placement.person_id = uuid.uuid4()
+        other = kept.get(placement.opportunity_id)
+        if other is None or placement.status == PlacementStatus.declined:
+            continue
+        if placement.status in waiting:
+            await _decline(session, outbox, placement, "candidate", "other")
+        elif other.status in waiting:
+            await _decline(session, outbox, other, "candidate", "other")
+        else:
+            placement.person_id = uuid.uuid4()
     await session.flush()
 
 
-async def _candidate(session: AsyncSession, person_id: uuid.UUID) -> Candidate | None:
-    return await repository.get_candidate(session, person_id)
+async def refresh_placed(session: AsyncSession, person_id: uuid.UUID) -> None:
+    """A candidate is placed while any placement of theirs runs (started, not finished)."""
+    candidate = await repository.get_candidate(session, person_id)
+    if candidate is None:
+        return
+    placed = bool(await repository.running_placements(session, person_id))
+    if candidate.placed != placed:
+        candidate.placed, candidate.updated_at = placed, utcnow()
+        await session.flush()
+
+
+async def _excludes_placed(session: AsyncSession, opportunity: Opportunity) -> bool:
+    if opportunity.forum_id is None:
+        return True
+    stored = (await repository.forum_criteria(session, [opportunity.forum_id])).get(opportunity.forum_id, {})
+    return bool(stored.get("exclude_placed", True))
 
 
 async def start(
     *, session: AsyncSession, outbox: OutboxWriter, user: User, placement_id: uuid.UUID, on: date | None = None
 ) -> Placement:
-    placement, opportunity = await load(session, user, placement_id)
+    placement, opportunity = await load(session, user, placement_id, lock=True)
     access.require_owner(user, opportunity)
     _step(placement, PlacementStatus.started)
+    running = await repository.running_placements(session, placement.person_id)
+    if running and await _excludes_placed(session, opportunity):
+        raise Conflict(
+            "The candidate is already in a placement that runs, and this forum takes only people not placed.",
+            details={"reason": "already_placed", "status": placement.status},
+        )
     now = utcnow()
     placement.status, placement.started_at = PlacementStatus.started, now
-    candidate = await _candidate(session, placement.person_id)
-    if candidate is not None:
-        candidate.placed, candidate.updated_at = True, now
     await session.flush()
+    await refresh_placed(session, placement.person_id)
     await outbox.add(session, PlacementStartedV1(**_base(placement), started_at=now))
     return placement
 
@@ -170,7 +199,7 @@ async def start(
 async def record_hours(
     *, session: AsyncSession, outbox: OutboxWriter, user: User, placement_id: uuid.UUID, month: str, hours: int
 ) -> Placement:
-    placement, opportunity = await load(session, user, placement_id)
+    placement, opportunity = await load(session, user, placement_id, lock=True)
     access.require_owner(user, opportunity)
     if placement.status != PlacementStatus.started:
         raise Conflict(
@@ -221,7 +250,7 @@ async def finish(
 ) -> Placement:
     """Completed (by the employer), or ended early with a reason (by the employer or the candidate's case
     worker: the person found other work, fell ill...)."""
-    placement, opportunity = await load(session, user, placement_id)
+    placement, opportunity = await load(session, user, placement_id, lock=True)
     if completed:
         access.require_owner(user, opportunity)
     wanted = PlacementStatus.completed if completed else PlacementStatus.ended
@@ -238,10 +267,8 @@ async def finish(
             )
         placement.end_reason = reason
         event = PlacementEndedV1(**_base(placement), reason=reason, hours_worked=placement.hours_total, ended_at=now)
-    candidate = await _candidate(session, placement.person_id)
-    if candidate is not None:
-        candidate.placed, candidate.updated_at = False, now
     await session.flush()
+    await refresh_placed(session, placement.person_id)
     await outbox.add(session, event)
     return placement
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, insert, select, update
+from sqlalchemy import String, cast, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.activation import domain, matching
@@ -21,6 +21,7 @@ from services.activation.models import (
     Organisation,
     PersonMark,
     Placement,
+    ShortlistDigest,
     ShortlistEntry,
 )
 
@@ -80,8 +81,11 @@ async def work_agreements(session: AsyncSession, on: date) -> list[frozenset[str
 # --- opportunities --------------------------------------------------------------------------------------------
 
 
-async def get_opportunity(session: AsyncSession, opportunity_id: uuid.UUID) -> Opportunity | None:
-    return await session.get(Opportunity, opportunity_id)
+async def get_opportunity(
+    session: AsyncSession, opportunity_id: uuid.UUID, *, lock: bool = False
+) -> Opportunity | None:
+    """``lock``: FOR UPDATE on PostgreSQL (SQLite serialises whole transactions already)."""
+    return await session.get(Opportunity, opportunity_id, with_for_update=lock or None, populate_existing=lock)
 
 
 async def list_opportunities(
@@ -222,6 +226,17 @@ async def list_candidates(
     return (await session.execute(stmt)).scalars().all()
 
 
+async def active_among(session: AsyncSession, persons: set[uuid.UUID]) -> set[uuid.UUID]:
+    found: set[uuid.UUID] = set()
+    ids = list(persons)
+    for start in range(0, len(ids), 1000):
+        stmt = select(Candidate.person_id).where(
+            Candidate.person_id.in_(ids[start : start + 1000]), Candidate.active.is_(True)
+        )
+        found.update((await session.execute(stmt)).scalars())
+    return found
+
+
 async def candidates_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Sequence[Candidate]:
     if not ids:
         return []
@@ -247,12 +262,6 @@ async def rekey_candidate(session: AsyncSession, merged: uuid.UUID, survivor: uu
     )
 
 
-async def candidates_changed_since(session: AsyncSession, since: datetime | None) -> bool:
-    stmt = select(func.max(Candidate.updated_at))
-    latest = (await session.execute(stmt)).scalar()
-    return latest is not None and (since is None or latest > since)
-
-
 # --- shortlists -----------------------------------------------------------------------------------------------
 
 
@@ -261,21 +270,27 @@ async def delete_shortlist_entries_of(session: AsyncSession, person_id: uuid.UUI
 
 
 async def replace_shortlists(
-    session: AsyncSession, opportunity_ids: Sequence[uuid.UUID], rows: list[dict[str, Any]]
+    session: AsyncSession,
+    opportunity_ids: Sequence[uuid.UUID],
+    rows: list[dict[str, Any]],
+    digests: dict[uuid.UUID, str] | None = None,
 ) -> None:
+    if (await session.connection()).dialect.name == "postgresql":
+        # Two recomputes (two replicas, or a click during the background one) write one after the other.
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('oslonac.activation.shortlists'))"))
     for start in range(0, len(opportunity_ids), 500):
         chunk = list(opportunity_ids[start : start + 500])
         await session.execute(delete(ShortlistEntry).where(ShortlistEntry.opportunity_id.in_(chunk)))
+        await session.execute(delete(ShortlistDigest).where(ShortlistDigest.opportunity_id.in_(chunk)))
     for start in range(0, len(rows), 5000):
         await session.execute(insert(ShortlistEntry), rows[start : start + 5000])
+    if digests:
+        await session.execute(insert(ShortlistDigest), [{"opportunity_id": o, "digest": d} for o, d in digests.items()])
 
 
-async def shortlist_entries(session: AsyncSession) -> dict[uuid.UUID, dict[uuid.UUID, tuple[int, float]]]:
-    stmt = select(ShortlistEntry.opportunity_id, ShortlistEntry.person_id, ShortlistEntry.rank, ShortlistEntry.score)
-    found: dict[uuid.UUID, dict[uuid.UUID, tuple[int, float]]] = {}
-    for opportunity_id, person_id, rank, score in await session.execute(stmt):
-        found.setdefault(opportunity_id, {})[person_id] = (rank, score)
-    return found
+async def shortlist_digests(session: AsyncSession) -> dict[uuid.UUID, str]:
+    stmt = select(ShortlistDigest.opportunity_id, ShortlistDigest.digest)
+    return {opportunity_id: value for opportunity_id, value in await session.execute(stmt)}
 
 
 async def shortlist_rank(session: AsyncSession, opportunity_id: uuid.UUID, person_id: uuid.UUID) -> int | None:
@@ -300,17 +315,33 @@ async def last_run(session: AsyncSession) -> MatchingRun | None:
     return (await session.execute(stmt)).scalars().first()
 
 
-async def opportunities_changed_since(session: AsyncSession, since: datetime | None) -> bool:
-    stmt = select(func.max(func.coalesce(Opportunity.closed_at, Opportunity.published_at)))
-    latest = (await session.execute(stmt)).scalar()
-    return latest is not None and (since is None or latest > since)
+async def inputs_changed_since(session: AsyncSession, since: datetime | None) -> bool:
+    """Whether anything a ranking depends on changed after ``since``: candidates, opportunities (published or
+    closed), forums' criteria, agreements (when activation stored them)."""
+    for latest_of in (
+        select(func.max(Candidate.updated_at)),
+        select(func.max(func.coalesce(Opportunity.closed_at, Opportunity.published_at))),
+        select(func.max(Forum.criteria_changed_at)),
+        select(func.max(Agreement.stored_at)),
+    ):
+        latest = (await session.execute(latest_of)).scalar()
+        if latest is not None and (since is None or latest > since):
+            return True
+    return False
 
 
 # --- placements -----------------------------------------------------------------------------------------------
 
 
-async def get_placement(session: AsyncSession, placement_id: uuid.UUID) -> Placement | None:
-    return await session.get(Placement, placement_id)
+async def get_placement(session: AsyncSession, placement_id: uuid.UUID, *, lock: bool = False) -> Placement | None:
+    return await session.get(Placement, placement_id, with_for_update=lock or None, populate_existing=lock)
+
+
+async def running_placements(session: AsyncSession, person_id: uuid.UUID) -> list[uuid.UUID]:
+    stmt = select(Placement.id).where(
+        Placement.person_id == person_id, Placement.status == domain.PlacementStatus.started
+    )
+    return list((await session.execute(stmt)).scalars())
 
 
 async def live_placement(session: AsyncSession, opportunity_id: uuid.UUID, person_id: uuid.UUID) -> Placement | None:

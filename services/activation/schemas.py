@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.activation.domain import PRIORITY_GROUPS
 
@@ -21,6 +21,10 @@ DeclineReason = Literal[
 ]
 EndReason = Literal["found_other_work", "health", "care_duties", "did_not_attend", "employer_ended", "other"]
 _CODE = r"^[0-9]{5}$"
+# Text a person typed: no control characters (PostgreSQL refuses NUL; none belongs in a title); newlines and tabs
+# are fine in a description.
+Line = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$")]
+Paragraphs = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
 
 
 class _In(BaseModel):
@@ -28,7 +32,7 @@ class _In(BaseModel):
 
 
 class OrganisationIn(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     kind: OrganisationKind
     municipality_code: str = Field(pattern=_CODE)
 
@@ -61,7 +65,7 @@ class CriteriaIn(_In):
 
 
 class ForumCreate(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     municipalities: list[str] = Field(min_length=1, max_length=20)
     criteria: CriteriaIn = Field(default_factory=CriteriaIn)
 
@@ -81,13 +85,13 @@ class JoinForum(_In):
 
 
 class OpportunityCreate(_In):
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=4000)
+    title: Line = Field(min_length=1, max_length=200)
+    description: Paragraphs = Field(default="", max_length=4000)
     type: OpportunityTypeName = "community_work"
     forum_id: uuid.UUID
     organisation_id: str | None = Field(default=None, max_length=100, description="administrators only")
     municipality_code: str = Field(pattern=_CODE)
-    place: str = Field(default="", max_length=200)
+    place: Line = Field(default="", max_length=200)
     positions: int = Field(ge=1, le=10_000)
     hours_per_week_min: int = Field(default=1, ge=1, le=60)
     hours_per_week_max: int = Field(default=40, ge=1, le=60)
@@ -129,7 +133,7 @@ class CheckOut(BaseModel):
 
 
 class Explanation(BaseModel):
-    score: float
+    score: float | None = Field(description="None for employers (it would reveal priority points)")
     breakdown: dict[str, float]
     checks: list[CheckOut]
 
@@ -207,7 +211,7 @@ class PlacementPublic(BaseModel):
     person_id: uuid.UUID | None = None
     case_id: uuid.UUID | None = None
     status: str
-    score: float
+    score: float | None = Field(description="None for employers (it would reveal priority points)")
     rank: int | None
     employer_accepted: bool
     candidate_accepted: bool

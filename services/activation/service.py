@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
+import re
 import time
 import uuid
 from collections.abc import Sequence
@@ -28,6 +30,7 @@ from shared.messaging.outbox import OutboxWriter
 from shared.reference import municipalities, skills
 
 log = structlog.get_logger(__name__)
+ORGANISATION_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 # --- organisations and forums ---------------------------------------------------------------------------------
 
@@ -43,6 +46,11 @@ async def register_organisation(
     """An employer registers (or corrects) their own organisation; an administrator any."""
     if not access.is_admin(user) and user.organisation != organisation_id:
         raise Forbidden("You can register only the organisation your account belongs to.")
+    if not ORGANISATION_ID.fullmatch(organisation_id):
+        raise Invalid(
+            "An organisation id is 1–100 letters, digits, dots, dashes or underscores (the accounts' organisation).",
+            details=[field_error(["path", "organisation_id"], "Not a valid organisation id.")],
+        )
     _known_municipality(data.municipality_code, ["body", "municipality_code"])
     found = await repository.get_organisation(session, organisation_id)
     if found is None:
@@ -91,13 +99,15 @@ async def create_forum(*, session: AsyncSession, user: User, data: ForumCreate) 
         _known_municipality(code, ["body", "municipalities", i])
     if not access.coordinates(user, codes):
         raise Forbidden("A forum is set up by an administrator or by a coordinator of every municipality in it.")
+    now = utcnow()
     forum = Forum(
         id=uuid.uuid4(),
         name=data.name,
         municipalities=codes,
         criteria=_criteria_json(data.criteria),
         created_by=user.sub,
-        created_at=utcnow(),
+        created_at=now,
+        criteria_changed_at=now,
     )
     session.add(forum)
     await session.flush()
@@ -116,6 +126,7 @@ async def set_criteria(*, session: AsyncSession, user: User, forum_id: uuid.UUID
     if not access.coordinates(user, found.municipalities):
         raise Forbidden("A forum's criteria are set by an administrator or a coordinator of all its municipalities.")
     found.criteria = _criteria_json(data, ("body",))
+    found.criteria_changed_at = utcnow()
     await session.flush()
     return found
 
@@ -308,8 +319,9 @@ async def geography(session: AsyncSession, on: date) -> matching.Geography:
 
 
 async def _criteria_for(session: AsyncSession, o: Opportunity) -> domain.Criteria:
+    """The forum's criteria; an opportunity from before forums existed gets the typical ones."""
     stored = (await repository.forum_criteria(session, [o.forum_id])).get(o.forum_id) if o.forum_id else None
-    return criteria_of(stored or {})
+    return criteria_of(stored) if stored is not None else domain.Criteria()
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,6 +442,7 @@ async def propose(
     """A case worker proposes their candidate: the candidate must be eligible now, and not already proposed."""
     found = await opportunity(session=session, user=user, opportunity_id=opportunity_id)
     candidate = await visible_candidate(session, user, person_id)
+    await repository.get_opportunity(session, found.id, lock=True)  # proposals for one opportunity, one at a time
     if found.status != OpportunityStatus.published:
         raise Conflict("This opportunity is closed.", details={"reason": "opportunity_closed"})
     if not candidate.active:
@@ -514,13 +527,21 @@ async def recompute_shortlists(
     in short transactions of ``READ_CHUNK`` rows, the ranking runs in a worker thread outside any transaction, and
     only the entries that changed are written, a few opportunities per transaction. A candidate that changes
     meanwhile makes the shortlists stale again, so the next round picks it up."""
+    async with _recompute_lock:  # one at a time in this process (the writes also lock across processes)
+        return await _recompute(sessions, size=size, on=on)
+
+
+_recompute_lock = asyncio.Lock()
+
+
+async def _recompute(sessions: async_sessionmaker[AsyncSession], *, size: int, on: date | None) -> MatchingRun:
     started = utcnow()
     on = on or date.today()
     async with unit_of_work(sessions) as session:
         published = list(await repository.list_opportunities(session, status=OpportunityStatus.published))
         stored = await repository.forum_criteria(session, [o.forum_id for o in published if o.forum_id])
         geo = await geography(session, on)
-        before = await repository.shortlist_entries(session)
+        before = await repository.shortlist_digests(session)
     rows = await _candidate_rows(sessions)
     pool = await asyncio.to_thread(matching.Pool.from_rows, rows)
     forums = {k: criteria_of(v) for k, v in stored.items()}
@@ -544,10 +565,17 @@ async def recompute_shortlists(
     return run
 
 
-READ_CHUNK = 20_000
-WRITE_CHUNK = 5_000
+# Rows per transaction: on SQLite a query runs on the event loop, so each chunk is a pause of some 50 ms for the
+# service's requests and consumer, with their turn in between.
+READ_CHUNK = 5_000
+WRITE_CHUNK = 1_500
 
-Entries = dict[uuid.UUID, dict[uuid.UUID, tuple[int, float]]]  # opportunity → person → (rank, score)
+Entries = dict[uuid.UUID, list[tuple[uuid.UUID, int, float]]]  # opportunity → [(person, rank, score)]
+
+
+def digest(entries: list[tuple[uuid.UUID, int, float]]) -> str:
+    text = ";".join(f"{person.hex}:{rank}:{score!r}" for person, rank, score in entries)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 async def _candidate_rows(sessions: async_sessionmaker[AsyncSession]) -> list[matching.RawCandidate]:
@@ -577,29 +605,36 @@ def _rank_all(
         if key not in vectors:
             vectors[key] = geo.vectors(target.municipality_code, crit.scope)
         evaluation = matching.evaluate(pool, target, crit, geo, on=on, vectors=vectors[key])
-        found[opportunity_id] = {
-            uuid.UUID(pool.person_ids[row]): (rank, score)
+        found[opportunity_id] = [
+            (uuid.UUID(pool.person_ids[row]), rank, score)
             for rank, (row, score) in enumerate(matching.top(evaluation, pool, size), start=1)
-        }
+        ]
     return found
 
 
 async def _write_changes(
-    sessions: async_sessionmaker[AsyncSession], before: Entries, after: Entries, published: set[uuid.UUID]
+    sessions: async_sessionmaker[AsyncSession], before: dict[uuid.UUID, str], after: Entries, published: set[uuid.UUID]
 ) -> int:
-    """Replace the entries of the opportunities whose shortlist changed (closed ones keep theirs)."""
-    changed = [o for o in published if before.get(o, {}) != after.get(o, {})]
+    """Replace the entries of the opportunities whose shortlist changed (closed ones keep theirs), with their
+    digests, a few opportunities per transaction."""
+    digests = {o: digest(after.get(o, [])) for o in published}
+    changed = [o for o in published if before.get(o) != digests[o]]
     batch: list[uuid.UUID] = []
     count = 0
 
     async def flush() -> None:
-        rows = [
-            {"opportunity_id": o, "person_id": p, "rank": rank, "score": score}
-            for o in batch
-            for p, (rank, score) in after.get(o, {}).items()
-        ]
         async with unit_of_work(sessions) as session:
-            await repository.replace_shortlists(session, batch, rows)
+            # Someone erased or withdrawn while the ranking ran stays off: only candidates active now are written
+            # (the changed candidate makes the shortlists stale, and the next round fills the place).
+            persons = {p for o in batch for p, _, _ in after.get(o, [])}
+            active = await repository.active_among(session, persons)
+            rows = [
+                {"opportunity_id": o, "person_id": p, "rank": rank, "score": score}
+                for o in batch
+                for p, rank, score in after.get(o, [])
+                if p in active
+            ]
+            await repository.replace_shortlists(session, batch, rows, {o: digests[o] for o in batch})
         batch.clear()
         await asyncio.sleep(0)
 
@@ -615,11 +650,10 @@ async def _write_changes(
 
 
 async def shortlists_stale(session: AsyncSession) -> bool:
+    """Candidates, opportunities, a forum's criteria or an agreement changed since the last run started."""
     last = await repository.last_run(session)
     since: datetime | None = last.started_at if last is not None else None
-    return await repository.candidates_changed_since(session, since) or await repository.opportunities_changed_since(
-        session, since
-    )
+    return await repository.inputs_changed_since(session, since)
 
 
 # --- fairness -------------------------------------------------------------------------------------------------
@@ -710,10 +744,13 @@ async def fairness(
             forum_tally.add("shortlisted", *flags)
     for stage, statuses in (("proposed", None), ("placed", PLACED)):
         counted: set[uuid.UUID] = set()
+        counted_in: set[tuple[uuid.UUID, uuid.UUID]] = set()
         for p in await repository.placements_of(session, [o.id for o in opps]):
             if statuses is not None and p.status not in statuses:
                 continue
-            per_opportunity[p.opportunity_id].add(stage, p.woman, p.roma, p.disability)
+            if (p.opportunity_id, p.person_id) not in counted_in:  # persons, not proposals: one declined twice
+                counted_in.add((p.opportunity_id, p.person_id))
+                per_opportunity[p.opportunity_id].add(stage, p.woman, p.roma, p.disability)
             if p.person_id not in counted:
                 counted.add(p.person_id)
                 forum_tally.add(stage, p.woman, p.roma, p.disability)

@@ -113,7 +113,11 @@ async def _forum_view(
 ) -> HTMLResponse:
     found = await service.forum(session=session, forum_id=forum_id)
     names = await ui_queries.organisation_names(session, user)
-    opportunities = await repository.list_opportunities(session, forum_id=found.id, limit=200)
+    opportunities = [
+        o
+        for o in await repository.list_opportunities(session, forum_id=found.id, limit=200)
+        if access.may_see_opportunity(user, o)
+    ]
     return page(
         request,
         "forum.html",

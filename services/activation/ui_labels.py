@@ -82,7 +82,6 @@ PARTS = {
     "priority": N_("Priority groups"),
     "availability": N_("Availability"),
     "unemployed": N_("Time unemployed"),
-    "priority_and_unemployed": N_("Priority groups and time unemployed"),
 }
 PART_WEIGHTS = {
     "skills": 40,
@@ -90,7 +89,6 @@ PART_WEIGHTS = {
     "priority": 15,
     "availability": 15,
     "unemployed": 10,
-    "priority_and_unemployed": 25,
 }
 STAGES = {
     "eligible": N_("Eligible"),

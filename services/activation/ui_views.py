@@ -30,7 +30,7 @@ PARTS = ("skills", "distance", "priority", "availability", "unemployed")
 class Explained:
     """A score, its five parts (points, weight) and the criteria, met or missed, with their details if shown."""
 
-    score: float
+    score: float | None  # None for employers
     parts: list[tuple[str, float, float]]
     checks: list[tuple[str, bool, str]]
 
@@ -46,7 +46,7 @@ def explained(ranked: domain.Ranked, *, full: bool) -> Explained:
         for c in ranked.checks
         if full or c.criterion not in access.PRIVATE_CHECKS
     ]
-    return Explained(ranked.score, parts, checks)
+    return Explained(ranked.score if full else None, parts, checks)
 
 
 def employer_only(user: User) -> bool:
@@ -73,7 +73,7 @@ class PlacementRow:
     person_id: uuid.UUID | None  # only for a user who acts for the candidate
     case_id: uuid.UUID | None
     status: str
-    score: float
+    score: float | None  # only for staff (an employer would learn priority points from it)
     rank: int | None
     employer_accepted: bool
     candidate_accepted: bool
@@ -125,7 +125,7 @@ async def placement_rows(session: AsyncSession, user: User, placements: Sequence
                 person_id=p.person_id if mine else None,
                 case_id=p.case_id if mine else None,
                 status=p.status,
-                score=p.score,
+                score=None if access.employer_only(user) else p.score,
                 rank=p.rank,
                 employer_accepted=p.employer_accepted,
                 candidate_accepted=p.candidate_accepted,

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("criteria", sa.JSON(), nullable=False),
         sa.Column("created_by", sa.String(100), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("criteria_changed_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_forums")),
     )
     op.create_table(
@@ -61,6 +62,7 @@ def upgrade() -> None:
         sa.Column("valid_from", sa.Date(), nullable=False),
         sa.Column("valid_to", sa.Date(), nullable=True),
         sa.Column("changed_at", UTCDateTime(), nullable=False),
+        sa.Column("stored_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agreements")),
     )
     with op.batch_alter_table("opportunities") as batch:
@@ -121,6 +123,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("opportunity_id", "person_id", name=op.f("pk_shortlist_entries")),
     )
     op.create_index(op.f("ix_shortlist_entries_person_id"), "shortlist_entries", ["person_id"])
+    op.create_table(
+        "shortlist_digests",
+        sa.Column("opportunity_id", sa.Uuid(), nullable=False),
+        sa.Column("digest", sa.String(64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["opportunity_id"],
+            ["opportunities.id"],
+            name=op.f("fk_shortlist_digests_opportunity_id_opportunities"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("opportunity_id", name=op.f("pk_shortlist_digests")),
+    )
     op.create_table(
         "matching_runs",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -200,6 +214,7 @@ def downgrade() -> None:
     op.drop_table("placement_hours")
     op.drop_table("placements")
     op.drop_table("matching_runs")
+    op.drop_table("shortlist_digests")
     op.drop_table("shortlist_entries")
     op.drop_table("candidates")
     with op.batch_alter_table("opportunities") as batch:
