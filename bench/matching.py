@@ -13,7 +13,7 @@ Then (a) GET .../opportunities/{id}/shortlist?limit=50 for random opportunities 
 same in this process timed by step (``repository.candidate_pool``, ``matching.Pool.from_rows``, ``matching.evaluate``
 + ``matching.top``, ``matching.explain``); (b) ``service.recompute_shortlists`` with production's sessionmaker, in
 this process, twice (run 1 finds no stored shortlists and writes them all, run 2 finds nothing changed and writes
-nothing), timed by phase (``repository.shortlist_entries``, ``repository.candidate_rows`` in keyset chunks,
+nothing), timed by phase (``repository.shortlist_digests``, ``repository.candidate_rows`` in keyset chunks,
 ``Pool.from_rows`` and ``service._rank_all`` in the worker thread, ``repository.replace_shortlists``); (c) the
 service's responsiveness while the shortlists are recomputed: `oslonac serve activation` again on the same file with
 the background refresh every 2 s, GET /health/live (and in two rounds a shortlist too) every 50 ms while idle, then
@@ -612,11 +612,11 @@ def _written(args: tuple[Any, ...], _result: Any) -> dict[str, int]:
 
 
 def _stored(_args: tuple[Any, ...], result: Any) -> dict[str, int]:
-    return {"stored_entries": sum(len(v) for v in result.values())}
+    return {"stored_digests": len(result)}
 
 
 RECOMPUTE_STEPS: tuple[tuple[Any, str, str, Counter | None], ...] = (
-    (repository, "shortlist_entries", "stored", _stored),
+    (repository, "shortlist_digests", "stored", _stored),
     (service, "_candidate_rows", "load_tx", None),
     (repository, "candidate_rows", "load", _rows),
     (matching.Pool, "from_rows", "pool", None),
@@ -718,7 +718,7 @@ async def timed_recompute(url: str) -> dict[str, Any]:
             for key in (
                 "rows",
                 "queries",
-                "stored_entries",
+                "stored_digests",
                 "written_opportunities",
                 "written_entries",
                 "write_transactions",
@@ -1342,19 +1342,19 @@ async def responsiveness(
 # --- the report -----------------------------------------------------------------------------------------------
 
 PHASE_LABELS = {
-    "stored": "read the stored shortlists (`repository.shortlist_entries`)",
+    "stored": "read the stored shortlists' digests (`repository.shortlist_digests`, one per opportunity)",
     "load": "read the candidates (`repository.candidate_rows`: the keyset queries and `RawCandidate` rows)",
     "load_tx": "their short transactions (the rest of `service._candidate_rows`)",
     "pool": "columns (`matching.Pool.from_rows`, worker thread)",
     "rank": "rank every opportunity (`matching.evaluate` + `matching.top`, worker thread)",
-    "rank_rest": "the rest of `service._rank_all` (distance vectors; entries as `uuid.UUID` → (rank, score) dicts)",
+    "rank_rest": "the rest of `service._rank_all` (distance vectors; entries as (`uuid.UUID`, rank, score) lists)",
     "write": "write the changed shortlists (`repository.replace_shortlists`)",
     "write_rest": "the rest of `service._write_changes` (comparing, entry rows, the write transactions and commits)",
     "other": "the rest (opportunities, criteria, agreements, the run's row, thread hand-offs)",
 }
 FLOOR_RUN = {"stored": "second", "write": "first"}  # the run where the phase does all its work (else run 2)
 PHASE_SHORT = {
-    "stored": "`shortlist_entries`",
+    "stored": "`shortlist_digests`",
     "load": "`candidate_rows`",
     "load_tx": "`_candidate_rows`",
     "pool": "`Pool.from_rows`",
