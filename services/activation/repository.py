@@ -21,6 +21,7 @@ from services.activation.models import (
     Organisation,
     PersonMark,
     Placement,
+    PlacementHours,
     ShortlistDigest,
     ShortlistEntry,
 )
@@ -418,3 +419,38 @@ async def mark_erased(session: AsyncSession, person_id: uuid.UUID, at: datetime)
 
 async def rekey_placements(session: AsyncSession, merged: uuid.UUID, survivor: uuid.UUID) -> None:
     await session.execute(update(Placement).where(Placement.person_id == merged).values(person_id=survivor))
+
+
+# --- what the pages list --------------------------------------------------------------------------------------
+
+
+async def opportunities_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Opportunity]:
+    if not ids:
+        return {}
+    stmt = select(Opportunity).where(Opportunity.id.in_(list(set(ids))))
+    return {o.id: o for o in (await session.execute(stmt)).scalars()}
+
+
+async def recent_placements(
+    session: AsyncSession, *, limit: int, candidate_municipalities: Sequence[str] | None = None
+) -> Sequence[Placement]:
+    """Newest first; of candidates of ``candidate_municipalities`` if given."""
+    stmt = select(Placement).order_by(Placement.proposed_at.desc(), Placement.id).limit(limit)
+    if candidate_municipalities is not None:
+        stmt = stmt.where(Placement.candidate_municipality_code.in_(list(candidate_municipalities)))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def hours_of(session: AsyncSession, placement_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, int]]]:
+    """(month, hours) recorded per placement, oldest month first."""
+    if not placement_ids:
+        return {}
+    stmt = (
+        select(PlacementHours.placement_id, PlacementHours.month, PlacementHours.hours)
+        .where(PlacementHours.placement_id.in_(list(placement_ids)))
+        .order_by(PlacementHours.month)
+    )
+    out: dict[uuid.UUID, list[tuple[str, int]]] = {}
+    for row in await session.execute(stmt):
+        out.setdefault(row.placement_id, []).append((row.month, row.hours))
+    return out

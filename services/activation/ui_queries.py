@@ -1,34 +1,29 @@
-"""What the pages read that the service layer has no call for yet: the placements a user deals with across
-opportunities, the months of hours recorded, and opportunities by id. Reads only, with the same visibility rules
-as the service layer (``access``)."""
+"""What the pages read beyond the API's calls: the placements a user deals with across opportunities, the months of
+hours recorded, and opportunities by id. Reads only, with the same visibility rules as the service layer
+(``access``); the statements are in repository.py."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.activation import access, repository, service
-from services.activation.models import Opportunity, Organisation, Placement, PlacementHours
+from services.activation.models import Opportunity, Organisation, Placement
 from shared.auth import Role, User
 
 LIMIT = 500
 
 
 async def opportunities_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Opportunity]:
-    if not ids:
-        return {}
-    stmt = select(Opportunity).where(Opportunity.id.in_(list(set(ids))))
-    return {o.id: o for o in (await session.execute(stmt)).scalars()}
+    return await repository.opportunities_by_id(session, ids)
 
 
 async def own_placements(session: AsyncSession, user: User) -> Sequence[Placement]:
     """The placements of the opportunities the user's organisation posted (every one, for an administrator)."""
     if access.is_admin(user):
-        stmt = select(Placement).order_by(Placement.proposed_at.desc(), Placement.id).limit(LIMIT)
-        return (await session.execute(stmt)).scalars().all()
+        return await repository.recent_placements(session, limit=LIMIT)
     if Role.employer not in user.roles or not user.organisation:
         return []
     own = await repository.list_opportunities(session, organisation=user.organisation, limit=LIMIT)
@@ -39,10 +34,8 @@ async def candidates_placements(session: AsyncSession, user: User) -> Sequence[P
     """The placements of the candidates of the user's municipalities (case workers and supervisors)."""
     if not user.has_role(Role.case_worker, Role.supervisor, Role.admin):
         return []
-    stmt = select(Placement).order_by(Placement.proposed_at.desc(), Placement.id).limit(LIMIT)
-    if not access.is_admin(user):
-        stmt = stmt.where(Placement.candidate_municipality_code.in_(sorted(user.municipalities)))
-    return (await session.execute(stmt)).scalars().all()
+    codes = None if access.is_admin(user) else sorted(user.municipalities)
+    return await repository.recent_placements(session, limit=LIMIT, candidate_municipalities=codes)
 
 
 async def placements_for_user(session: AsyncSession, user: User) -> list[Placement]:
@@ -54,18 +47,7 @@ async def placements_for_user(session: AsyncSession, user: User) -> list[Placeme
 
 
 async def hours_of(session: AsyncSession, placement_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, int]]]:
-    """(month, hours) recorded per placement, oldest month first."""
-    if not placement_ids:
-        return {}
-    stmt = (
-        select(PlacementHours.placement_id, PlacementHours.month, PlacementHours.hours)
-        .where(PlacementHours.placement_id.in_(list(placement_ids)))
-        .order_by(PlacementHours.month)
-    )
-    out: dict[uuid.UUID, list[tuple[str, int]]] = {}
-    for row in await session.execute(stmt):
-        out.setdefault(row.placement_id, []).append((row.month, row.hours))
-    return out
+    return await repository.hours_of(session, placement_ids)
 
 
 async def own_organisation(session: AsyncSession, user: User) -> Organisation | None:
