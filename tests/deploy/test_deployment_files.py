@@ -36,7 +36,7 @@ DASHBOARD_PROVIDER_FILE = DEPLOY / "grafana" / "provisioning" / "dashboards" / "
 
 SERVICES = ("intake", "cases", "activation", "reporting")
 CONSUMERS = ("cases", "activation", "reporting")
-ROLES = {"case_worker", "supervisor", "employer", "analyst", "admin"}
+ROLES = {"case_worker", "supervisor", "employer", "coordinator", "analyst", "admin"}
 PARTITIONS_PER_TOPIC = 6
 METRICS = (
     "http_request_duration_seconds",
