@@ -225,3 +225,4 @@ class PersonMark(Base):
     person_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when activation learnt it (stale shortlists)

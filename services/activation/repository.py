@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import String, cast, delete, func, insert, select, text, update
@@ -318,12 +318,13 @@ async def last_run(session: AsyncSession) -> MatchingRun | None:
 
 async def inputs_changed_since(session: AsyncSession, since: datetime | None) -> bool:
     """Whether anything a ranking depends on changed after ``since``: candidates, opportunities (published or
-    closed), forums' criteria, agreements (when activation stored them)."""
+    closed), forums' criteria, agreements (when activation stored them), erasures and withdrawals."""
     for latest_of in (
         select(func.max(Candidate.updated_at)),
         select(func.max(func.coalesce(Opportunity.closed_at, Opportunity.published_at))),
         select(func.max(Forum.criteria_changed_at)),
         select(func.max(Agreement.stored_at)),
+        select(func.max(PersonMark.marked_at)),  # an erasure deletes the candidate: its mark is the trace
     ):
         latest = (await session.execute(latest_of)).scalar()
         if latest is not None and (since is None or latest > since):
@@ -397,6 +398,7 @@ async def _mark(session: AsyncSession, person_id: uuid.UUID) -> PersonMark:
     if mark is None:
         mark = PersonMark(person_id=person_id)
         session.add(mark)
+    mark.marked_at = datetime.now(UTC)
     return mark
 
 
@@ -405,7 +407,7 @@ async def mark_withdrawn(session: AsyncSession, person_id: uuid.UUID, at: dateti
     mark = await session.get(PersonMark, person_id)
     if mark is None and at is None:
         return
-    mark = mark or await _mark(session, person_id)
+    mark = await _mark(session, person_id)
     if at is None or mark.withdrawn_at is None or at > mark.withdrawn_at:
         mark.withdrawn_at = at
     await session.flush()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.activation.models import Candidate
-from shared.events import PersonMergedV1
+from shared.events import PersonErasedV1, PersonMergedV1
 from tests.fixtures.activation import (
     ADA,
     API,
@@ -232,3 +232,22 @@ async def test_odd_input_is_a_422_on_both_databases(activation: RunningService):
     )
     assert page.status_code == 422
     assert await activation.count(Candidate.__table__) == 0
+
+
+async def test_an_erasure_makes_the_stored_shortlists_stale(activation: RunningService):
+    from services.activation import service
+    from tests.fixtures.delivery import deliver
+
+    forum_id = await setup(activation)
+    person = requested()
+    await add_candidates(activation, person)
+    await post_opportunity(activation, forum_id)
+    assert (await call(activation, "POST", "/shortlists/recompute", user="coordinator")).status_code == 200
+    async with activation.runtime.sessions() as session:
+        assert not await service.shortlists_stale(session)
+    await deliver(
+        activation,
+        PersonErasedV1(household_id=person.household_id, person_id=person.person_id, erased_at=datetime.now(UTC)),
+    )
+    async with activation.runtime.sessions() as session:
+        assert await service.shortlists_stale(session)
