@@ -199,3 +199,41 @@ def demo_opportunities(forum_id: str, starts_on: date) -> list[dict[str, Any]]:
          "hours_per_week_max": 40, "starts_on": starts_on.isoformat(), "required_skills": ["cooking"],
          "preferred_skills": [], "accessible": False},
     ]  # fmt: skip
+
+
+def engageable_members(household: dict[str, Any]) -> list[dict[str, Any]]:
+    """Members of a registered household (intake's answer) a case worker could engage for work: able to work,
+    consented to activation, of working age."""
+    this_year = date.today().year
+    return [
+        m
+        for m in household.get("members", [])
+        if m.get("able_to_work")
+        and "activation" in (m.get("consents") or [])
+        and 18 <= this_year - int(str(m.get("birth_date", "1900"))[:4]) <= 64
+    ]
+
+
+def demo_assessment() -> dict[str, Any]:
+    needs = {d: {"level": "moderate"} for d in ("income", "employment", "housing", "health", "education", "care")}
+    return {"needs": needs | {"safety": {"level": "none"}}}
+
+
+def demo_plan(members: list[dict[str, Any]], responsible: str) -> dict[str, Any]:
+    today = date.today()
+    return {
+        "goals": ["Stalan prihod domaćinstva kroz radno angažovanje"],
+        "actions": [
+            {
+                "kind": "work_engagement",
+                "person_id": m["id"],
+                "description": "Radno angažovanje preko foruma poslodavaca",
+                "responsible": responsible,
+                "hours_per_week_min": 10,
+                "hours_per_week_max": 30,
+                "available_from": today.isoformat(),
+            }
+            for m in members
+        ],
+        "review_date": date.fromordinal(today.toordinal() + 90).isoformat(),
+    }

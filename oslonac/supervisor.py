@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import structlog
@@ -260,8 +260,9 @@ class Platform:
 
 
 async def seed_demo_data(base_url: str, issuer: DevIssuer, data_dir: Path, *, households: int = 12) -> int:
-    """Register cases' workers, providers and an agreement, then a few demo households and an opportunity, once
-    per data directory."""
+    """Register cases' workers, providers and an agreement, then a few demo households, the Ada–Ruma employers'
+    forum with two opportunities, and work engagements in some of the demo cases (so the rankings have
+    candidates), once per data directory."""
     marker = data_dir / "demo-seeded"
     if marker.exists():
         return 0
@@ -282,14 +283,17 @@ async def seed_demo_data(base_url: str, issuer: DevIssuer, data_dir: Path, *, ho
         for body in demo.likely_duplicate_pair(codes[0]):  # something for the duplicate review queue
             r = await client.post("/intake/api/households", json=body, headers={"Authorization": f"Bearer {worker}"})
             r.raise_for_status()
+        registered = []
         for i in range(households):
             body = demo.demo_household(rng, codes[i % len(codes)])
             r = await client.post("/intake/api/households", json=body, headers={"Authorization": f"Bearer {worker}"})
             r.raise_for_status()
+            registered.append(r.json())
         coordinator = issuer.issue_for(issuer.users["demo-coordinator"])
         await seed_activation(
             client, {"Authorization": f"Bearer {coordinator}"}, {"Authorization": f"Bearer {employer}"}
         )
+        await seed_work_engagements(client, issuer, registered)
     marker.write_text("seeded\n")
     return households
 
@@ -311,6 +315,46 @@ async def seed_activation(client: httpx.AsyncClient, coordinator: dict[str, str]
     for body in demo.demo_opportunities(forum_id, starts_on):
         r = await client.post("/activation/api/opportunities", json=body, headers=employer)
         r.raise_for_status()
+
+
+async def seed_work_engagements(
+    client: httpx.AsyncClient, issuer: DevIssuer, households: list[dict[str, Any]], *, timeout_s: float = 20.0
+) -> int:
+    """Some demo cases assessed and planned with a work engagement for members who can work and consented, so the
+    employers' rankings have candidates. Best effort: a case not opened within ``timeout_s`` is skipped."""
+    engaged = 0
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    for household in households:
+        members = demo.engageable_members(household)
+        if not members:
+            continue
+        case = await _case_of(client, issuer, household["id"], deadline)
+        if case is None or case.get("assigned_to") not in issuer.users:
+            continue
+        headers = {"Authorization": f"Bearer {issuer.issue_for(issuer.users[case['assigned_to']])}"}
+        r = await client.post(
+            f"/cases/api/cases/{case['id']}/assessments", json=demo.demo_assessment(), headers=headers
+        )
+        if r.status_code != 201:
+            continue
+        r = await client.post(
+            f"/cases/api/cases/{case['id']}/plans", json=demo.demo_plan(members, case["assigned_to"]), headers=headers
+        )
+        engaged += len(members) if r.status_code == 201 else 0
+    return engaged
+
+
+async def _case_of(
+    client: httpx.AsyncClient, issuer: DevIssuer, household_id: str, deadline: float
+) -> dict[str, Any] | None:
+    supervisor = {"Authorization": f"Bearer {issuer.issue_for(issuer.users['demo-supervisor'])}"}
+    while asyncio.get_running_loop().time() < deadline:
+        r = await client.get("/cases/api/cases", params={"household_id": household_id}, headers=supervisor)
+        if r.status_code == 200 and r.json():
+            found: dict[str, Any] = r.json()[0]
+            return found
+        await asyncio.sleep(0.2)
+    return None
 
 
 async def seed_cases_registries(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
