@@ -755,14 +755,36 @@ async def fairness(
                 counted.add(p.person_id)
                 forum_tally.add(stage, p.woman, p.roma, p.disability)
     last = await repository.last_run(session)
-    return {
+    report = {
         "forum_id": str(found.id),
         "forum": found.name,
         "computed_at": utcnow().isoformat(),
         "shortlists_computed_at": last.finished_at.isoformat() if last else None,
+        "suppressed": False,
         **forum_tally.report(),
         "opportunities": [
             {"opportunity_id": str(o.id), "title": o.title, "status": o.status, **per_opportunity[o.id].report()}
             for o in opps
         ],
     }
+    if not user.has_role(Role.admin, Role.coordinator, Role.supervisor):
+        _suppress_small_cells(report)
+    return report
+
+
+SMALL_CELL = 5
+
+
+def _suppress_small_cells(report: dict[str, Any]) -> None:
+    """For analysts: a group's count under 5 (not 0) is "<5", and its share and ratio, which would give it away,
+    are left out. Coordinators and supervisors run the forum and see the counts."""
+    report["suppressed"] = True
+    for part in (report, *report["opportunities"]):
+        for group in part["groups"]:
+            for stage, cell in group["stages"].items():
+                if 0 < cell["count"] < SMALL_CELL:
+                    cell["count"], cell["share"] = "<5", None
+                    if stage in group["disparity"]:
+                        group["disparity"][stage] = None
+                    if stage == "eligible":  # every ratio of the group is relative to this share
+                        group["disparity"] = dict.fromkeys(group["disparity"])

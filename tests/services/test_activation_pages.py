@@ -372,9 +372,15 @@ async def test_the_fairness_report_shows_shares_ratios_and_the_womens_flag(activ
     assert f'data-opportunity="{opp["id"]}"' in per_opportunity and 'data-flag="women_under_target"' in per_opportunity
 
     english = await activation.client.get(
-        f"/activation/forums/{f['id']}/fairness", headers=as_user(activation, "analyst", "en")
+        f"/activation/forums/{f['id']}/fairness", headers=as_user(activation, "coordinator", "en")
     )
     assert "Women are under 50% of the placements:" in english.text and "33.3%" in english.text
+    # An analyst sees the same report with the small cells suppressed.
+    analyst = await activation.client.get(
+        f"/activation/forums/{f['id']}/fairness", headers=as_user(activation, "analyst", "en")
+    )
+    assert "Women are under 50% of the placements:" in analyst.text and "&lt;5 / 3" in analyst.text
+    assert "33.3%" not in analyst.text
     refused = await activation.client.get(
         f"/activation/forums/{f['id']}/fairness", headers=activation.auth("supervisor-ns")
     )

@@ -251,3 +251,23 @@ async def test_an_erasure_makes_the_stored_shortlists_stale(activation: RunningS
     )
     async with activation.runtime.sessions() as session:
         assert await service.shortlists_stale(session)
+
+
+async def test_analysts_see_small_fairness_cells_as_under_five_coordinators_the_counts(activation: RunningService):
+    forum_id = await setup(activation)
+    await add_candidates(activation, requested(sex="F", markers=("roma",)), *(requested(sex="M") for _ in range(5)))
+    await post_opportunity(activation, forum_id)
+
+    def roma(report: dict[str, Any]) -> dict[str, Any]:
+        return next(g for g in report["groups"] if g["group"] == "roma")
+
+    exact = (await call(activation, "GET", f"/forums/{forum_id}/fairness", user="coordinator")).json()
+    assert roma(exact)["stages"]["eligible"]["count"] == 1 and exact["suppressed"] is False
+    shown = (await call(activation, "GET", f"/forums/{forum_id}/fairness", user="analyst")).json()
+    assert shown["suppressed"] is True and shown["totals"]["eligible"] == 6
+    assert roma(shown)["stages"]["eligible"] == {"count": "<5", "total": 6, "share": None}
+    assert set(roma(shown)["disparity"].values()) == {None}
+    men_only = next(g for g in shown["groups"] if g["group"] == "women")["stages"]["eligible"]
+    assert men_only["count"] == "<5"
+    page = await activation.client.get(f"/activation/forums/{forum_id}/fairness", headers=activation.auth("analyst"))
+    assert page.status_code == 200 and "&lt;5" in page.text

@@ -484,7 +484,7 @@ async def test_the_fairness_report_counts_a_known_population_exactly(activation:
     assert k["women_under_target"] is False  # nobody placed yet
 
     # One opportunity alone: the forum's figures are that opportunity's.
-    only = await ok(activation, "GET", f"/forums/{forum_id}/fairness?opportunity_id={kitchen}", user="analyst")
+    only = await ok(activation, "GET", f"/forums/{forum_id}/fairness?opportunity_id={kitchen}", user="supervisor")
     assert [o["title"] for o in only["opportunities"]] == ["Kitchen"]
     assert only["totals"] == k["totals"] and only["groups"] == k["groups"]
     await refused(activation, 404, "GET", f"/forums/{forum_id}/fairness?opportunity_id={forum_id}", user="analyst")
