@@ -32,18 +32,20 @@ MATCHING_MARKERS = frozenset({"unemployed_able_to_work", "disability", "single_p
 async def candidate_requested(*, session: AsyncSession, event: ActivationRequestedV1) -> None:
     """A new candidate, or a newer request for one already known (the latest request's profile wins).
 
-    Cases' and intake's topics are not ordered with each other: a request can arrive after the person's erasure
-    (it is ignored) or after a withdrawal of consent that came later than the request (the candidate stays off
-    every list); ``person_marks`` remembers both."""
-    mark = await repository.get_mark(session, event.person_id)
+    Cases' and intake's topics are not ordered with each other, and cases' copy of a person can lag behind
+    intake's; ``person_marks`` remembers what intake said so a late request respects it: after an erasure it is
+    ignored; while consent to activation is withdrawn (until intake says it is given again) the candidate stays off
+    every list; for a person merged into another it applies to the survivor."""
+    person_id, household_id = await resolve(session, event.person_id, event.household_id)
+    mark = await repository.get_mark(session, person_id)
     if mark is not None and mark.erased_at is not None:
         return
-    found = await repository.get_candidate(session, event.person_id)
+    found = await repository.get_candidate(session, person_id)
     if found is not None and found.requested_at > event.requested_at:
         return  # an older request arriving late
-    withdrawn = mark is not None and mark.withdrawn_at is not None and mark.withdrawn_at >= event.requested_at
+    withdrawn = mark is not None and mark.withdrawn_at is not None
     profile = {
-        "household_id": event.household_id,
+        "household_id": household_id,
         "case_id": event.case_id,
         "request_id": event.request_id,
         "municipality_code": event.municipality_code,
@@ -64,34 +66,53 @@ async def candidate_requested(*, session: AsyncSession, event: ActivationRequest
         "updated_at": utcnow(),
     }
     if found is None:
-        session.add(Candidate(person_id=event.person_id, placed=False, **profile))
+        session.add(Candidate(person_id=person_id, placed=False, **profile))
     else:
         for key, value in profile.items():
             setattr(found, key, value)
     await session.flush()
 
 
+async def resolve(session: AsyncSession, person_id: uuid.UUID, household_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    """The person (and household) a pseudonymous id stands for now, following merges."""
+    for _ in range(20):
+        mark = await repository.get_mark(session, person_id)
+        if mark is None or mark.merged_into is None:
+            break
+        person_id, household_id = mark.merged_into, mark.merged_household or household_id
+    return person_id, household_id
+
+
+# Employment statuses under which time unemployed stops counting (the request's "unemployed since" is then stale).
+NOT_UNEMPLOYED = frozenset({"employed", "retired", "pupil_student"})
+
+
 async def household_changed(*, session: AsyncSession, outbox: OutboxWriter, event: HouseholdState) -> None:
-    """Profile updates from intake: skills, markers, education, employment, ability to work, municipality and
-    consent to activation."""
+    """Profile updates from intake: skills, markers, education, employment, ability to work, municipality,
+    household and consent to activation. Candidates are found by the members' ids (a merge may not have reached
+    activation yet, so their stored household id can be an old one)."""
     members = {m.person_id: m for m in event.members}
-    for candidate in await repository.candidates_of_household(session, event.household_id):
-        member = members.get(candidate.person_id)
-        if member is None:
-            continue
+    for candidate in await repository.candidates_by_id(session, list(members)):
+        member = members[candidate.person_id]
+        candidate.household_id = event.household_id
         candidate.municipality_code = event.municipality_code
         candidate.sex = member.sex
         candidate.birth_year = member.birth_year
         candidate.education = member.education
         candidate.employment_status = member.employment_status
+        if member.employment_status in NOT_UNEMPLOYED:
+            candidate.unemployed_since = None
         candidate.able_to_work = member.able_to_work is not False
         candidate.skills = sorted(member.skills)
         candidate.markers = sorted(set(member.markers) & MATCHING_MARKERS)
         candidate.below_poverty_line = event.below_poverty_line
         candidate.updated_at = utcnow()
-        if candidate.active and "activation" not in member.consents:
+        consented = "activation" in member.consents
+        # Intake's household state is ordered with its consent events (one topic, one key): it is the truth.
+        await repository.mark_withdrawn(session, candidate.person_id, None if consented else utcnow())
+        if candidate.active and not consented:
             await _withdraw(session, outbox, candidate)
-        elif not candidate.active and "activation" in member.consents:
+        elif not candidate.active and consented:
             candidate.active = True
     await session.flush()
 
@@ -153,6 +174,8 @@ async def rekey(
     """``merged`` was ``survivor`` all along: keep the newer of the two profiles, under the survivor's id. Where
     both were proposed for the same opportunity, the merged person's proposal is declined (one person, one
     placement per opportunity)."""
+    await repository.mark_merged(session, merged, survivor, household)
+    survivor, household = await resolve(session, survivor, household)  # the survivor may have been merged since
     gone = await repository.get_candidate(session, merged)
     if gone is None:
         return

@@ -218,11 +218,14 @@ class PlacementHours(Base):
 
 class PersonMark(Base):
     """What intake said about a person that a later-arriving candidate request must respect: erased (the request
-    is ignored), consent to activation withdrawn (the candidate stays off every list). Only pseudonymous ids."""
+    is ignored), consent to activation withdrawn (the candidate stays off every list until it is given again),
+    merged into another person (the request applies to the survivor). Only pseudonymous ids."""
 
     __tablename__ = "person_marks"
 
     person_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    merged_household: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when activation learnt it (stale shortlists)

@@ -138,7 +138,7 @@ async def decline_duplicates(
     """Before ``merged``'s placements move to ``survivor`` (one person, one live placement per opportunity): where
     both have one in the same opportunity, a waiting proposal gives way to a placement that started; of two
     waiting proposals the merged person's goes; of two that started, the merged person's stays as a count under a
-    fresh id."""
+    fresh id, the one that does not run."""
     waiting = (PlacementStatus.proposed, PlacementStatus.accepted)
     kept = {
         p.opportunity_id: p
@@ -153,8 +153,10 @@ async def decline_duplicates(
             await _decline(session, outbox, placement, "candidate", "other")
         elif other.status in waiting:
             await _decline(session, outbox, other, "candidate", "other")
+        elif other.status == PlacementStatus.started:
+            placement.person_id = uuid.uuid4()  # both began: the survivor's running one stays theirs
         else:
-            placement.person_id = uuid.uuid4()
+            other.person_id = uuid.uuid4()  # the merged person's may be the one that runs: it moves to the survivor
     await session.flush()
 
 
@@ -182,6 +184,8 @@ async def start(
     placement, opportunity = await load(session, user, placement_id, lock=True)
     access.require_owner(user, opportunity)
     _step(placement, PlacementStatus.started)
+    # One person, one start at a time (two employers starting them together would both see nothing running).
+    await repository.get_candidate(session, placement.person_id, lock=True)
     running = await repository.running_placements(session, placement.person_id)
     if running and await _excludes_placed(session, opportunity):
         raise Conflict(

@@ -208,8 +208,8 @@ async def candidate_rows(session: AsyncSession, *, after: uuid.UUID | None, limi
     return [matching.RawCandidate(*row) for row in await session.execute(stmt)]
 
 
-async def get_candidate(session: AsyncSession, person_id: uuid.UUID) -> Candidate | None:
-    return await session.get(Candidate, person_id)
+async def get_candidate(session: AsyncSession, person_id: uuid.UUID, *, lock: bool = False) -> Candidate | None:
+    return await session.get(Candidate, person_id, with_for_update=lock or None, populate_existing=lock)
 
 
 async def list_candidates(
@@ -410,6 +410,14 @@ async def mark_withdrawn(session: AsyncSession, person_id: uuid.UUID, at: dateti
     mark = await _mark(session, person_id)
     if at is None or mark.withdrawn_at is None or at > mark.withdrawn_at:
         mark.withdrawn_at = at
+    await session.flush()
+
+
+async def mark_merged(session: AsyncSession, person_id: uuid.UUID, survivor: uuid.UUID, household: uuid.UUID) -> None:
+    if person_id == survivor:
+        return
+    mark = await _mark(session, person_id)
+    mark.merged_into, mark.merged_household = survivor, household
     await session.flush()
 
 

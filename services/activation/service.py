@@ -650,9 +650,12 @@ async def _write_changes(
 
 
 async def shortlists_stale(session: AsyncSession) -> bool:
-    """Candidates, opportunities, a forum's criteria or an agreement changed since the last run started."""
+    """Candidates, opportunities, a forum's criteria, an agreement or a person's mark (erasure, withdrawal,
+    merge) changed since the last run started, or it ran on an earlier day."""
     last = await repository.last_run(session)
     since: datetime | None = last.started_at if last is not None else None
+    if since is not None and since.astimezone().date() < date.today():
+        return True  # ages, months unemployed and agreements' validity are as of the day
     return await repository.inputs_changed_since(session, since)
 
 

@@ -196,7 +196,15 @@ REFUSALS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"^No opportunity .* in this forum"), N_("This opportunity is not one of the forum's.")),
     (re.compile(r"^No opportunity "), N_("There is no such opportunity, or it is not yours to see.")),
-    (re.compile(r"^No candidate "), N_("There is no such candidate among the candidates of your municipalities.")),
+    (re.compile(r"^No candidate"), N_("There is no such candidate among the candidates of your municipalities.")),
+    (
+        re.compile(r"^The candidate is already in a placement that runs"),
+        N_("The candidate is already in a placement that runs, and this forum takes only people not placed."),
+    ),
+    (
+        re.compile(r"^An organisation id is"),
+        N_("An organisation id is 1–100 letters, digits, dots, dashes or underscores (the accounts' organisation)."),
+    ),
     (re.compile(r"^No placement "), N_("There is no such placement, or it is not yours to see.")),
     (re.compile(r"^No forum "), N_("There is no such forum.")),
     (

@@ -29,7 +29,7 @@ from services.activation.ui_common import (
 )
 from services.activation.ui_views import candidate_view, opportunity_view, placements_view
 from shared.auth import User
-from shared.errors import DomainError, Invalid
+from shared.errors import DomainError, Invalid, NotFound
 from shared.ui.i18n import language_for
 from shared.ui.templating import Message, translator
 from shared.web import RuntimeDep, SessionDep
@@ -183,18 +183,23 @@ async def propose_page(
     user: StaffPage,
     session: SessionDep,
     runtime: RuntimeDep,
-    person_id: Annotated[uuid.UUID, Form()],
+    person_id: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
 ) -> Response:
+    try:
+        person = uuid.UUID(person_id)
+    except ValueError:
+        person = None
+
+    async def propose() -> Any:
+        if person is None:
+            raise NotFound("No candidate.")
+        return await service.propose(
+            session=session, outbox=runtime.outbox, user=user, opportunity_id=opportunity_id, person_id=person
+        )
+
     return await _attempt(
-        request,
-        user,
-        session,
-        back or f"/activation/opportunities/{opportunity_id}",
-        "proposed",
-        lambda: service.propose(
-            session=session, outbox=runtime.outbox, user=user, opportunity_id=opportunity_id, person_id=person_id
-        ),
+        request, user, session, back or f"/activation/opportunities/{opportunity_id}", "proposed", propose
     )
 
 

@@ -76,11 +76,17 @@ def timeline_entry(event: PlacementEvent) -> tuple[str, datetime, dict[str, Any]
 
 
 async def _case_of(session: AsyncSession, event: PlacementEvent) -> Case | None:
-    """The case that asked for the engagement (where a transfer took it), else the person's active case."""
+    """The case that asked for the engagement (where a transfer or a merge took it), else the person's active
+    case."""
     case = await repository.get_case(session, event.case_id) if event.case_id else None
-    while case is not None and case.transferred_to_case_id is not None:
-        # Asked for before a transfer: the receiving office works the case now.
-        case = await repository.get_case(session, case.transferred_to_case_id)
+    for _ in range(20):  # a chain of transfers and merges, never a cycle in practice
+        if case is None:
+            break
+        # Asked for before a transfer or a merge: the receiving office's case, or the kept one, is worked now.
+        onward = case.transferred_to_case_id or case.merged_into_case_id
+        if onward is None:
+            break
+        case = await repository.get_case(session, onward)
     if case is None:
         cases = await repository.cases_with_person(session, event.person_id)
         case = next((c for c in cases if c.status in ACTIVE_STATUSES), cases[0] if cases else None)

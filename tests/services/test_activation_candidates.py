@@ -529,22 +529,66 @@ async def test_a_request_arriving_after_the_persons_erasure_makes_no_candidate(a
     assert await activation.count(Candidate.__table__) == 0
 
 
-async def test_a_request_older_than_a_withdrawal_that_came_first_stays_off_every_list(
+async def test_a_request_after_a_withdrawal_stays_off_every_list_until_consent_is_given_again(
+    activation: RunningService,
+) -> None:
+    """Cases checks consent on its own copy, which can lag behind intake: a request, older or newer than the
+    withdrawal, does not bring the candidate back; only intake's grant does."""
+    _, first, _ = await two_opportunities(activation)
+    before = earlier(requested(), NOW - timedelta(minutes=5))
+    await add_candidates(activation, consent(before, granted=False))  # activation does not know them yet
+    await add_candidates(activation, before)
+    known = requested()
+    await add_candidates(activation, known, consent(known, granted=False))
+    await add_candidates(activation, earlier(known, datetime.now(UTC) + timedelta(seconds=1)))  # a newer request
+    assert await ranked_ids(activation, first) == []
+    await add_candidates(activation, consent(before, granted=True), consent(known, granted=True))
+    assert sorted(await ranked_ids(activation, first)) == sorted([str(before.person_id), str(known.person_id)])
+
+
+async def test_requests_and_merges_in_any_order_leave_one_candidate_under_the_last_survivor(
     activation: RunningService,
 ) -> None:
     _, first, _ = await two_opportunities(activation)
-    request = earlier(requested(), NOW - timedelta(minutes=5))
-    await add_candidates(activation, consent(request, granted=False))  # activation does not know them yet
-    await add_candidates(activation, request)
-    assert await ranked_ids(activation, first) == []
-    # Consent given again puts them on the lists; a request made after a withdrawal is taken as it is.
-    await add_candidates(activation, consent(request, granted=True))
-    assert await ranked_ids(activation, first) == [str(request.person_id)]
-    newer = requested()
-    await add_candidates(
-        activation, consent(newer, granted=False), earlier(newer, datetime.now(UTC) + timedelta(seconds=1))
-    )
-    assert str(newer.person_id) in await ranked_ids(activation, first)
+    a, b, c = requested(), requested(), requested()
+    await add_candidates(activation, b, c)
+    await add_candidates(activation, person_merged(b, c))  # B was C all along…
+    await add_candidates(activation, person_merged(a, b))  # …and A was B: A is C
+    await add_candidates(activation, a)  # cases, still behind, engages A
+    ids = set(await ranked_ids(activation, first))
+    assert ids == {str(c.person_id)}
+    assert await activation.count(Candidate.__table__) == 1
+    # Intake erasing C reaches everything that stood for A and B.
+    await add_candidates(activation, erased(c))
+    assert await activation.count(Candidate.__table__) == 0
+
+
+async def test_an_update_of_the_survivor_household_reaches_a_candidate_still_filed_under_the_old_one(
+    activation: RunningService,
+) -> None:
+    person = requested(skills=("cooking",))
+    await add_candidates(activation, person)
+    new_household = uuid.uuid4()
+    moved = member(person_id=person.person_id, able_to_work=True, consents=CONSENTED, skills=("gardening",))
+    await add_candidates(activation, updated(moved, household_id=new_household))
+    found = await candidate(activation, person.person_id)
+    assert found is not None and found["skills"] == ["gardening"]
+    assert await household_of(activation, person.person_id) == new_household
+
+
+async def test_someone_intake_now_records_as_employed_loses_the_time_unemployed_points(
+    activation: RunningService,
+) -> None:
+    _, first, _ = await two_opportunities(activation)
+    person = requested(unemployed_months=30)
+    await add_candidates(activation, person)
+    before = (await shortlist(activation, first))["matches"][0]["explanation"]["breakdown"]
+    assert before["unemployed"] == 10.0
+    working = member(person_id=person.person_id, able_to_work=True, consents=CONSENTED)
+    working = working.model_copy(update={"employment_status": "employed"})
+    await add_candidates(activation, updated(working, household_id=person.household_id))
+    after = (await shortlist(activation, first))["matches"][0]["explanation"]["breakdown"]
+    assert after["unemployed"] == 0.0 and after["priority"] < before["priority"]
 
 
 async def test_a_merge_of_two_people_proposed_for_the_same_opportunity_declines_the_merged_ones_proposal(

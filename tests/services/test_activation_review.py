@@ -271,3 +271,59 @@ async def test_analysts_see_small_fairness_cells_as_under_five_coordinators_the_
     assert men_only["count"] == "<5"
     page = await activation.client.get(f"/activation/forums/{forum_id}/fairness", headers=activation.auth("analyst"))
     assert page.status_code == 200 and "&lt;5" in page.text
+
+
+async def test_stored_shortlists_from_an_earlier_day_are_stale(activation: RunningService):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from services.activation import service
+    from services.activation.models import MatchingRun
+
+    forum_id = await setup(activation)
+    await add_candidates(activation, requested())
+    await post_opportunity(activation, forum_id)
+    assert (await call(activation, "POST", "/shortlists/recompute", user="coordinator")).status_code == 200
+    async with activation.runtime.sessions() as session:
+        assert not await service.shortlists_stale(session)
+        await session.execute(update(MatchingRun).values(started_at=datetime.now(UTC) - timedelta(days=1)))
+        await session.commit()
+    async with activation.runtime.sessions() as session:
+        assert await service.shortlists_stale(session)
+
+
+async def test_a_proposal_form_without_a_valid_person_is_a_page_not_json(activation: RunningService):
+    forum_id = await setup(activation)
+    opp = (await post_opportunity(activation, forum_id))["id"]
+    for person in ("", "not-a-uuid"):
+        r = await activation.client.post(
+            f"/activation/opportunities/{opp}/proposals", data={"person_id": person}, headers=activation.auth("worker")
+        )
+        assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+        assert "Nema takvog kandidata" in r.text
+
+
+async def test_a_merge_keeps_the_merged_persons_running_placement_when_the_survivors_is_finished(
+    activation: RunningService,
+):
+    forum_id = await setup(activation, exclude_placed=False)
+    survivor, gone = requested(), requested()
+    await add_candidates(activation, survivor, gone)
+    opp = (await post_opportunity(activation, forum_id, positions=3))["id"]
+    finished, running = await proposed(activation, opp, survivor), await proposed(activation, opp, gone)
+    for placement in (finished, running):
+        await accepted(activation, placement)
+        assert (await call(activation, "POST", f"/placements/{placement}/start")).status_code == 200
+    assert (await call(activation, "POST", f"/placements/{finished}/complete")).status_code == 200
+    merge = PersonMergedV1(
+        survivor_person_id=survivor.person_id,
+        survivor_household_id=survivor.household_id,
+        merged_person_id=gone.person_id,
+        merged_household_id=gone.household_id,
+        merged_at=datetime.now(UTC),
+    )
+    await add_candidates(activation, merge)
+    r = await call(activation, "GET", f"/candidates/{survivor.person_id}/placements", user="worker")
+    assert [p["id"] for p in r.json()] == [running]
+    assert await placed(activation, survivor)

@@ -131,3 +131,38 @@ async def test_the_case_page_tells_the_placement_steps_in_the_three_languages(ca
         shown = page.text[page.text.index('id="timeline"') :]
         for text in texts:
             assert text in shown, (language, text)
+
+
+async def test_a_placement_of_a_case_merged_away_lands_on_the_kept_case(cases: RunningService) -> None:
+    from shared.events import HouseholdMergedV1, PlacementCompletedV1
+    from tests.fixtures.cases import only_case, registered
+
+    await register_worker(cases, "worker", ADA)
+    a, same_as_a = member(able_to_work=True), member(able_to_work=True)
+    survivor, merged = registered(a), registered(same_as_a)
+    await deliver(cases, survivor, merged)
+    older = await only_case(cases, survivor.household_id, "worker")
+    newer = await only_case(cases, merged.household_id, "worker")
+    await deliver(
+        cases,
+        HouseholdMergedV1(
+            survivor_household_id=survivor.household_id,
+            merged_household_id=merged.household_id,
+            moved_person_ids=[],
+            merged_person_ids={same_as_a.person_id: a.person_id},
+            merged_at=NOW,
+        ),
+    )
+    done = PlacementCompletedV1(
+        placement_id=uuid.uuid4(),
+        opportunity_id=uuid.uuid4(),
+        person_id=a.person_id,
+        case_id=uuid.UUID(newer["id"]),  # asked for in the case that was merged away
+        municipality_code=ADA,
+        hours_worked=80,
+        completed_at=NOW,
+    )
+    assert [str(o) for o in await deliver(cases, done)] == ["applied"]
+    kept = [e["kind"] for e in await timeline(cases, older["id"])]
+    assert kept[-2:] == ["placement_completed", "review_requested"]
+    assert "placement_completed" not in [e["kind"] for e in await timeline(cases, newer["id"])]

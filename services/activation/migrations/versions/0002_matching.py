@@ -205,6 +205,8 @@ def upgrade() -> None:
         sa.Column("person_id", sa.Uuid(), nullable=False),
         sa.Column("erased_at", UTCDateTime(), nullable=True),
         sa.Column("withdrawn_at", UTCDateTime(), nullable=True),
+        sa.Column("merged_into", sa.Uuid(), nullable=True),
+        sa.Column("merged_household", sa.Uuid(), nullable=True),
         sa.Column("marked_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("person_id", name=op.f("pk_person_marks")),
     )
