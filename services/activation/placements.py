@@ -127,7 +127,7 @@ async def _decline(session: AsyncSession, outbox: OutboxWriter, placement: Place
 
 async def decline_waiting(*, session: AsyncSession, outbox: OutboxWriter, person_id: uuid.UUID) -> None:
     """The candidate withdrew consent or was erased: proposals still waiting for answers are declined for them."""
-    for placement in await repository.placements_of_person(session, person_id):
+    for placement in await repository.placements_of_person(session, person_id, lock=True):
         if placement.status in (PlacementStatus.proposed, PlacementStatus.accepted):
             await _decline(session, outbox, placement, "candidate", "candidate_unavailable")
 

@@ -355,8 +355,14 @@ async def live_placement(session: AsyncSession, opportunity_id: uuid.UUID, perso
     return (await session.execute(stmt)).scalars().first()
 
 
-async def placements_of_person(session: AsyncSession, person_id: uuid.UUID) -> Sequence[Placement]:
+async def placements_of_person(
+    session: AsyncSession, person_id: uuid.UUID, *, lock: bool = False
+) -> Sequence[Placement]:
+    """``lock``: the rows locked for this transaction and read afresh (PostgreSQL), so an employer's start at the
+    same moment waits instead of being overwritten."""
     stmt = select(Placement).where(Placement.person_id == person_id).order_by(Placement.proposed_at)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalars().all()
 
 
