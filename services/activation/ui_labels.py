@@ -6,10 +6,12 @@ are the same English msgids, so they are translated once."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from shared.ui.i18n import N_
+from shared.ui.messages import by_patterns
+from shared.ui.messages import labelled as labelled  # the templates call labels.labelled
 
 ORGANISATION_KINDS = {
     "public_enterprise": N_("Public enterprise"),
@@ -265,36 +267,15 @@ FIELD_ERRORS = {
 }
 
 
-def labelled(vocabulary: Mapping[str, str], translate: Callable[[str], str]) -> list[tuple[str, str]]:
-    """(code, translated label) pairs for a select or a list of checkboxes, in the vocabulary's order."""
-    return [(code, translate(label)) for code, label in vocabulary.items()]
-
-
-def _render(template: str, params: dict[str, Any], translate: Callable[[str], str]) -> str:
-    try:
-        return translate(template) % params
-    except (KeyError, TypeError, ValueError):
-        return translate(template)
-
-
 def check_detail(detail: str | None, translate: Callable[[str], str]) -> str:
     """A check's detail in the page's language; one the pages do not know is shown as it came."""
-    if not detail:
-        return ""
-    for pattern, template in CHECK_DETAILS:
-        match = pattern.search(detail)
-        if match is not None:
-            return _render(template, dict(match.groupdict()), translate)
-    return detail
+    return by_patterns(detail, CHECK_DETAILS, translate) if detail else ""
 
 
 def refusal_text(message: str, details: Any, translate: Callable[[str], str], names: Callable[[str], str]) -> str:
     """A service-layer refusal in the page's language; one the pages do not know is shown as it came."""
-    for pattern, template in REFUSALS:
-        match = pattern.search(message)
-        if match is None:
-            continue
-        params: dict[str, Any] = dict(match.groupdict())
+
+    def adapt(params: dict[str, Any], template: str) -> dict[str, Any]:
         if "municipality" in params:
             params["municipality"] = names(params["municipality"])
         for key in ("current", "wanted"):
@@ -305,8 +286,9 @@ def refusal_text(message: str, details: Any, translate: Callable[[str], str], na
         if "%(missed)s" in template:
             missed = details.get("missed", []) if isinstance(details, dict) else []
             params["missed"] = ", ".join(translate(CHECKS.get(c, c)) for c in missed)
-        return _render(template, params, translate)
-    return message
+        return params
+
+    return by_patterns(message, REFUSALS, translate, adapt)
 
 
 def field_text(message: str, translate: Callable[[str], str]) -> str:

@@ -8,10 +8,12 @@ msgid is one catalogue entry, so they are translated once.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from shared.ui.i18n import N_
+from shared.ui.messages import by_patterns
+from shared.ui.messages import labelled as labelled  # the templates call labels.labelled
 
 STATUS = {
     "open": N_("Open"),
@@ -263,20 +265,12 @@ FIELD_ERRORS = {
 }
 
 
-def labelled(vocabulary: Mapping[str, str], translate: Callable[[str], str]) -> list[tuple[str, str]]:
-    """(code, translated label) pairs for a select or a list of checkboxes, in the vocabulary's order."""
-    return [(code, translate(label)) for code, label in vocabulary.items()]
-
-
 def refusal_text(
     message: str, translate: Callable[[str], str], names: Callable[[str], str], dates: Callable[[str], str]
 ) -> str:
     """A service-layer refusal in the page's language; one the pages do not know is shown as it came."""
-    for pattern, template in REFUSALS:
-        match = pattern.search(message)
-        if match is None:
-            continue
-        params: dict[str, Any] = dict(match.groupdict())
+
+    def adapt(params: dict[str, Any], _template: str) -> dict[str, Any]:
         for key in ("from", "to"):
             if key in params:
                 params[key] = names(params[key])
@@ -287,11 +281,9 @@ def refusal_text(
         for key in ("current", "wanted"):
             if key in params:
                 params[key] = translate(STATUS.get(params[key], REFERRAL_STATUS.get(params[key], params[key])))
-        try:
-            return translate(template) % params
-        except (KeyError, TypeError, ValueError):
-            return translate(template)
-    return message
+        return params
+
+    return by_patterns(message, REFUSALS, translate, adapt)
 
 
 def field_text(message: str, translate: Callable[[str], str]) -> str:
