@@ -5,7 +5,6 @@ an illegal step is a 409 that lists the allowed ones."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -275,7 +274,3 @@ async def finish(
     await refresh_placed(session, placement.person_id)
     await outbox.add(session, event)
     return placement
-
-
-async def of_opportunities(session: AsyncSession, opportunities: Sequence[Opportunity]) -> Sequence[Placement]:
-    return await repository.placements_of(session, [o.id for o in opportunities])

@@ -123,24 +123,9 @@ async def forum_criteria(session: AsyncSession, forum_ids: Iterable[uuid.UUID]) 
 
 # --- candidates -----------------------------------------------------------------------------------------------
 
-_POOL_COLUMNS = (
-    Candidate.person_id,
-    Candidate.municipality_code,
-    Candidate.sex,
-    Candidate.birth_year,
-    Candidate.able_to_work,
-    Candidate.employment_status,
-    Candidate.skills,
-    Candidate.markers,
-    Candidate.hours_min,
-    Candidate.hours_max,
-    Candidate.available_from,
-    Candidate.unemployed_since,
-    Candidate.placed,
-)
-
 
 def as_domain(row: Any) -> domain.Candidate:
+    """A stored candidate as the matching rule sees it."""
     return domain.Candidate(
         person_id=str(row.person_id),
         municipality_code=row.municipality_code,
@@ -156,17 +141,6 @@ def as_domain(row: Any) -> domain.Candidate:
         unemployed_since=row.unemployed_since,
         placed=row.placed,
     )
-
-
-async def matchable_candidates(
-    session: AsyncSession, *, municipalities: Sequence[str] | None = None
-) -> list[domain.Candidate]:
-    """Active candidates (consent to activation in force), of ``municipalities`` if given, as the domain sees them."""
-    stmt = select(*_POOL_COLUMNS).where(Candidate.active.is_(True))
-    if municipalities is not None:
-        stmt = stmt.where(Candidate.municipality_code.in_(list(municipalities)))
-    result = await session.execute(stmt)
-    return [as_domain(row) for row in result]
 
 
 def _text(column: Any) -> Any:
@@ -242,11 +216,6 @@ async def candidates_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> S
     if not ids:
         return []
     return (await session.execute(select(Candidate).where(Candidate.person_id.in_(list(ids))))).scalars().all()
-
-
-async def candidates_of_household(session: AsyncSession, household_id: uuid.UUID) -> Sequence[Candidate]:
-    stmt = select(Candidate).where(Candidate.household_id == household_id)
-    return (await session.execute(stmt)).scalars().all()
 
 
 async def delete_candidate(session: AsyncSession, person_id: uuid.UUID) -> None:
