@@ -8,6 +8,7 @@ are in ``ui_placements``, forums and the fairness report in ``ui_forums``."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -20,18 +21,18 @@ from services.activation.ui_common import (
     EmployerPage,
     all_municipalities,
     done_message,
-    field_errors,
     is_employer,
     is_staff,
     municipality_name,
     page,
     refusal,
     refused_page,
+    submit,
 )
 from services.activation.ui_views import opportunity_view
 from shared.auth import Role, User
 from shared.errors import DomainError
-from shared.ui.i18n import language_for
+from shared.ui.i18n import N_, language_for
 from shared.ui.templating import Message, translator
 from shared.web import RuntimeDep, SessionDep
 
@@ -99,23 +100,25 @@ async def organisation_page(request: Request, user: EmployerPage, session: Sessi
 
 @router.post("/organisation", response_class=HTMLResponse)
 async def register_organisation_page(request: Request, user: EmployerPage, session: SessionDep) -> Response:
-    gettext = translator(request)
     form = ui_forms.read_organisation(await request.form())
-    data = ui_forms.organisation(form, gettext)
-    if data is None:
-        message = Message(gettext("The organisation is not registered: see the marked fields."), "error")
-        return await _organisation_view(request, user, session, form=form, status_code=422, messages=[message])
-    try:
-        async with session.begin_nested():  # a refusal undoes only this, the page still reads
-            await service.register_organisation(
-                session=session, user=user, organisation_id=user.organisation or "", data=data
-            )
-    except DomainError as exc:
-        form.errors.update(field_errors(exc, gettext))
-        return await _organisation_view(
-            request, user, session, form=form, status_code=exc.status_code, messages=[refusal(request, exc)]
+
+    async def register() -> str:
+        assert data is not None  # submit runs the command only with parsed data
+        await service.register_organisation(
+            session=session, user=user, organisation_id=user.organisation or "", data=data
         )
-    return RedirectResponse("/activation/organisation?done=registered", status_code=303)
+        return "/activation/organisation?done=registered"
+
+    data = ui_forms.organisation(form, translator(request))
+    return await submit(
+        request,
+        session,
+        form,
+        data,
+        not_done=N_("The organisation is not registered: see the marked fields."),
+        render=functools.partial(_organisation_view, request, user, session),
+        command=register,
+    )
 
 
 @router.post("/forums/{forum_id}/join", response_class=HTMLResponse)
@@ -230,21 +233,23 @@ async def new_opportunity_page(request: Request, user: EmployerPage, session: Se
 async def publish_opportunity_page(
     request: Request, user: EmployerPage, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
-    gettext = translator(request)
     form = ui_forms.read_opportunity(await request.form())
-    data = ui_forms.opportunity(form, gettext)
-    if data is None:
-        message = Message(gettext("The opportunity is not published: see the marked fields."), "error")
-        return await _opportunity_form_view(request, user, session, form=form, status_code=422, messages=[message])
-    try:
-        async with session.begin_nested():  # a refusal undoes only this, the page still reads
-            found = await service.publish_opportunity(session=session, outbox=runtime.outbox, data=data, user=user)
-    except DomainError as exc:
-        form.errors.update(field_errors(exc, gettext))
-        return await _opportunity_form_view(
-            request, user, session, form=form, status_code=exc.status_code, messages=[refusal(request, exc)]
-        )
-    return RedirectResponse(f"/activation/opportunities/{found.id}?done=published", status_code=303)
+
+    async def publish() -> str:
+        assert data is not None  # submit runs the command only with parsed data
+        found = await service.publish_opportunity(session=session, outbox=runtime.outbox, data=data, user=user)
+        return f"/activation/opportunities/{found.id}?done=published"
+
+    data = ui_forms.opportunity(form, translator(request))
+    return await submit(
+        request,
+        session,
+        form,
+        data,
+        not_done=N_("The opportunity is not published: see the marked fields."),
+        render=functools.partial(_opportunity_form_view, request, user, session),
+        command=publish,
+    )
 
 
 @router.get("/opportunities/{opportunity_id}", response_class=HTMLResponse)

@@ -3,15 +3,17 @@ and the numbers and dates the Serbian way."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.activation import ui_forms
 from services.activation import ui_labels as labels
 from shared.auth import Role, User
 from shared.errors import DomainError
@@ -181,3 +183,32 @@ def done_message(request: Request, done: str) -> list[Message]:
         "recomputed": gettext("The shortlists are recomputed."),
     }
     return [Message(texts[done], "success")] if done in texts else []
+
+
+Render = Callable[..., Awaitable[Response]]
+
+
+async def submit(
+    request: Request,
+    session: AsyncSession,
+    form: ui_forms.Form,
+    data: Any,
+    *,
+    not_done: str,
+    render: Render,
+    command: Callable[[], Awaitable[str]],
+    error_prefix: str = "",
+) -> Response:
+    """A form's post: fields that did not parse re-render it (422, ``not_done`` said and the fields marked); else
+    ``command`` runs in a savepoint and its answer is where to go next, or its refusal re-renders the form with the
+    fields it names marked (under ``error_prefix`` where the form nests them)."""
+    gettext = translator(request)
+    if data is None:
+        return await render(form=form, status_code=422, messages=[Message(gettext(not_done), "error")])
+    try:
+        async with session.begin_nested():  # a refusal undoes only this, the page still reads
+            target = await command()
+    except DomainError as exc:
+        form.errors.update({f"{error_prefix}{k}": v for k, v in field_errors(exc, gettext).items()})
+        return await render(form=form, status_code=exc.status_code, messages=[refusal(request, exc)])
+    return RedirectResponse(target, status_code=303)

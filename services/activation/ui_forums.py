@@ -4,6 +4,7 @@ opportunity (supervisors and analysts read it too)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -17,14 +18,13 @@ from services.activation.ui_common import (
     ForumsPage,
     all_municipalities,
     done_message,
-    field_errors,
     page,
-    refusal,
     refused_page,
+    submit,
 )
 from shared.auth import User
 from shared.errors import DomainError
-from shared.ui.i18n import language_for
+from shared.ui.i18n import N_, language_for
 from shared.ui.templating import Message, translator
 from shared.web import RuntimeDep, SessionDep
 
@@ -75,21 +75,23 @@ async def forums_page(request: Request, user: ForumsPage, session: SessionDep, d
 
 @router.post("/forums", response_class=HTMLResponse)
 async def create_forum_page(request: Request, user: CoordinatorPage, session: SessionDep) -> Response:
-    gettext = translator(request)
     form = ui_forms.read_forum(await request.form())
-    data = ui_forms.forum(form, gettext)
-    if data is None:
-        message = Message(gettext("The forum is not set up: see the marked fields."), "error")
-        return await forums_view(request, user, session, form=form, status_code=422, messages=[message])
-    try:
-        async with session.begin_nested():  # a refusal undoes only this, the page still reads
-            found = await service.create_forum(session=session, user=user, data=data)
-    except DomainError as exc:
-        form.errors.update(field_errors(exc, gettext))
-        return await forums_view(
-            request, user, session, form=form, status_code=exc.status_code, messages=[refusal(request, exc)]
-        )
-    return RedirectResponse(f"/activation/forums/{found.id}?done=forum", status_code=303)
+
+    async def create() -> str:
+        assert data is not None  # submit runs the command only with parsed data
+        found = await service.create_forum(session=session, user=user, data=data)
+        return f"/activation/forums/{found.id}?done=forum"
+
+    data = ui_forms.forum(form, translator(request))
+    return await submit(
+        request,
+        session,
+        form,
+        data,
+        not_done=N_("The forum is not set up: see the marked fields."),
+        render=functools.partial(forums_view, request, user, session),
+        command=create,
+    )
 
 
 @router.post("/shortlists/recompute", response_class=HTMLResponse)
@@ -148,31 +150,27 @@ async def forum_page(
 
 @router.post("/forums/{forum_id}/criteria", response_class=HTMLResponse)
 async def criteria_page(request: Request, forum_id: uuid.UUID, user: CoordinatorPage, session: SessionDep) -> Response:
-    gettext = translator(request)
     form = ui_forms.Form({"criteria": ui_forms.read_criteria(await request.form())})
-    data = ui_forms.criteria(form, gettext)
+
+    async def save() -> str:
+        assert data is not None  # submit runs the command only with parsed data
+        await service.set_criteria(session=session, user=user, forum_id=forum_id, data=data)
+        return f"/activation/forums/{forum_id}?done=criteria"
+
+    data = ui_forms.criteria(form, translator(request))
     try:
-        if data is None:
-            message = Message(gettext("The criteria are not saved: see the marked fields."), "error")
-            return await _forum_view(request, user, session, forum_id, form=form, status_code=422, messages=[message])
-        try:
-            async with session.begin_nested():
-                await service.set_criteria(session=session, user=user, forum_id=forum_id, data=data)
-        except DomainError as exc:
-            # The service names the criteria's own fields (its body is the criteria); the form nests them.
-            form.errors.update({f"criteria.{k}": v for k, v in field_errors(exc, gettext).items()})
-            return await _forum_view(
-                request,
-                user,
-                session,
-                forum_id,
-                form=form,
-                status_code=exc.status_code,
-                messages=[refusal(request, exc)],
-            )
+        return await submit(
+            request,
+            session,
+            form,
+            data,
+            not_done=N_("The criteria are not saved: see the marked fields."),
+            render=functools.partial(_forum_view, request, user, session, forum_id),
+            command=save,
+            error_prefix="criteria.",  # the service names the criteria's own fields; the form nests them
+        )
     except DomainError as exc:  # no such forum
         return refused_page(request, user, exc)
-    return RedirectResponse(f"/activation/forums/{forum_id}?done=criteria", status_code=303)
 
 
 # --- fairness -------------------------------------------------------------------------------------------------
