@@ -30,7 +30,7 @@ from shared.reference import municipalities
 
 
 async def national(client: httpx.AsyncClient, token: str) -> dict[str, Any]:
-    r = await client.get("/reporting/api/indicators", headers={"Authorization": f"Bearer {token}"})
+    r = await client.get("/reporting/api/summary", headers={"Authorization": f"Bearer {token}"})
     r.raise_for_status()
     row: dict[str, Any] = r.json()[-1]
     return row

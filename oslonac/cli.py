@@ -85,6 +85,27 @@ def _cmd_replay(args: argparse.Namespace) -> None:
     print(f"{args.service}: {count} events marked for republishing; the service's relay sends them when it runs")
 
 
+def _cmd_rebuild(args: argparse.Namespace) -> None:
+    from services.reporting.rebuild import run
+    from shared.settings import Settings
+
+    settings = Settings(service="reporting")
+    result = run(settings, args.database_url, args.commit_group)
+    print(
+        json.dumps(
+            {
+                "records": result.events,
+                "applied": result.applied,
+                "duplicates": result.duplicates,
+                "ignored": result.ignored,
+                "dead_lettered": result.dead_lettered,
+                "seconds": round(result.seconds, 2),
+                "records_per_second": round(result.events_per_second),
+            }
+        )
+    )
+
+
 def _cmd_docs(args: argparse.Namespace) -> None:
     from shared.events.asyncapi import write_catalogue
 
@@ -118,6 +139,13 @@ def main(argv: list[str] | None = None) -> None:
     replay.add_argument("service", choices=registry.SERVICES)
     replay.add_argument("--since", help="only events created at or after this ISO time")
     replay.set_defaults(func=_cmd_replay)
+
+    rebuild = sub.add_parser(
+        "reporting-rebuild", help="replay every topic reporting reads into a fresh store (docs/reporting.md)"
+    )
+    rebuild.add_argument("--database-url", required=True, help="an empty database, e.g. sqlite+aiosqlite:///new.db")
+    rebuild.add_argument("--commit-group", help="make the replayed positions this consumer group's offsets")
+    rebuild.set_defaults(func=_cmd_rebuild)
 
     docs = sub.add_parser("docs", help="write the AsyncAPI event catalogue")
     docs.add_argument("--out", default="docs")

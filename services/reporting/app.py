@@ -2,21 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
 
-from services.reporting import api, handlers, pages
+from services.reporting import api, feed, handlers, pages
 from services.reporting.models import plumbing
+from shared.db import unit_of_work, utcnow
 from shared.messaging.runtime import ServiceRuntime
 from shared.settings import Settings
 from shared.web import create_service_app
 
+log = structlog.get_logger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+FEED_RETENTION = timedelta(days=7)
+PRUNE_EVERY_S = 600.0
+
+
+async def prune_feed(runtime: ServiceRuntime) -> None:
+    """Keep a week of announcements for SSE clients to resume from."""
+    while True:
+        try:
+            async with unit_of_work(runtime.sessions) as session:
+                pruned = await feed.prune(session, now=utcnow(), keep=FEED_RETENTION)
+            if pruned:
+                log.info("reporting.feed_pruned", entries=pruned)
+        except Exception as exc:  # the store may be away for a while; try again later
+            log.warning("reporting.feed_prune_failed", error=repr(exc))
+        await asyncio.sleep(PRUNE_EVERY_S)
 
 
 def make_runtime(settings: Settings) -> ServiceRuntime:
-    return ServiceRuntime(settings=settings, tables=plumbing, migrations=MIGRATIONS, handlers=handlers.HANDLERS)
+    runtime = ServiceRuntime(settings=settings, tables=plumbing, migrations=MIGRATIONS, background=[prune_feed])
+    runtime.batch_handler = handlers.build_batch_handler(runtime.outbox)
+    runtime.attach_handlers(handlers.build_handlers(runtime.batch_handler))
+    return runtime
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

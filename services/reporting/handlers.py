@@ -1,50 +1,35 @@
-"""Reporting's event subscribers."""
+"""Reporting's event subscribers: every batch the consumer fetched goes to the projection in one go, then the
+cells it changed are announced (outbox and SSE log, same transaction)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting import service
-from shared.events import (
-    CaseOpenedV1,
-    Envelope,
-    EventData,
-    HouseholdRegisteredV2,
-    MatchProposedV1,
-    OpportunityPublishedV1,
-    PlacementCompletedV1,
-    PlacementEndedV1,
-    PlacementStartedV1,
-)
-from shared.messaging.consumer import Handler
+from services.reporting import feed, projection
+from shared.db import utcnow
+from shared.events import Envelope, EventData
+from shared.messaging.consumer import BatchHandler, Handler
+from shared.messaging.outbox import OutboxWriter
 
 
-async def household_registered(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
-    assert isinstance(event, HouseholdRegisteredV2)
-    await service.project_household_registered(session=session, event=event)
+def build_batch_handler(outbox: OutboxWriter | None) -> BatchHandler:
+    """The live handler announces changes through ``outbox``; the rebuild passes None and announces nothing."""
+
+    async def handle(session: AsyncSession, items: Sequence[tuple[EventData, Envelope]]) -> None:
+        now = utcnow()
+        changes = await projection.apply(session, [event for event, _envelope in items], projected_at=now)
+        if outbox is not None and changes.cells:
+            await feed.announce(session, outbox, changes.cells, now)
+
+    return handle
 
 
-async def case_opened(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
-    assert isinstance(event, CaseOpenedV1)
-    await service.project_case_opened(session=session, event=event)
+def build_handlers(batch: BatchHandler) -> dict[type[EventData], Handler]:
+    """The per-event form the consumer routes by type; each applies its event as a batch of one."""
 
+    async def one(session: AsyncSession, event: EventData, envelope: Envelope) -> None:
+        await batch(session, [(event, envelope)])
 
-async def opportunity_published(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
-    assert isinstance(event, OpportunityPublishedV1)
-    await service.project_opportunity_published(session=session, event=event)
-
-
-async def placement(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
-    assert isinstance(event, MatchProposedV1 | PlacementStartedV1 | PlacementCompletedV1 | PlacementEndedV1)
-    await service.project_placement(session=session, event=event)
-
-
-HANDLERS: dict[type[EventData], Handler] = {
-    HouseholdRegisteredV2: household_registered,
-    CaseOpenedV1: case_opened,
-    OpportunityPublishedV1: opportunity_published,
-    MatchProposedV1: placement,
-    PlacementStartedV1: placement,
-    PlacementCompletedV1: placement,
-    PlacementEndedV1: placement,
-}
+    return dict.fromkeys(projection.APPLIED, one)

@@ -4,37 +4,85 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+Count = int | Literal["<5"]
 
 
 class PersonsBySex(BaseModel):
-    female: int
-    male: int
-    total: int
+    female: Count
+    male: Count
+    total: Count
 
 
 class PlacementCounts(BaseModel):
     """Activation's placements of the municipality's candidates, by step."""
 
-    proposed: int
-    started: int
-    completed: int
-    ended_early: int
-    hours_worked: int = Field(description="in completed and ended placements")
+    proposed: Count
+    started: Count
+    completed: Count
+    ended_early: Count
+    hours_worked: Count = Field(description="in completed and ended placements")
 
 
 class IndicatorsPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """A municipality's (or the country's) headline figures as they stand now."""
 
     municipality_code: str | None = Field(description="None for the whole country")
     municipality_name: str | None
-    households: int
+    households: Count
     persons: PersonsBySex
-    open_cases: int
-    opportunities_published: int
+    open_cases: Count = Field(description="cases open, in assessment, with a plan or active")
+    opportunities_published: Count
     placements: PlacementCounts
     updated_at: datetime | None
+
+
+class IndicatorPublic(BaseModel):
+    name: str
+    theme: str
+    unit: str
+    kind: str
+    label: str
+    description: str
+    dimensions: list[str]
+    category: str | None
+    categories: list[str]
+    target: float | None
+
+
+class CataloguePublic(BaseModel):
+    indicators: list[IndicatorPublic]
+    periods: list[str]
+    areas: list[str]
+    dimensions: list[str]
+    age_bands: list[str]
+    groups: list[str]
+    districts: list[str]
+    suppression: str
+
+
+class TablePublic(BaseModel):
+    indicator: str
+    label: str
+    unit: str
+    kind: str
+    target: float | None
+    period: str
+    from_: str = Field(alias="from")
+    to: str
+    area: str
+    by: list[str]
+    filters: dict[str, Any]
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    suppressed: int = Field(description="cells shown as <5")
+    exact: bool = Field(description="False: counts from 1 to 4, and what would reveal them, are shown as <5")
+    generated_at: datetime
+
+    model_config = {"populate_by_name": True}
 
 
 class ProjectionTimesRequest(BaseModel):

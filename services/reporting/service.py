@@ -1,111 +1,217 @@
-"""Reporting's use cases: apply events to projections, answer indicator queries."""
+"""Reporting's use cases: answer indicator queries from the facts."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting import domain, repository
-from services.reporting.schemas import IndicatorsPublic, PersonsBySex, PlacementCounts
-from shared.db import utcnow
-from shared.errors import Invalid, field_error
-from shared.events import (
-    CaseOpenedV1,
-    HouseholdRegisteredV2,
-    MatchProposedV1,
-    OpportunityPublishedV1,
-    PlacementCompletedV1,
-    PlacementEndedV1,
-    PlacementStartedV1,
+from services.reporting import domain, indicators
+from services.reporting.indicators import Query, Table
+from services.reporting.models import HouseholdFact
+from services.reporting.projection import CASES, HOUSEHOLDS, OPPORTUNITIES, PERSONS, PLACEMENTS
+from services.reporting.schemas import (
+    CataloguePublic,
+    IndicatorPublic,
+    IndicatorsPublic,
+    PersonsBySex,
+    PlacementCounts,
+    TablePublic,
 )
+from shared.auth import Role, User
+from shared.errors import Invalid, field_error
 from shared.reference import municipalities
 
+SUPPRESSION_NOTE = (
+    "For analysts, in exports and in the public feeds, counts from 1 to 4 are shown as <5, and so is any other "
+    "cell that would let one be derived from a total; rates, shares and medians built on such counts too."
+)
 
-async def project_household_registered(*, session: AsyncSession, event: HouseholdRegisteredV2) -> None:
-    now = utcnow()
-    await repository.add_household_fact(
-        session,
-        {
-            "household_id": event.household_id,
-            "municipality_code": event.municipality_code,
-            "members": len(event.members),
-            "registered_at": event.registered_at,
-            "projected_at": now,
-        },
+
+def exact_for(user: User, municipality_codes: tuple[str, ...]) -> bool:
+    """Admins see exact figures; supervisors and case workers for their own municipalities only; analysts never."""
+    if Role.admin in user.roles:
+        return True
+    if Role.supervisor in user.roles or Role.case_worker in user.roles:
+        return bool(municipality_codes) and set(municipality_codes) <= set(user.municipalities)
+    return False
+
+
+def catalogue() -> CataloguePublic:
+    return CataloguePublic(
+        indicators=[
+            IndicatorPublic(
+                name=i.name,
+                theme=i.theme,
+                unit=i.unit,
+                kind=i.kind,
+                label=i.label,
+                description=i.description,
+                dimensions=[d for d in indicators.DIMENSIONS if d in i.dims],
+                category=i.category,
+                categories=list(indicators.CATEGORIES.get(i.category or "", ())),
+                target=i.target,
+            )
+            for i in indicators.CATALOGUE.values()
+        ],
+        periods=list(indicators.PERIODS),
+        areas=list(indicators.AREAS),
+        dimensions=list(indicators.DIMENSIONS),
+        age_bands=list(indicators.AGE_BANDS),
+        groups=list(indicators.GROUPS),
+        districts=sorted({m.district for m in municipalities.municipalities().values()}),
+        suppression=SUPPRESSION_NOTE,
     )
-    await repository.add_to_indicators(
-        session,
-        event.municipality_code,
-        now,
-        households=1,
-        **domain.persons_by_sex(m.sex for m in event.members),
+
+
+async def table(*, session: AsyncSession, user: User, query: Query, caseload_norm: int) -> Table:
+    codes = indicators._filter_codes(query)
+    return await indicators.compute(session, query, exact=exact_for(user, codes), caseload_norm=caseload_norm)
+
+
+def table_public(result: Table) -> TablePublic:
+    q = result.query
+    filters: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "municipality": list(q.municipalities),
+            "district": list(q.districts),
+            "sex": q.sex,
+            "age_band": q.age_band,
+            "group": q.group,
+        }.items()
+        if v
+    }
+    return TablePublic(
+        indicator=result.indicator.name,
+        label=result.indicator.label,
+        unit=result.indicator.unit,
+        kind=result.indicator.kind,
+        target=result.indicator.target,
+        period=q.period,
+        from_=domain.period_of(result.start, "month"),
+        to=domain.period_of(result.end, "month"),
+        area=q.area,
+        by=list(q.by),
+        filters=filters,
+        columns=result.columns,
+        rows=result.rows,
+        suppressed=result.suppressed,
+        exact=result.exact,
+        generated_at=result.generated_at,
     )
 
 
-async def project_case_opened(*, session: AsyncSession, event: CaseOpenedV1) -> None:
-    await repository.add_to_indicators(session, event.municipality_code, utcnow(), open_cases=1)
+# -- the headline summary (every municipality with data, then the country) ------------------------------------
+
+_SUMMARY = (
+    "households",
+    "female",
+    "male",
+    "open_cases",
+    "opportunities",
+    "proposed",
+    "started",
+    "completed",
+    "ended",
+    "hours",
+)
 
 
-async def project_opportunity_published(*, session: AsyncSession, event: OpportunityPublishedV1) -> None:
-    await repository.add_to_indicators(session, event.municipality_code, utcnow(), opportunities_published=1)
+async def _by_municipality(session: AsyncSession, code: str | None) -> dict[str | None, dict[str, int]]:
+    queries = {
+        "households": select(HOUSEHOLDS.c.municipality_code, func.count()).where(HOUSEHOLDS.c.active.is_(True)),
+        "female": select(PERSONS.c.municipality_code, func.count()).where(PERSONS.c.sex == "F"),
+        "male": select(PERSONS.c.municipality_code, func.count()).where(PERSONS.c.sex == "M"),
+        "open_cases": select(CASES.c.municipality_code, func.count()).where(
+            CASES.c.status.in_(indicators.ACTIVE_STATES)
+        ),
+        "opportunities": select(OPPORTUNITIES.c.municipality_code, func.count()),
+        "proposed": select(PLACEMENTS.c.municipality_code, func.count()).where(PLACEMENTS.c.proposed_ym.is_not(None)),
+        "started": select(PLACEMENTS.c.municipality_code, func.count()).where(PLACEMENTS.c.started_ym.is_not(None)),
+        "completed": select(PLACEMENTS.c.municipality_code, func.count()).where(PLACEMENTS.c.completed_ym.is_not(None)),
+        "ended": select(PLACEMENTS.c.municipality_code, func.count()).where(PLACEMENTS.c.ended_ym.is_not(None)),
+        "hours": select(PLACEMENTS.c.municipality_code, func.coalesce(func.sum(PLACEMENTS.c.hours_worked), 0)),
+    }
+    out: dict[str | None, dict[str, int]] = {}
+    for name, stmt in queries.items():
+        column = stmt.selected_columns[0]
+        if code is not None:
+            stmt = stmt.where(column == code)
+        for municipality, value in (await session.execute(stmt.group_by(column))).all():
+            out.setdefault(municipality, dict.fromkeys(_SUMMARY, 0))[name] = int(value or 0)
+    return out
 
 
-async def project_placement(
-    *, session: AsyncSession, event: MatchProposedV1 | PlacementStartedV1 | PlacementCompletedV1 | PlacementEndedV1
-) -> None:
-    """Counted where the candidate lives; acceptances, declines and monthly hours change no counter here."""
-    deltas: dict[str, int]
-    if isinstance(event, MatchProposedV1):
-        deltas = {"placements_proposed": 1}
-    elif isinstance(event, PlacementStartedV1):
-        deltas = {"placements_started": 1}
-    elif isinstance(event, PlacementCompletedV1):
-        deltas = {"placements_completed": 1, "placement_hours_worked": event.hours_worked}
-    else:
-        deltas = {"placements_ended": 1, "placement_hours_worked": event.hours_worked}
-    await repository.add_to_indicators(session, event.municipality_code, utcnow(), **deltas)
-
-
-def _public(code: str | None, counts: dict[str, int], updated_at: datetime | None) -> IndicatorsPublic:
+def _summary_row(
+    code: str | None,
+    counts: dict[str, int],
+    exact: bool,
+    updated_at: datetime | None,
+    hidden: frozenset[str] = frozenset(),
+) -> IndicatorsPublic:
     found = municipalities.get(code) if code else None
-    female, male = counts["persons_female"], counts["persons_male"]
+
+    def _shown(value: int, exact: bool, name: str = "") -> int | str:
+        return value if exact or not (1 <= value <= 4 or name in hidden) else indicators.SUPPRESSED
+
+    female, male = _shown(counts["female"], exact, "female"), _shown(counts["male"], exact, "male")
+    if indicators.SUPPRESSED in (female, male):  # the total would give the other away
+        female = male = indicators.SUPPRESSED
     return IndicatorsPublic(
         municipality_code=code,
         municipality_name=found.name_latin if found else None,
-        households=counts["households"],
-        persons=PersonsBySex(female=female, male=male, total=female + male),
-        open_cases=counts["open_cases"],
-        opportunities_published=counts["opportunities_published"],
+        households=_shown(counts["households"], exact, "households"),
+        persons=PersonsBySex(female=female, male=male, total=_shown(counts["female"] + counts["male"], exact)),
+        open_cases=_shown(counts["open_cases"], exact, "open_cases"),
+        opportunities_published=_shown(counts["opportunities"], exact, "opportunities"),
         placements=PlacementCounts(
-            proposed=counts["placements_proposed"],
-            started=counts["placements_started"],
-            completed=counts["placements_completed"],
-            ended_early=counts["placements_ended"],
-            hours_worked=counts["placement_hours_worked"],
+            proposed=_shown(counts["proposed"], exact, "proposed"),
+            started=_shown(counts["started"], exact, "started"),
+            completed=_shown(counts["completed"], exact, "completed"),
+            ended_early=_shown(counts["ended"], exact, "ended"),
+            hours_worked=_shown(counts["hours"], exact, "hours"),
         ),
         updated_at=updated_at,
     )
 
 
-async def indicators(*, session: AsyncSession, municipality_code: str | None) -> list[IndicatorsPublic]:
-    """One municipality's indicators, or every municipality's followed by the national total (code None)."""
+async def summary(*, session: AsyncSession, user: User, municipality_code: str | None) -> list[IndicatorsPublic]:
+    """One municipality's headline figures, or every municipality's followed by the country's (code None)."""
+    if municipality_code is not None and not municipalities.is_known(municipality_code):
+        raise Invalid(
+            f"Unknown municipality code {municipality_code}.",
+            details=[field_error(["query", "municipality"], "unknown municipality code")],
+        )
+    updated_at = await session.scalar(select(func.max(HOUSEHOLDS.c.projected_at)))
+    counts = await _by_municipality(session, municipality_code)
     if municipality_code is not None:
-        if not municipalities.is_known(municipality_code):
-            raise Invalid(
-                f"Unknown municipality code {municipality_code}.",
-                details=[field_error(["query", "municipality"], "unknown municipality code")],
-            )
-        row = await repository.indicators_for(session, municipality_code)
-        counts = {n: getattr(row, n) if row else 0 for n in repository.COUNTERS}
-        return [_public(municipality_code, counts, row.updated_at if row else None)]
-    rows = await repository.all_indicators(session)
-    result = [_public(r.municipality_code, {n: getattr(r, n) for n in repository.COUNTERS}, r.updated_at) for r in rows]
-    latest = max((r.updated_at for r in rows), default=None)
-    result.append(_public(None, await repository.totals(session), latest))
-    return result
+        row = counts.get(municipality_code, dict.fromkeys(_SUMMARY, 0))
+        return [_summary_row(municipality_code, row, exact_for(user, (municipality_code,)), updated_at)]
+    codes = sorted(c for c in counts if c is not None)
+    exact: dict[str, bool] = {code: exact_for(user, (code,)) for code in codes}
+    hidden: dict[str, set[str]] = {code: set() for code in codes}
+    if Role.admin not in user.roles:
+        # The country's total is shown: a municipality hidden alone in a column would be the difference.
+        for name in _SUMMARY:
+            small = [c for c in codes if not exact[c] and 1 <= counts[c][name] <= 4]
+            if len(small) == 1:
+                others = [c for c in codes if c not in small and counts[c][name] > 0]
+                if others:
+                    hidden[min(others, key=lambda c: counts[c][name])].add(name)
+    rows = [_summary_row(code, counts[code], exact[code], updated_at, frozenset(hidden[code])) for code in codes]
+    total = {name: sum(c[name] for c in counts.values()) for name in _SUMMARY}
+    rows.append(_summary_row(None, total, Role.admin in user.roles, updated_at))
+    return rows
 
 
 async def projection_times(*, session: AsyncSession, household_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
-    return await repository.projection_times(session, household_ids)
+    if not household_ids:
+        return {}
+    stmt = select(HouseholdFact.household_id, HouseholdFact.projected_at).where(
+        HouseholdFact.household_id.in_(household_ids)
+    )
+    return {hid: at for hid, at in (await session.execute(stmt)).all()}

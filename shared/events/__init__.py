@@ -49,6 +49,7 @@ from shared.events.intake import (
     PersonErasedV1,
     PersonMergedV1,
 )
+from shared.events.reporting import IndicatorsUpdatedV1
 
 __all__ = [
     "EVENT_TYPES",
@@ -72,6 +73,7 @@ __all__ = [
     "HouseholdRegisteredV2",
     "HouseholdState",
     "HouseholdUpdatedV1",
+    "IndicatorsUpdatedV1",
     "MatchProposedV1",
     "MemberProfile",
     "OpportunityClosedV1",

@@ -51,6 +51,7 @@ from shared.events.intake import (
     PersonMergedV1,
     upcast_registered_v1,
 )
+from shared.events.reporting import REPORTING_EVENTS, IndicatorsUpdatedV1
 
 AnyEvent = Annotated[
     HouseholdRegisteredV1
@@ -80,10 +81,11 @@ AnyEvent = Annotated[
     | PlacementStartedV1
     | PlacementHoursRecordedV1
     | PlacementCompletedV1
-    | PlacementEndedV1,
+    | PlacementEndedV1
+    | IndicatorsUpdatedV1,
     Field(discriminator="type"),
 ]
-EVENT_TYPES: tuple[type[EventData], ...] = (*INTAKE_EVENTS, *CASES_EVENTS, *ACTIVATION_EVENTS)
+EVENT_TYPES: tuple[type[EventData], ...] = (*INTAKE_EVENTS, *CASES_EVENTS, *ACTIVATION_EVENTS, *REPORTING_EVENTS)
 _TYPE_NAMES = frozenset(t.type_name() for t in EVENT_TYPES)
 _adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 
@@ -115,6 +117,14 @@ TOPICS: tuple[Topic, ...] = (
     Topic("cases.activation", 6, "cases", "Members a case worker engages for work: candidate profiles", "person id"),
     Topic("activation.opportunity", 6, "activation", "Work-engagement opportunities", "opportunity id"),
     Topic("activation.placement", 6, "activation", "Placements of candidates in opportunities", "placement id"),
+    Topic(
+        "reporting.indicators",
+        3,
+        "reporting",
+        "Aggregated indicator changes per municipality and month (non-personal, small cells suppressed)",
+        "municipality code",
+        public=True,
+    ),
 )
 TOPICS_BY_NAME = {t.name: t for t in TOPICS}
 DLQ_PARTITIONS = 1
@@ -124,7 +134,14 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "intake": ("cases.case",),  # the case status shown on a household
     "cases": ("intake.household", "activation.placement"),
     "activation": ("cases.activation", "cases.provider", "intake.household"),
-    "reporting": ("intake.household", "cases.case", "activation.opportunity", "activation.placement"),
+    "reporting": (
+        "intake.household",
+        "cases.case",
+        "cases.provider",
+        "cases.activation",
+        "activation.opportunity",
+        "activation.placement",
+    ),
 }
 
 Upcaster = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]

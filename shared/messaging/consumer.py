@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
-from sqlalchemy import Executable, insert
+from sqlalchemy import Executable, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +38,9 @@ from shared.settings import KafkaSettings
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[AsyncSession, EventData, Envelope], Awaitable[None]]
+# Applies many events in one go, in the order given (a service whose handlers gain from seeing a batch at once).
+BatchHandler = Callable[[AsyncSession, Sequence[tuple[EventData, Envelope]]], Awaitable[None]]
+_CLAIM_CHUNK = 500
 
 
 class Outcome(StrEnum):
@@ -74,6 +77,35 @@ class ProcessedLedger:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def claim_many(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> list[bool]:
+        """Claim many event ids with one lookup and one insert: True for each id not seen before (a repeat
+        within ``envelopes`` too is False). A concurrent claim of the same id makes the insert fail, and the
+        caller's transaction with it."""
+        conn = await session.connection()
+        table = self.tables.processed_events
+        ids = list({e.id for e in envelopes})
+        seen: set[str] = set()
+        for i in range(0, len(ids), _CLAIM_CHUNK):
+            stmt = select(table.c.event_id).where(
+                table.c.consumer == self.consumer, table.c.event_id.in_(ids[i : i + _CLAIM_CHUNK])
+            )
+            seen.update((await conn.execute(stmt)).scalars())
+        now = utcnow()
+        fresh: list[dict[str, object]] = []
+        claimed: list[bool] = []
+        for envelope in envelopes:
+            if envelope.id in seen:
+                claimed.append(False)
+                continue
+            seen.add(envelope.id)
+            fresh.append(
+                {"consumer": self.consumer, "event_id": envelope.id, "event_type": envelope.type, "processed_at": now}
+            )
+            claimed.append(True)
+        if fresh:
+            await conn.execute(insert(table), fresh)
+        return claimed
+
 
 def _declared_type(record: ConsumerRecord[bytes, bytes]) -> str | None:
     """The record's ``ce_type`` header, read without parsing anything else."""
@@ -101,6 +133,9 @@ class EventConsumer:
     backoff_base_s: float = 0.05
     batch_size: int = 500
     group_id: str | None = None
+    batch_handler: BatchHandler | None = None
+    # False in a replay: a poison record already went to the dead-letter topic when it was first read.
+    publish_dead_letters: bool = True
     _stopping: bool = False
     _consumer: AIOKafkaConsumer | None = None
     _dlq_producer: AIOKafkaProducer | None = None
@@ -226,7 +261,15 @@ class EventConsumer:
         results: list[Outcome] = []
         try:
             async with unit_of_work(self.sessions) as session:
-                for _i, envelope, event, handler in work:
+                if self.batch_handler is not None:
+                    claimed = await self.ledger.claim_many(session, [envelope for _i, envelope, _e, _h in work])
+                    fresh = [
+                        (event, envelope) for (_i, envelope, event, _h), ok in zip(work, claimed, strict=True) if ok
+                    ]
+                    if fresh:
+                        await self.batch_handler(session, fresh)
+                    results = [Outcome.applied if ok else Outcome.duplicate for ok in claimed]
+                for _i, envelope, event, handler in work if self.batch_handler is None else ():
                     with correlation(envelope.correlation_id, envelope.id):
                         if await self.ledger.claim(session, envelope):
                             await handler(session, event, envelope)
@@ -290,12 +333,26 @@ class EventConsumer:
             async with unit_of_work(self.sessions) as session:
                 if not await self.ledger.claim(session, envelope):
                     return Outcome.duplicate
-                await handler(session, event, envelope)
+                if self.batch_handler is not None:
+                    await self.batch_handler(session, [(event, envelope)])
+                else:
+                    await handler(session, event, envelope)
         return Outcome.applied
 
     async def dead_letter(
         self, record: ConsumerRecord[bytes, bytes], logical_topic: str, exc: BaseException, *, attempts: int
     ) -> None:
+        if not self.publish_dead_letters:
+            metrics.DLQ_TOTAL.labels(self.service, logical_topic).inc()
+            log.warning(
+                "consumer.skipped_poison",
+                service=self.service,
+                topic=logical_topic,
+                partition=record.partition,
+                offset=record.offset,
+                error=str(exc)[:500],
+            )
+            return
         if self._dlq_producer is None:
             producer = make_producer(self.kafka, f"{self.service}-dlq")
             await producer.start()
@@ -328,4 +385,4 @@ class EventConsumer:
         )
 
 
-__all__ = ["EventConsumer", "Handler", "Outcome", "ProcessedLedger", "TopicPartition"]
+__all__ = ["BatchHandler", "EventConsumer", "Handler", "Outcome", "ProcessedLedger", "TopicPartition"]

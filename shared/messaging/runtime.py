@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.db import PlumbingTables, create_engine, migrate, ping, session_factory
 from shared.events.base import EventData
 from shared.events.catalogue import SUBSCRIPTIONS
-from shared.messaging.consumer import EventConsumer, Handler
+from shared.messaging.consumer import BatchHandler, EventConsumer, Handler
 from shared.messaging.kafka import make_producer
 from shared.messaging.outbox import OutboxRelay, OutboxWriter
 from shared.settings import Settings
@@ -35,6 +35,7 @@ class ServiceRuntime:
     migrations: Path
     handlers: Mapping[type[EventData], Handler] = field(default_factory=dict)
     background: Sequence[BackgroundWork] = ()
+    batch_handler: BatchHandler | None = None
 
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
@@ -84,6 +85,7 @@ class ServiceRuntime:
             max_attempts=s.consumer_max_attempts,
             backoff_base_s=s.consumer_backoff_base_s,
             batch_size=s.consumer_batch_size,
+            batch_handler=self.batch_handler,
         )
 
     async def start(self) -> None:

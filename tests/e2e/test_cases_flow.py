@@ -159,7 +159,7 @@ def test_a_case_from_registration_to_a_work_engagement_and_an_erasure(platform: 
         )
         assert timeline_kinds.index("match_proposed") < timeline_kinds.index("placement_started")
         until(
-            lambda: client.get(f"/reporting/api/indicators?municipality={ADA}", headers=as_admin).json()[0],
+            lambda: client.get(f"/reporting/api/summary?municipality={ADA}", headers=as_admin).json()[0],
             lambda row: row["placements"]["started"] == 1 and row["placements"]["proposed"] == 1,
         )
 

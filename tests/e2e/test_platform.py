@@ -33,13 +33,13 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProce
 
 
 def indicators(client: httpx.Client, token: str, code: str) -> dict:
-    r = client.get(f"/reporting/api/indicators?municipality={code}", headers={"Authorization": f"Bearer {token}"})
+    r = client.get(f"/reporting/api/summary?municipality={code}", headers={"Authorization": f"Bearer {token}"})
     r.raise_for_status()
     return r.json()[0]
 
 
 def test_register_then_case_opened_then_indicator_counted(platform: PlatformProcess):
-    worker, analyst = platform.token("demo-worker"), platform.token("demo-analyst")
+    worker, analyst = platform.token("demo-worker"), platform.token("demo-supervisor")  # exact figures of Ada and Ruma
     with httpx.Client(base_url=platform.base_url, timeout=10) as client:
         before = indicators(client, analyst, RUMA)
         body = {
@@ -109,7 +109,7 @@ async def _register_many(base_url: str, token: str, count: int, on_progress, *, 
 
 
 def test_kill_9_of_cases_during_2000_registrations_loses_nothing_and_duplicates_nothing(platform: PlatformProcess):
-    worker, analyst = platform.token("demo-worker"), platform.token("demo-analyst")
+    worker, analyst = platform.token("demo-worker"), platform.token("demo-supervisor")  # exact figures of Ada and Ruma
     with httpx.Client(base_url=platform.base_url, timeout=10) as client:
         before = {code: indicators(client, analyst, code) for code in (ADA, RUMA)}
     cases_pid = platform.pids()["cases"]
@@ -147,7 +147,7 @@ def test_kill_9_of_cases_during_2000_registrations_loses_nothing_and_duplicates_
 def test_a_broker_that_lost_everything_is_repopulated_and_nothing_is_counted_twice(platform: PlatformProcess):
     """kill -9 of the in-memory broker: the supervisor restarts it, recreates the topics, replays every
     outbox and restarts the services; consumers skip what they already applied."""
-    worker, analyst = platform.token("demo-worker"), platform.token("demo-analyst")
+    worker, analyst = platform.token("demo-worker"), platform.token("demo-supervisor")  # exact figures of Ada and Ruma
     with httpx.Client(base_url=platform.base_url, timeout=10) as client:
         before = indicators(client, analyst, ADA)
         old = platform.pids()

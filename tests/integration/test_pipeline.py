@@ -100,9 +100,7 @@ async def test_registration_opens_one_case_and_is_counted(platform: dict[str, Ru
     assert found[0]["municipality_code"] == RUMA and found[0]["status"] == "open"
 
     async def ruma():
-        r = await reporting.client.get(
-            f"/reporting/api/indicators?municipality={RUMA}", headers=reporting.auth("analyst")
-        )
+        r = await reporting.client.get(f"/reporting/api/summary?municipality={RUMA}", headers=reporting.auth("admin"))
         return r.json()[0]
 
     row = await eventually(ruma, lambda r: r["households"] == 1 and r["open_cases"] == 1)
@@ -207,14 +205,12 @@ async def test_a_published_opportunity_is_counted_and_bad_ones_are_refused(platf
     assert r.json()["organisation"] == "org-1"
 
     async def ada():
-        r = await reporting.client.get(
-            f"/reporting/api/indicators?municipality={ADA}", headers=reporting.auth("analyst")
-        )
+        r = await reporting.client.get(f"/reporting/api/summary?municipality={ADA}", headers=reporting.auth("admin"))
         return r.json()[0]
 
     row = await eventually(ada, lambda r: r["opportunities_published"] == 1)
     assert row["households"] == 0
-    r = await reporting.client.get("/reporting/api/indicators", headers=reporting.auth("employer"))
+    r = await reporting.client.get("/reporting/api/summary", headers=reporting.auth("employer"))
     assert r.status_code == 403
 
 

@@ -51,7 +51,7 @@ def proposed(k: dict[str, object]) -> MatchProposedV1:
 
 async def placements(reporting: RunningService, municipality: str) -> dict[str, int]:
     r = await reporting.client.get(
-        "/reporting/api/indicators", params={"municipality": municipality}, headers=reporting.auth("analyst")
+        "/reporting/api/summary", params={"municipality": municipality}, headers=reporting.auth("admin")
     )
     assert r.status_code == 200, r.text
     return dict(r.json()[0]["placements"])

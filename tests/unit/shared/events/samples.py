@@ -21,6 +21,7 @@ from shared.events import (
     HouseholdRegisteredV1,
     HouseholdRegisteredV2,
     HouseholdUpdatedV1,
+    IndicatorsUpdatedV1,
     MatchProposedV1,
     MemberProfile,
     OpportunityClosedV1,
@@ -283,4 +284,11 @@ SAMPLES: dict[type[EventData], Callable[[], EventData]] = {
     CaseOpenedV1: case_opened,
     OpportunityPublishedV1: opportunity_published,
     **CASES_SAMPLES,
+    IndicatorsUpdatedV1: lambda: IndicatorsUpdatedV1(
+        municipality_code="80012",
+        district="Južnobački",
+        month="2026-10",
+        indicators={"households_registered": 12, "persons_registered": 31, "cases_opened": "<5"},
+        updated_at=WHEN,
+    ),
 }
