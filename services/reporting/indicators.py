@@ -792,8 +792,9 @@ def _select(source: _Source, filters: _Filters, extra: Mapping[str, str]) -> Sel
     bits = [b for b in (filters.group_bit, domain.GROUP_BITS.get(extra.get("group", ""))) if b]
     if bits and source.groups is not None:
         stmt = stmt.where(and_(*[source.groups.op("&")(b) != 0 for b in bits]))
-    if source.aggregate:
-        stmt = stmt.group_by(*columns)
+    if source.aggregate:  # by the real columns (PostgreSQL refuses a constant in GROUP BY)
+        real = [source.ym, source.municipality, source.sex, source.band, source.groups, source.category]
+        stmt = stmt.group_by(*[c for c in real if c is not None])
     return stmt
 
 
