@@ -1,7 +1,9 @@
 """`make bench`: the embedded platform under load, against the raw broker limit measured in the same run.
 
 Registers N households (1–6 members) through the intake API with concurrency, waits until reporting
-agrees, then measures register→indicator latency at a steady 50 registrations/s, the peak RSS of every
+agrees, then measures freshness at a steady 100 registrations/s: from intake's answer (its event is in the
+outbox, published within milliseconds) to the moment reporting's API serves the household in its figures,
+found by asking reporting every 25 ms which of the pending households it serves. Also the peak RSS of every
 process, and aiokafka's raw produce/consume rate on the same broker. Results go to docs/benchmarks.md.
 """
 
@@ -108,31 +110,46 @@ async def latency_phase(running: PlatformProcess, token: str, *, rate: float, se
             finally:
                 idle.append(conn)
 
+        served: dict[str, float] = {}
+        answered: dict[str, float] = {}
+        done = asyncio.Event()
+
+        async def watch() -> None:
+            """Ask reporting which pending households it serves, every 25 ms: the first answer that has one is
+            the moment it was served (an upper bound, by at most one round)."""
+            while not (done.is_set() and len(served) == len(answered)):
+                pending = [hid for hid in answered if hid not in served][:5000]
+                if pending:
+                    r = await client.post(
+                        "/reporting/api/projection-times",
+                        json={"household_ids": pending},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    r.raise_for_status()
+                    now = time.time()
+                    for hid in r.json()["projected_at"]:
+                        served.setdefault(hid, now)
+                await asyncio.sleep(0.025)
+
+        async def registered(body: dict[str, Any]) -> None:
+            hid, at = await one(body)
+            answered[hid] = at
+
+        watcher = asyncio.create_task(watch())
         started = time.monotonic()
         tasks = []
         for i in range(count):
             delay = started + i / rate - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(demo_household(rng, rng.choice(codes)))))
-        results = await asyncio.gather(*tasks)
+            tasks.append(asyncio.create_task(registered(demo_household(rng, rng.choice(codes)))))
+        await asyncio.gather(*tasks)
+        done.set()
+        await asyncio.wait_for(watcher, timeout=120)
         for conn in idle:
             await conn.close()
         await wait_for_reporting(client, token, before + count, timeout_s=120)
-        projected: dict[str, str] = {}
-        ids = [hid for hid, _ in results]
-        for chunk in range(0, len(ids), 5000):
-            r = await client.post(
-                "/reporting/api/projection-times",
-                json={"household_ids": ids[chunk : chunk + 5000]},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            r.raise_for_status()
-            projected.update(r.json()["projected_at"])
-    latencies = []
-    for hid, got_201 in results:
-        at = datetime.fromisoformat(projected[hid]).timestamp()
-        latencies.append(max(0.0, at - got_201) * 1000)
+    latencies = [max(0.0, served[hid] - at) * 1000 for hid, at in answered.items()]
     latencies.sort()
     return {
         "count": count,
@@ -177,9 +194,10 @@ def write_report(path: Path, machine: dict[str, str], results: dict[str, Any]) -
         "|---|---|---|",
         f"| API registrations/s | {t['api_per_s']:.0f} | |",
         f"| end to end households/s (until reporting shows all, cases opened) | {t['e2e_per_s']:.0f} | ≥ 300 |",
-        f"| register→indicator p50 at {lat['rate']:.0f}/s ({lat['count']} registrations) | {lat['p50_ms']:.0f} ms | |",
-        f"| register→indicator p99 at {lat['rate']:.0f}/s | {lat['p99_ms']:.0f} ms | < 500 ms |",
-        f"| register→indicator max at {lat['rate']:.0f}/s | {lat['max_ms']:.0f} ms | |",
+        f"| registration→served by reporting p50 at {lat['rate']:.0f}/s ({lat['count']} registrations) "
+        f"| {lat['p50_ms']:.0f} ms | |",
+        f"| registration→served by reporting p99 at {lat['rate']:.0f}/s | {lat['p99_ms']:.0f} ms | < 1,000 ms |",
+        f"| registration→served by reporting max at {lat['rate']:.0f}/s | {lat['max_ms']:.0f} ms | |",
         "",
         "Latency is from the moment the client received the 201 to the moment reporting's transaction that",
         "counted the household ran (its `projected_at`; the indicator is served from that commit on). Both clocks",
@@ -293,7 +311,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--households", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--rate", type=float, default=50.0, help="registrations/s in the latency phase")
+    parser.add_argument("--rate", type=float, default=100.0, help="registrations/s in the latency phase")
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--data-dir", help="keep the platform's data here (default: a new temporary folder)")
     parser.add_argument("--report", default="docs/benchmarks.md")
