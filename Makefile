@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.pipeline $(BENCH_ARGS)
 	$(BIN)/python -m bench.imports $(IMPORT_BENCH_ARGS)
 	$(BIN)/python -m bench.matching $(MATCHING_BENCH_ARGS)
+	$(BIN)/python -m bench.reporting $(REPORTING_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
