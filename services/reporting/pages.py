@@ -1,7 +1,180 @@
-"""Reporting's HTML pages."""
+"""Reporting's pages: the indicator dashboard (any indicator, filtered and broken down, as a table and a chart), the
+municipality comparison, the trends over time, and the same tables as CSV and XLSX downloads. Thin: the query
+string is read by ``indicators.parse_query`` as the API reads it, and the table comes from ``indicators.compute``.
+
+Analysts, supervisors and case workers see counts below 5 as "<5"; administrators see exact figures on the pages.
+Every download is suppressed, whoever asks. A filter that does not parse gives the page back (422) with the field
+marked and the figures left out."""
 
 from __future__ import annotations
 
-from shared.pages import landing_router
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
-router = landing_router("reporting", "Reporting", "Indicators built from events, for policy makers.")
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.reporting import export, ui_charts, ui_format, ui_indicators
+from services.reporting.indicators import CATALOGUE, Query, Table, compute, parse_query
+from services.reporting.ui_common import (
+    ASSETS,
+    Filters,
+    ReaderPage,
+    asset_type,
+    exact_for,
+    mark_problems,
+    page,
+    query_string,
+    read_filters,
+    vocabularies,
+)
+from shared.auth import User
+from shared.errors import Invalid
+from shared.messaging.runtime import ServiceRuntime
+from shared.ui.i18n import language_for
+from shared.ui.templating import translator
+from shared.web import RuntimeDep, SessionDep
+
+router = APIRouter(include_in_schema=False)
+
+FIRST_INDICATOR = next(iter(CATALOGUE))
+DASHBOARD_DEFAULTS: dict[str, Any] = {
+    "indicator": FIRST_INDICATOR,
+    "period": "year",
+    "area": "country",
+    "by": ["period"],
+}
+TRENDS_DEFAULTS: dict[str, Any] = {"indicator": FIRST_INDICATOR, "period": "month"}
+
+
+def _compare_defaults() -> dict[str, Any]:
+    """This year so far: flows summed over it, stocks at its last month."""
+    return {"indicator": FIRST_INDICATOR, "from": f"{datetime.now(UTC).year:04d}-01"}
+
+
+async def _table(session: AsyncSession, runtime: ServiceRuntime, query: Query, *, exact: bool) -> Table:
+    return await compute(session, query, exact=exact, caseload_norm=runtime.settings.caseload_norm)
+
+
+def _results(request: Request, table: Table, *, sort: bool = False, kind: str | None = None) -> dict[str, Any]:
+    """What the results part of every page shows: the indicator, the table, the chart, the downloads."""
+    language = language_for(request)
+    translate = translator(request)
+    indicator = table.indicator
+    first, last = ui_format.months_covered(table)
+    qs = query_string(table.query)
+    return {
+        "table": table,
+        "indicator_label": ui_indicators.label(indicator, translate),
+        "indicator_description": ui_indicators.description(indicator, translate),
+        "target_text": ui_format.target_text(indicator, language),
+        "view": ui_format.table_view(table, language, translate),
+        "chart": ui_charts.chart_of(table, language, translate, sort=sort, kind=kind),
+        "first_month": first,
+        "last_month": last,
+        "generated_at": table.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "csv_url": f"/reporting/export.csv?{qs}",
+        "xlsx_url": f"/reporting/export.xlsx?{qs}",
+    }
+
+
+async def _render(
+    request: Request,
+    user: User,
+    session: AsyncSession,
+    runtime: ServiceRuntime,
+    filters: Filters,
+    *,
+    template: str,
+    nav: str,
+    forced: Mapping[str, list[str]] | None = None,
+    sort: bool = False,
+    kind: str | None = None,
+) -> HTMLResponse:
+    """Parse the filters (with what the page fixes, ``forced``), compute the table and render ``template``."""
+    context: dict[str, Any] = {"nav": nav, "filters": filters, "table": None, **vocabularies(request)}
+    try:
+        query = parse_query({**filters.params(), **(forced or {})})
+    except Invalid as exc:
+        message = mark_problems(filters, exc, request)
+        return page(request, template, user, status_code=422, messages=[message], **context)
+    table = await _table(session, runtime, query, exact=exact_for(user))
+    if sort:
+        table.rows.sort(key=_largest_first)
+    return page(request, template, user, **{**context, **_results(request, table, sort=sort, kind=kind)})
+
+
+def _largest_first(row: dict[str, Any]) -> tuple[bool, float]:
+    value = row.get("value")
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return (number is None, -(number or 0.0))
+
+
+@router.get("/", response_class=HTMLResponse)
+async def dashboard_page(request: Request, user: ReaderPage, session: SessionDep, runtime: RuntimeDep) -> HTMLResponse:
+    filters = read_filters(request.query_params, DASHBOARD_DEFAULTS)
+    return await _render(request, user, session, runtime, filters, template="dashboard.html", nav="dashboard")
+
+
+@router.get("/compare", response_class=HTMLResponse)
+async def compare_page(request: Request, user: ReaderPage, session: SessionDep, runtime: RuntimeDep) -> HTMLResponse:
+    """One indicator for every municipality (of a district), largest first."""
+    filters = read_filters(request.query_params, _compare_defaults())
+    forced = {"area": ["municipality"], "by": ["area"], "period": ["year"]}
+    return await _render(
+        request, user, session, runtime, filters, template="compare.html", nav="compare", forced=forced, sort=True
+    )
+
+
+@router.get("/trends", response_class=HTMLResponse)
+async def trends_page(request: Request, user: ReaderPage, session: SessionDep, runtime: RuntimeDep) -> HTMLResponse:
+    """One indicator period by period, for the whole country or the chosen municipalities, optionally by sex."""
+    filters = read_filters(request.query_params, TRENDS_DEFAULTS, extra=("by_sex",))
+    indicator = CATALOGUE.get(filters.value("indicator"))
+    by_sex = filters.value("by_sex") == "1" and (indicator is None or "sex" in indicator.dims)
+    forced = {"area": ["country"], "by": ["period", "sex"] if by_sex else ["period"]}
+    return await _render(
+        request, user, session, runtime, filters, template="trends.html", nav="trends", forced=forced, kind="line"
+    )
+
+
+async def _download(request: Request, user: User, session: AsyncSession, runtime: ServiceRuntime, fmt: str) -> Response:
+    """The table of the query string, always suppressed; a query that does not parse gives the dashboard back."""
+    filters = read_filters(request.query_params)
+    try:
+        query = parse_query(filters.params())
+    except Invalid as exc:
+        message = mark_problems(filters, exc, request)
+        context: dict[str, Any] = {"nav": "dashboard", "filters": filters, "table": None, **vocabularies(request)}
+        return page(request, "dashboard.html", user, status_code=422, messages=[message], **context)
+    table = await _table(session, runtime, query, exact=False)
+    language = language_for(request)
+    stamp = table.generated_at.astimezone(UTC).strftime("%Y-%m-%d")
+    name = f"oslonac-{query.indicator}-{stamp}.{fmt}"
+    if fmt == "csv":
+        body, media = export.to_csv(table, language=language), "text/csv; charset=utf-8"
+    else:
+        body, media = export.to_xlsx(table, language=language), export.XLSX_TYPE
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    return Response(body, media_type=media, headers=headers)
+
+
+@router.get("/export.csv")
+async def export_csv(request: Request, user: ReaderPage, session: SessionDep, runtime: RuntimeDep) -> Response:
+    return await _download(request, user, session, runtime, "csv")
+
+
+@router.get("/export.xlsx")
+async def export_xlsx(request: Request, user: ReaderPage, session: SessionDep, runtime: RuntimeDep) -> Response:
+    return await _download(request, user, session, runtime, "xlsx")
+
+
+@router.get("/assets/{name:path}")
+async def asset(name: str) -> FileResponse:
+    """Reporting's own static files: the vendored Chart.js, the dashboard script and its stylesheet."""
+    found = ASSETS.get(name)
+    if found is None:
+        raise HTTPException(status_code=404)
+    return FileResponse(found, media_type=asset_type(found), headers={"Cache-Control": "public, max-age=3600"})

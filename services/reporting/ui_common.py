@@ -1,0 +1,158 @@
+"""What every reporting page shares: the templates, who may see the dashboards, the Content-Security-Policy the pages
+are served with, reporting's own static files (the vendored Chart.js and the dashboard script) and the filter form
+read back from the query string."""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from starlette.datastructures import QueryParams
+
+from services.reporting import ui_format, ui_indicators
+from services.reporting import ui_labels as labels
+from services.reporting.indicators import AGE_BANDS, CATALOGUE, GROUPS, Query
+from shared.auth import Role, User
+from shared.errors import DomainError
+from shared.ui.access import require_page_role
+from shared.ui.i18n import language_for
+from shared.ui.templating import Message, make_templates, translator
+
+TEMPLATES = make_templates(Path(__file__).with_name("templates"))
+STATIC_DIR = Path(__file__).resolve().with_name("static")
+# The shared stylesheet and htmx are at /reporting/static/ (shared.ui); reporting's own files beside them.
+ASSETS_PATH = "/reporting/assets"
+
+READERS = (Role.analyst, Role.supervisor, Role.case_worker, Role.admin)
+ReaderPage = Annotated[User, Depends(require_page_role(*READERS))]
+
+# Scripts, styles, images and fetches from this origin only: no inline script, no CDN. The charts' data travels in
+# <script type="application/json">, which is data, not script, so the policy does not need 'unsafe-inline'.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+# Reporting's own static files, by their path under /reporting/assets/ (nothing else is served from there).
+ASSETS: dict[str, Path] = {
+    path.relative_to(STATIC_DIR).as_posix(): path for path in sorted(STATIC_DIR.rglob("*")) if path.is_file()
+}
+ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".md": "text/plain"}
+
+
+def asset_type(path: Path) -> str:
+    return ASSET_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "text/plain; charset=utf-8"
+
+
+def exact_for(user: User) -> bool:
+    """Exact figures on the pages for administrators only; everyone else sees small counts as "<5"."""
+    return user.has_role(Role.admin)
+
+
+FORM_FIELDS = ("indicator", "period", "from", "to", "area", "sex", "age_band", "group")
+LIST_FIELDS = ("municipality", "district", "by")
+
+
+@dataclass
+class Filters:
+    """The filter form as the user filled it in (also when it does not parse), and the problems of each field."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    lists: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    extra: tuple[str, ...] = ()
+
+    def value(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    def chosen(self, name: str) -> list[str]:
+        return self.lists.get(name, [])
+
+    def params(self) -> dict[str, list[str]]:
+        """What ``indicators.parse_query`` reads (empty fields left out: they mean "any")."""
+        out: dict[str, list[str]] = {k: [v] for k, v in self.values.items() if v and k not in self.extra}
+        out.update({k: v for k, v in self.lists.items() if v})
+        return out
+
+
+def read_filters(query: QueryParams, defaults: dict[str, Any] | None = None, *, extra: tuple[str, ...] = ()) -> Filters:
+    """The form from the query string; ``defaults`` fill it in when the page is opened without one. ``extra`` are
+    a page's own fields (kept in ``values`` but never given to the query parser)."""
+    if not query and defaults:
+        values = {k: str(v) for k, v in defaults.items() if isinstance(v, str)}
+        lists = {k: list(v) for k, v in defaults.items() if not isinstance(v, str)}
+        return Filters(values, lists, extra=extra)
+    values = {name: query.get(name, "").strip()[:100] for name in (*FORM_FIELDS, *extra)}
+    lists = {name: [v.strip()[:100] for v in query.getlist(name) if v.strip()][:300] for name in LIST_FIELDS}
+    return Filters(values, lists, extra=extra)
+
+
+def mark_problems(filters: Filters, exc: DomainError, request: Request) -> Message:
+    """The query parser's field errors onto the form, and the page's message saying the figures are not shown."""
+    translate = translator(request)
+    for problem in exc.details if isinstance(exc.details, list) else []:
+        loc = [str(part) for part in problem.get("loc", []) if part != "query"]
+        name = loc[0] if loc else ""
+        text = labels.problem_text(name, str(problem.get("msg", "")), translate)
+        if name in filters.errors:
+            if text not in filters.errors[name]:
+                filters.errors[name] += " " + text
+        else:
+            filters.errors[name] = text
+    return Message(translate(labels.FILTERS_NOT_VALID), "error")
+
+
+def vocabularies(request: Request) -> dict[str, Any]:
+    """The choices of the filter form, labelled in the page's language."""
+    language = language_for(request)
+    translate = translator(request)
+    return {
+        "indicator_groups": ui_indicators.grouped(translate),
+        "period_options": labels.labelled(labels.PERIODS_PLURAL, translate),
+        "area_options": labels.labelled(labels.AREAS, translate),
+        "sex_options": [(code, translate(labels.SEX[code])) for code in ("F", "M")],
+        "age_band_options": [(band, labels.AGE_BANDS.get(band, band)) for band in AGE_BANDS],
+        "group_options": [(g, translate(labels.GROUPS[g]) if g in labels.GROUPS else g) for g in GROUPS],
+        "dimension_options": labels.labelled(labels.DIMENSIONS, translate),
+        "municipality_options": ui_format.all_municipalities(language),
+        "district_options": ui_format.all_districts(language),
+        "indicator_dims": {name: sorted(i.dims) for name, i in CATALOGUE.items()},
+    }
+
+
+def common(request: Request, user: User) -> dict[str, Any]:
+    language = language_for(request)
+    translate = translator(request)
+    return {
+        "labels": labels,
+        "tr": translate,
+        "nav": "",
+        "asset_url": lambda file: f"{ASSETS_PATH}/{file}",
+        "exact_user": exact_for(user),
+        "language_code": language,
+    }
+
+
+def page(request: Request, name: str, user: User, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return TEMPLATES.render(
+        request,
+        name,
+        {**common(request, user), **context},
+        user=user,
+        status_code=status_code,
+        headers=SECURITY_HEADERS,
+    )
+
+
+def query_string(query: Query) -> str:
+    return urlencode(ui_format.query_params(query))

@@ -1,0 +1,210 @@
+"""What reporting's pages and exports call things: the dimensions and their values, the table's columns, the units,
+the filters' problems and the exports' notes, marked for translation (English is the source language; the
+catalogues in shared/locale hold the rest). The indicators' own names and descriptions are in ``ui_indicators``.
+Labels other services' pages use too (sex, groups, case states, service and opportunity types) are the same English
+msgids, so they are translated once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from shared.ui.i18n import N_
+from shared.ui.messages import by_patterns
+from shared.ui.messages import labelled as labelled  # the templates call labels.labelled
+
+Translate = Callable[[str], str]
+
+PERIODS = {"month": N_("Month"), "quarter": N_("Quarter"), "year": N_("Year")}
+PERIODS_PLURAL = {"month": N_("By month"), "quarter": N_("By quarter"), "year": N_("By year")}
+AREAS = {"municipality": N_("Municipalities"), "district": N_("Districts"), "country": N_("The whole country")}
+DIMENSIONS = {
+    "period": N_("Period"),
+    "area": N_("Area"),
+    "sex": N_("Sex"),
+    "age_band": N_("Age band"),
+    "group": N_("Vulnerable group"),
+    "category": N_("Category"),
+}
+SEX = {"F": N_("Female"), "M": N_("Male"), "unknown": N_("Sex not recorded")}
+AGE_BANDS = {"0-17": "0–17", "18-29": "18–29", "30-49": "30–49", "50-64": "50–64", "65+": "65+"}
+GROUPS = {
+    "unemployed_able_to_work": N_("Unemployed and able to work"),
+    "disability": N_("Person with disability"),
+    "single_parent": N_("Single parent"),
+    "roma": N_("Roma"),
+    "without_documents": N_("Without personal documents"),
+    "elderly": N_("Elderly (65+)"),
+    "child": N_("Child (under 18)"),
+}
+CASE_STATES = {
+    "open": N_("Open"),
+    "assessment": N_("Assessment"),
+    "plan": N_("Plan"),
+    "active": N_("Active"),
+    "closed": N_("Closed"),
+    "transferred": N_("Transferred"),
+}
+SERVICE_TYPES = {
+    "day_care": N_("Day care"),
+    "home_help": N_("Home help"),
+    "personal_assistance": N_("Personal assistance"),
+    "supported_housing": N_("Supported housing"),
+    "counselling": N_("Counselling"),
+    "shelter": N_("Shelter for victims of violence"),
+    "foster_care": N_("Foster care"),
+    "residential_care": N_("Residential care"),
+    "one_off_assistance": N_("One-off financial assistance"),
+    "documents_help": N_("Help to obtain personal documents"),
+    "employment_registration": N_("Employment-service registration"),
+}
+OPPORTUNITY_TYPES = {
+    "community_work": N_("Community work"),
+    "public_works": N_("Public works"),
+    "training": N_("Training"),
+    "internship": N_("Internship"),
+    "job": N_("Job"),
+}
+CATEGORIES = {"case_state": CASE_STATES, "service_type": SERVICE_TYPES, "opportunity_type": OPPORTUNITY_TYPES}
+CATEGORY_NAMES = {
+    "case_state": N_("Case state"),
+    "service_type": N_("Service type"),
+    "opportunity_type": N_("Opportunity type"),
+}
+
+# The table's columns beyond the dimensions; "value" is named after the indicator's unit.
+COLUMNS = {
+    "area_name": N_("Area name"),
+    "numerator": N_("Counted"),
+    "denominator": N_("Out of"),
+    "workers": N_("Case workers"),
+    "active_cases": N_("Active cases"),
+    "over_norm": N_("Workers over the norm"),
+    "norm": N_("Norm (active cases per worker)"),
+    "capacity": N_("Capacity"),
+    "occupancy": N_("Occupied places"),
+    "providers": N_("Providers"),
+    "cases": N_("Cases"),
+}
+UNITS = {
+    "count": N_("Number"),
+    "rate": N_("Rate (%)"),
+    "share": N_("Share (%)"),
+    "median_days": N_("Median days"),
+    "per_worker": N_("Per worker"),
+}
+# The same units in an export, where rates and shares are written as fractions of 1 (0.25 is 25 %).
+EXPORT_UNITS = {**UNITS, "rate": N_("Rate (fraction of 1)"), "share": N_("Share (fraction of 1)")}
+COUNTRY = N_("Serbia")
+PERCENT_UNITS = frozenset({"rate", "share"})
+
+SUPPRESSED = "<5"
+SUPPRESSION_NOTE = N_(
+    "Small-cell suppression: a count below 5, and any figure from which one could be worked out, is shown as "
+    "“<5”, so that nobody can be recognised in the table."
+)
+EXACT_NOTE = N_("Exact figures: nothing is suppressed (administrators only; exports are always suppressed).")
+NO_ROWS = N_("No data for these filters.")
+TARGET_LINE = N_("Target: at least %(target)s")
+TOO_MANY_TO_DRAW = N_("Too many figures to draw; the table below has them all.")
+GAPS = N_("Cells shown as “<5” or left empty in the table are gaps in the chart.")
+
+# The exports' second sheet.
+SHEET_TABLE = N_("Table")
+SHEET_ABOUT = N_("About")
+ABOUT = {
+    "indicator": N_("Indicator"),
+    "description": N_("Description"),
+    "unit": N_("Unit"),
+    "target": N_("Target"),
+    "filters": N_("Filters"),
+    "months": N_("Months covered"),
+    "generated_at": N_("Generated at"),
+    "suppression": N_("Suppression"),
+    "source": N_("Source"),
+}
+TARGET_AT_LEAST = N_("at least %(target)s")
+SOURCE = N_("Oslonac reporting, built from the events of intake, cases and activation; no personal data.")
+FILTERS = {
+    "period": N_("Periods"),
+    "start": N_("From month"),
+    "end": N_("To month"),
+    "area": N_("Area level"),
+    "municipalities": N_("Municipalities"),
+    "districts": N_("Districts"),
+    "sex": N_("Sex"),
+    "age_band": N_("Age band"),
+    "group": N_("Vulnerable group"),
+    "by": N_("Broken down by"),
+}
+ANY = N_("not limited")
+WHOLE_RANGE = N_("from the first data")
+UNTIL_NOW = N_("up to now")
+
+# What the query parser says about a filter (an English sentence, maybe with the value), said in the page's
+# language, by the filter's field; anything else is shown as it came.
+_PROBLEMS: dict[str, list[tuple[re.Pattern[str], str]]] = {
+    "indicator": [
+        (re.compile(r"^choose"), N_("Choose an indicator.")),
+        (re.compile(r"unknown indicator"), N_("There is no such indicator.")),
+    ],
+    "period": [(re.compile(r"."), N_("Choose months, quarters or years."))],
+    "area": [(re.compile(r"."), N_("Choose municipalities, districts or the whole country."))],
+    "from": [
+        (re.compile(r"starts after it ends"), N_("The first month is after the last.")),
+        (re.compile(r"YYYY-MM"), N_("Give a month as year and month, for example 2026-03.")),
+    ],
+    "to": [(re.compile(r"YYYY-MM"), N_("Give a month as year and month, for example 2026-03."))],
+    "municipality": [
+        (re.compile(r"unknown municipality code (?P<code>\S+)"), N_("There is no municipality with code %(code)s."))
+    ],
+    "district": [(re.compile(r"unknown district '?(?P<name>[^']*)'?"), N_("There is no district “%(name)s”."))],
+    "sex": [
+        (re.compile(r"cannot be filtered"), N_("This indicator cannot be filtered by sex.")),
+        (re.compile(r"."), N_("Choose female or male.")),
+    ],
+    "age_band": [
+        (re.compile(r"cannot be filtered"), N_("This indicator cannot be filtered by age band.")),
+        (re.compile(r"."), N_("Choose one of the age bands.")),
+    ],
+    "group": [
+        (re.compile(r"cannot be filtered"), N_("This indicator cannot be filtered by vulnerable group.")),
+        (re.compile(r"."), N_("Choose one of the vulnerable groups.")),
+    ],
+    "by": [
+        (
+            re.compile(r"cannot be broken down by (?P<dimension>[a-z ]+)$"),
+            N_("This indicator cannot be broken down by %(dimension)s."),
+        ),
+        (re.compile(r"unknown dimension"), N_("There is no such breakdown.")),
+    ],
+}
+FILTERS_NOT_VALID = N_("The figures are not shown: check the marked filters.")
+
+
+def problem_text(field: str, message: str, translate: Translate) -> str:
+    """What the query parser said about one filter, in the page's language."""
+
+    def named(params: dict[str, Any], _template: str) -> dict[str, Any]:
+        if "dimension" in params:
+            key = params["dimension"].replace(" ", "_")
+            params["dimension"] = translate(DIMENSIONS[key]).lower() if key in DIMENSIONS else params["dimension"]
+        return params
+
+    return by_patterns(message, _PROBLEMS.get(field, []), translate, named)
+
+
+def dimension_value(dim: str, value: object, translate: Translate, *, category: str | None = None) -> str:
+    """How a cell of a dimension column reads (area names come in their own column)."""
+    text = "" if value is None else str(value)
+    if dim == "sex":
+        return translate(SEX[text]) if text in SEX else text
+    if dim == "age_band":
+        return AGE_BANDS.get(text, text)
+    if dim == "group":
+        return translate(GROUPS[text]) if text in GROUPS else text
+    if dim == "category" and category in CATEGORIES:
+        vocabulary = CATEGORIES[category]
+        return translate(vocabulary[text]) if text in vocabulary else text
+    return text
