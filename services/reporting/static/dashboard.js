@@ -90,5 +90,25 @@
     canvas.setAttribute("data-drawn", "true");
   }
 
+  /* The filter form offers only what the chosen indicator allows: a breakdown or a filter it does not have is
+     switched off (the server refuses it anyway, with a message, when scripts do not run). */
+  function followIndicator(select) {
+    var form = select.form;
+    function apply() {
+      var option = select.options[select.selectedIndex];
+      var dims = ((option && option.getAttribute("data-dims")) || "").split(" ");
+      Array.prototype.forEach.call(form.querySelectorAll("[data-dim]"), function (input) {
+        var allowed = dims.indexOf(input.getAttribute("data-dim")) !== -1;
+        input.disabled = !allowed;
+        if (!allowed && input.type === "checkbox") {
+          input.checked = false;
+        }
+      });
+    }
+    select.addEventListener("change", apply);
+    apply();
+  }
+
   Array.prototype.forEach.call(document.querySelectorAll("canvas[data-chart]"), draw);
+  Array.prototype.forEach.call(document.querySelectorAll("select[data-dims-follow]"), followIndicator);
 })();
