@@ -365,9 +365,9 @@ def write_section(path: Path, machine: dict[str, str], r: dict[str, Any]) -> Non
         "",
         "The rebuild is `services.reporting.rebuild.rebuild` into a fresh store: every partition of reporting's "
         "topics read from offset 0 until caught up, each fetched batch decoded, claimed in the processed-events "
-        "ledger and applied to the fact projections in one transaction. Its events/s count every record read (redeliveries "
-        "and types the projections leave alone included) over the replay's own time, from the first fetch to caught "
-        "up, as `RebuildResult` reports it. The raw consumer reads the same records "
+        "ledger and applied to the fact projections in one transaction. Its events/s count every record read "
+        "(redeliveries and types the projections leave alone included) over the replay's own time, from the first "
+        "fetch to caught up, as `RebuildResult` reports it. The raw consumer reads the same records "
         "with the same fetch sizes and does nothing with them: the ratio is the share of the broker's and client's "
         "own limit the rebuild keeps. " + pg_note,
     ]
