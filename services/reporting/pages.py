@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting import export, ui_charts, ui_format, ui_indicators
-from services.reporting.indicators import CATALOGUE, Query, Table, compute, parse_query
+from services.reporting.indicators import CATALOGUE, SUPPRESSED, Query, Table, compute, parse_query
 from services.reporting.ui_common import (
     ASSETS,
     Filters,
@@ -58,7 +58,7 @@ async def _table(session: AsyncSession, runtime: ServiceRuntime, query: Query, *
     return await compute(session, query, exact=exact, caseload_norm=runtime.settings.caseload_norm)
 
 
-def _results(request: Request, table: Table, *, sort: bool = False, kind: str | None = None) -> dict[str, Any]:
+def _results(request: Request, table: Table, *, kind: str | None = None) -> dict[str, Any]:
     """What the results part of every page shows: the indicator, the table, the chart, the downloads."""
     language = language_for(request)
     translate = translator(request)
@@ -71,7 +71,7 @@ def _results(request: Request, table: Table, *, sort: bool = False, kind: str | 
         "indicator_description": ui_indicators.description(indicator, translate),
         "target_text": ui_format.target_text(indicator, language),
         "view": ui_format.table_view(table, language, translate),
-        "chart": ui_charts.chart_of(table, language, translate, sort=sort, kind=kind),
+        "chart": ui_charts.chart_of(table, language, translate, kind=kind),
         "first_month": first,
         "last_month": last,
         "generated_at": table.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -103,13 +103,18 @@ async def _render(
     table = await _table(session, runtime, query, exact=exact_for(user))
     if sort:
         table.rows.sort(key=_largest_first)
-    return page(request, template, user, **{**context, **_results(request, table, sort=sort, kind=kind)})
+    return page(request, template, user, **{**context, **_results(request, table, kind=kind)})
 
 
 def _largest_first(row: dict[str, Any]) -> tuple[bool, float]:
+    """Largest first; a "<5" (always 1 to 4) between the fives and the zeros, ties in the table's order (so the
+    order of two "<5" says nothing about them); empty cells last."""
     value = row.get("value")
-    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-    return (number is None, -(number or 0.0))
+    if value == SUPPRESSED:
+        return (False, -4.5)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (False, -float(value))
+    return (True, 0.0)
 
 
 @router.get("/", response_class=HTMLResponse)

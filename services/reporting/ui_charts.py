@@ -29,10 +29,8 @@ def _number(value: Any, percent: bool) -> float | None:
     return round(float(value) * 100, 2) if percent else float(value)
 
 
-def chart_of(
-    table: Table, language: str, translate: Translate, *, sort: bool = False, kind: str | None = None
-) -> Chart:
-    """The chart of ``table``; ``sort`` orders the bars from the largest (the municipality comparison)."""
+def chart_of(table: Table, language: str, translate: Translate, *, kind: str | None = None) -> Chart:
+    """The chart of ``table``, in the order of its rows; ``kind`` chooses line or bar instead of the rule above."""
     indicator = table.indicator
     by = list(table.query.by)
     x_dim = "period" if "period" in by else (by[0] if by else None)
@@ -55,9 +53,6 @@ def chart_of(
         return Chart(None, None)
     if len(x_labels) > MAX_POINTS or len(series) > MAX_SERIES:
         return Chart(None, translate(labels.TOO_MANY_TO_DRAW))
-    if sort and len(series) == 1:
-        only = next(iter(series.values()))
-        x_labels.sort(key=lambda x: (only.get(x) is None, -(only.get(x) or 0.0)))
     chart_type = kind or ("line" if x_dim == "period" and len(x_labels) > 1 else "bar")
     spec: dict[str, Any] = {
         "type": chart_type,

@@ -280,6 +280,11 @@ async def test_the_municipality_comparison_ranks_the_municipalities(reporting: R
         "Šid",
     }
     assert all(value == "0" for _, value in rows[1:])
+    # An analyst sees Ruma's "<5" where it belongs, above the municipalities with nobody.
+    r = await get(
+        reporting, "/reporting/compare", "analyst", "en", indicator="persons", district="Sremski", **FIRST_HALF
+    )
+    assert table_rows(r.text)[0] == ["Ruma", "&lt;5"] and chart(r.text)["datasets"][0]["data"][:2] == [None, 0]
     assert "/reporting/export.csv?indicator=persons&amp;period=year&amp;from=2026-01&amp;to=2026-06" in r.text
 
 
