@@ -908,7 +908,7 @@ def _domain_of(dim: str, query: Query, indicator: Indicator, start: int, end: in
     if dim == "area":
         if query.area == "country":
             return [COUNTRY]
-        codes = _filter_codes(query)
+        codes = filter_codes(query)
         if query.area == "municipality" and codes:
             return list(codes)
         if query.area == "district" and query.districts:
@@ -928,7 +928,7 @@ def _filled(values: dict[Key, list[float]], shape: _Shape, start: int, end: int,
     return {k: values.get(k, [0.0] * width) for k in keys}
 
 
-def _filter_codes(query: Query) -> tuple[str, ...]:
+def filter_codes(query: Query) -> tuple[str, ...]:
     codes = list(query.municipalities)
     if query.districts:
         wanted = set(query.districts)
@@ -979,7 +979,7 @@ async def compute(
     start, end = month_range(query, today)
     shape = _Shape(query, indicator)
     filters = _Filters(
-        municipalities=_filter_codes(query),
+        municipalities=filter_codes(query),
         sex=query.sex,
         band=AGE_BANDS.index(query.age_band) if query.age_band else None,
         group_bit=domain.GROUP_BITS[query.group] if query.group else None,

@@ -16,14 +16,13 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting import export, ui_charts, ui_format, ui_indicators
-from services.reporting.indicators import CATALOGUE, SUPPRESSED, Query, Table, compute, parse_query
+from services.reporting import export, service, ui_charts, ui_format, ui_indicators
+from services.reporting.indicators import CATALOGUE, SUPPRESSED, Query, Table, compute, filter_codes, parse_query
 from services.reporting.ui_common import (
     ASSETS,
     Filters,
     ReaderPage,
     asset_type,
-    exact_for,
     mark_problems,
     page,
     query_string,
@@ -100,7 +99,7 @@ async def _render(
     except Invalid as exc:
         message = mark_problems(filters, exc, request)
         return page(request, template, user, status_code=422, messages=[message], **context)
-    table = await _table(session, runtime, query, exact=exact_for(user))
+    table = await _table(session, runtime, query, exact=service.exact_for(user, filter_codes(query)))
     if sort:
         table.rows.sort(key=_largest_first)
     return page(request, template, user, **{**context, **_results(request, table, kind=kind)})

@@ -13,20 +13,23 @@ from where the rebuild stopped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from sqlalchemy import func, select
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from sqlalchemy import event, func, select
 
 from services.reporting.app import MIGRATIONS
 from services.reporting.handlers import build_batch_handler, build_handlers
 from services.reporting.models import plumbing
-from shared.db import create_engine, migrate, session_factory
+from shared.db import create_engine, is_sqlite, migrate, session_factory
 from shared.events.catalogue import SUBSCRIPTIONS
-from shared.messaging.consumer import EventConsumer, Outcome
+from shared.messaging.consumer import EventConsumer, Outcome, Prepared
 from shared.messaging.kafka import topic_name
 from shared.settings import Settings
 
@@ -62,6 +65,14 @@ async def rebuild(
 ) -> RebuildResult:
     """Replay reporting's topics into the empty store at ``database_url``."""
     engine = create_engine(database_url)
+    if is_sqlite(database_url):
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _bigger_cache(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA cache_size=-262144")  # 256 MiB of pages: the indexes grow by millions of rows
+            cur.close()
+
     try:
         await migrate(engine, MIGRATIONS)
         sessions = session_factory(engine)
@@ -81,7 +92,15 @@ async def rebuild(
             batch_handler=batch,
             publish_dead_letters=False,
         )
-        return await _replay(settings, consumer, commit_group, progress, batch_size, idle_s)
+        consumer.ledger.known = set()  # the store started empty and only this replay writes it
+        # Millions of short-lived objects: the collector's default thresholds would scan the growing heap over
+        # and over. Collect rarely while replaying, as normal afterwards.
+        thresholds = gc.get_threshold()
+        gc.set_threshold(200_000, 50, 1000)
+        try:
+            return await _replay(settings, consumer, commit_group, progress, batch_size, idle_s)
+        finally:
+            gc.set_threshold(*thresholds)
     finally:
         await engine.dispose()
 
@@ -120,28 +139,46 @@ async def _replay(
                 partitions.append(TopicPartition(physical, p))
         reader.assign(partitions)
         await reader.seek_to_beginning(*partitions)
+        # Two stages: the next batch is fetched and decoded while the store writes the previous one.
+        queue: asyncio.Queue[tuple[list[ConsumerRecord[bytes, bytes]], Prepared] | None] = asyncio.Queue(maxsize=2)
+
+        async def fetch() -> None:
+            idle_since: float | None = None
+            try:
+                while True:
+                    fetched = await reader.getmany(timeout_ms=200, max_records=batch_size)
+                    records = [r for rs in fetched.values() for r in rs]
+                    if records:
+                        idle_since = None
+                        await queue.put((records, await consumer.prepare(records)))
+                        continue
+                    # The broker's own end offsets are not trusted (the embedded one reports them wrong): caught
+                    # up is every partition at the high-water mark its last fetch reported; ``idle_s`` without a
+                    # record or a mark for every partition ends it too (a partition that never answers).
+                    if await _caught_up(reader, partitions):
+                        return
+                    now = time.perf_counter()
+                    idle_since = idle_since or now
+                    if now - idle_since >= idle_s:
+                        return
+            finally:
+                await queue.put(None)
+
+        fetcher = asyncio.create_task(fetch())
         read = 0
-        idle_since: float | None = None
-        while True:
-            fetched = await reader.getmany(timeout_ms=200, max_records=batch_size)
-            records = [r for rs in fetched.values() for r in rs]
-            if records:
-                idle_since = None
-                for outcome in await consumer.process_batch(records):
+        try:
+            while (item := await queue.get()) is not None:
+                records, prepared = item
+                for outcome in await consumer.apply_prepared(records, prepared):
                     counts[outcome] += 1
                 read += len(records)
                 if progress is not None:
                     progress(read)
-                continue
-            # The broker's own end offsets are not trusted (the embedded one reports them wrong): caught up is
-            # every partition at the high-water mark its last fetch reported; ``idle_s`` without a record or a
-            # mark for every partition ends it too (a partition that never answers).
-            if await _caught_up(reader, partitions):
-                break
-            now = time.perf_counter()
-            idle_since = idle_since or now
-            if now - idle_since >= idle_s:
-                break
+        finally:
+            if not fetcher.done():
+                fetcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fetcher
         seconds = time.perf_counter() - started
         if commit_group is not None:
             await _commit(settings, partitions, {tp: await reader.position(tp) for tp in partitions}, commit_group)

@@ -68,7 +68,7 @@ def catalogue() -> CataloguePublic:
 
 
 async def table(*, session: AsyncSession, user: User, query: Query, caseload_norm: int) -> Table:
-    codes = indicators._filter_codes(query)
+    codes = indicators.filter_codes(query)
     return await indicators.compute(session, query, exact=exact_for(user, codes), caseload_norm=caseload_norm)
 
 

@@ -54,11 +54,6 @@ def asset_type(path: Path) -> str:
     return ASSET_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "text/plain; charset=utf-8"
 
 
-def exact_for(user: User) -> bool:
-    """Exact figures on the pages for administrators only; everyone else sees small counts as "<5"."""
-    return user.has_role(Role.admin)
-
-
 FORM_FIELDS = ("indicator", "period", "from", "to", "area", "sex", "age_band", "group")
 LIST_FIELDS = ("municipality", "district", "by")
 
@@ -138,7 +133,6 @@ def common(request: Request, user: User) -> dict[str, Any]:
         "tr": translate,
         "nav": "",
         "asset_url": lambda file: f"{ASSETS_PATH}/{file}",
-        "exact_user": exact_for(user),
         "language_code": language,
     }
 

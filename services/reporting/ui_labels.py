@@ -104,7 +104,9 @@ SUPPRESSION_NOTE = N_(
     "Small-cell suppression: a count below 5, and any figure from which one could be worked out, is shown as "
     "“<5”, so that nobody can be recognised in the table."
 )
-EXACT_NOTE = N_("Exact figures: nothing is suppressed (administrators only; exports are always suppressed).")
+EXACT_NOTE = N_(
+    "Exact figures: nothing is suppressed (administrators; supervisors and case workers for their own municipalities; exports are always suppressed)."
+)
 NO_ROWS = N_("No data for these filters.")
 TARGET_LINE = N_("Target: at least %(target)s")
 TOO_MANY_TO_DRAW = N_("Too many figures to draw; the table below has them all.")

@@ -56,6 +56,9 @@ class ProcessedLedger:
 
     tables: PlumbingTables
     consumer: str
+    # Every id claimed so far, when this ledger alone writes a store that started empty (a rebuild): claiming
+    # then needs no lookup.
+    known: set[str] | None = None
 
     def __post_init__(self) -> None:
         table = self.tables.processed_events
@@ -85,6 +88,9 @@ class ProcessedLedger:
         table = self.tables.processed_events
         ids = list({e.id for e in envelopes})
         seen: set[str] = set()
+        if self.known is not None:
+            seen.update(i for i in ids if i in self.known)
+            ids = []
         for i in range(0, len(ids), _CLAIM_CHUNK):
             stmt = select(table.c.event_id).where(
                 table.c.consumer == self.consumer, table.c.event_id.in_(ids[i : i + _CLAIM_CHUNK])
@@ -104,6 +110,8 @@ class ProcessedLedger:
             claimed.append(True)
         if fresh:
             await conn.execute(insert(table), fresh)
+            if self.known is not None:
+                self.known.update(str(row["event_id"]) for row in fresh)
         return claimed
 
 
@@ -117,6 +125,14 @@ def _declared_type(record: ConsumerRecord[bytes, bytes]) -> str | None:
                 return None
             return declared
     return None
+
+
+@dataclass
+class Prepared:
+    """Records decoded for applying: outcomes already known (ignored, dead-lettered) and the work left."""
+
+    outcomes: list[Outcome | None]
+    work: list[tuple[int, Envelope, EventData, Handler]]
 
 
 @dataclass
@@ -225,6 +241,11 @@ class EventConsumer:
         If anything in the shared transaction fails, it rolls back whole and each record is applied in a
         transaction of its own, with retries, so one bad event cannot take its neighbours down with it.
         """
+        return await self.apply_prepared(records, await self.prepare(records))
+
+    async def prepare(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> Prepared:
+        """Decode ``records``: what is not ours is ignored, what cannot be decoded is dead-lettered, the rest is
+        work for ``apply_prepared`` (a replay decodes the next batch while the store writes this one)."""
         outcomes: list[Outcome | None] = [None] * len(records)
         work: list[tuple[int, Envelope, EventData, Handler]] = []
         for i, record in enumerate(records):
@@ -248,6 +269,12 @@ class EventConsumer:
                 outcomes[i] = Outcome.ignored
                 continue
             work.append((i, envelope, event, handler))
+        return Prepared(outcomes, work)
+
+    async def apply_prepared(
+        self, records: Sequence[ConsumerRecord[bytes, bytes]], prepared: Prepared
+    ) -> list[Outcome]:
+        outcomes, work = prepared.outcomes, prepared.work
         if len(work) > 1 and await self._apply_together(work, outcomes):
             return [o or Outcome.ignored for o in outcomes]
         for i, envelope, event, handler in work:
@@ -278,6 +305,8 @@ class EventConsumer:
                             results.append(Outcome.duplicate)
         except Exception as exc:
             log.info("consumer.batch_fallback", service=self.service, size=len(work), error=repr(exc))
+            if self.ledger.known is not None:  # rolled back: those ids were not claimed after all
+                self.ledger.known.difference_update(envelope.id for _i, envelope, _e, _h in work)
             return False
         share = (time.perf_counter() - started) / len(work)
         for (i, envelope, _event, _handler), outcome in zip(work, results, strict=True):
@@ -385,4 +414,4 @@ class EventConsumer:
         )
 
 
-__all__ = ["BatchHandler", "EventConsumer", "Handler", "Outcome", "ProcessedLedger", "TopicPartition"]
+__all__ = ["BatchHandler", "EventConsumer", "Handler", "Outcome", "Prepared", "ProcessedLedger", "TopicPartition"]
