@@ -21,7 +21,6 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -30,7 +29,7 @@ from typing import Any
 import pytest
 from aiokafka import ConsumerRecord
 from aiokafka.partitioner import DefaultPartitioner
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.reporting_events import generate, publish
@@ -38,7 +37,7 @@ from oslonac import cli
 from services.reporting import indicators, projection
 from services.reporting.app import MIGRATIONS
 from services.reporting.feed import FEED
-from services.reporting.indicators import CATALOGUE, Indicator
+from services.reporting.indicators import CATALOGUE
 from services.reporting.models import plumbing
 from services.reporting.projection import (
     APPLIED,
@@ -55,7 +54,7 @@ from services.reporting.projection import (
 )
 from services.reporting.rebuild import RebuildError, rebuild
 from shared.context import new_id
-from shared.db import create_engine, migrate, session_factory, unit_of_work, utcnow
+from shared.db import create_engine, migrate, unit_of_work, utcnow
 from shared.events import (
     CaseOpenedV1,
     Envelope,
@@ -75,6 +74,7 @@ from tests.fixtures.cases import OFFLINE
 from tests.fixtures.databases import DatabaseFactory
 from tests.fixtures.delivery import deliver
 from tests.fixtures.kafka_tools import eventually, produce_event
+from tests.fixtures.reporting import count, differences, store
 from tests.fixtures.services import RunningService, running_service
 
 HOUSEHOLDS_IN_STREAM = 2000
@@ -111,77 +111,6 @@ def stream_of(households: int, seed: int) -> Stream:
 
 def settings_for(kafka: KafkaSettings) -> Settings:
     return Settings(env=Environment.test, service="reporting", kafka=kafka)
-
-
-@asynccontextmanager
-async def store(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
-
-
-async def count(sessions: async_sessionmaker[AsyncSession], table: Any) -> int:
-    async with sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(table)) or 0)
-
-
-# --- what is compared: every indicator, broken down every way it allows ----------------------------------------
-
-
-def breakdowns(indicator: Indicator) -> list[dict[str, str]]:
-    """Query parameters of the tables compared for one indicator."""
-    dims = indicator.dims
-    shapes: list[dict[str, str]] = [{}]  # the country over the whole range
-    if "period" in dims:
-        shapes += [{"period": "month", "by": "period"}, {"period": "quarter", "by": "period"}]
-    if "area" in dims:
-        shapes += [{"area": "municipality", "by": "area"}, {"area": "district", "by": "area"}]
-    if {"period", "area"} <= dims:
-        shapes.append({"period": "quarter", "area": "district", "by": "period,area"})
-    for dim in ("sex", "age_band", "group", "category"):
-        if dim in dims:
-            shapes.append({"period": "year", "by": f"period,{dim}"})
-    if {"sex", "area"} <= dims:
-        shapes.append({"area": "municipality", "by": "area", "sex": "F"})
-    if {"age_band", "group", "area"} <= dims:
-        shapes.append({"area": "district", "by": "area,sex" if "sex" in dims else "area", "group": "roma"})
-        shapes.append({"period": "quarter", "by": "period,group", "age_band": "18-29"})
-    return [{"indicator": indicator.name, "from": FROM, "to": TO, **shape} for shape in shapes]
-
-
-def first_difference(left: Sequence[dict[str, Any]], right: Sequence[dict[str, Any]]) -> str:
-    if len(left) != len(right):
-        return f"{len(left)} rows live, {len(right)} rebuilt"
-    for a, b in zip(left, right, strict=True):
-        if a != b:
-            return f"live {a} / rebuilt {b}"
-    return "?"
-
-
-async def differences(
-    live: async_sessionmaker[AsyncSession], rebuilt: async_sessionmaker[AsyncSession]
-) -> tuple[int, list[str], dict[str, bool]]:
-    """(tables compared, every difference, per indicator whether any of its tables holds a non-zero figure)."""
-    compared = 0
-    problems: list[str] = []
-    nonzero: dict[str, bool] = {}
-    async with live() as a, rebuilt() as b:
-        for indicator in CATALOGUE.values():
-            nonzero[indicator.name] = False
-            for params in breakdowns(indicator):
-                query = indicators.parse_query(params)
-                # Suppression is a function of the exact cells; it is compared once per indicator all the same.
-                both = params.get("area") == "municipality" and "sex" not in params
-                for exact in (True, False) if both else (True,):
-                    left = await indicators.compute(a, query, exact=exact)
-                    right = await indicators.compute(b, query, exact=exact)
-                    compared += 1
-                    if left.rows != right.rows:
-                        problems.append(f"{params} exact={exact}: {first_difference(left.rows, right.rows)}")
-                    nonzero[indicator.name] |= any(row["value"] not in (0, None) for row in left.rows)
-    return compared, problems, nonzero
 
 
 async def country_value(sessions: async_sessionmaker[AsyncSession], name: str) -> Any:
@@ -242,7 +171,7 @@ async def test_a_rebuild_from_the_topics_gives_the_live_indicators_on_a_realisti
         )
 
         compare_started = time.perf_counter()
-        compared, problems, nonzero = await differences(live_store, rebuilt_store)
+        compared, problems, nonzero = await differences(live_store, rebuilt_store, FROM, TO)
         compare_s = time.perf_counter() - compare_started
     print(
         f"\n{databases.backend}: {sent} records consumed live in {consumed_s:.1f}s, rebuilt in {result.seconds:.1f}s "
