@@ -8,22 +8,23 @@ the facts. So an announcement is never lost and never precedes the figures it an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting import domain
 from services.reporting.models import FeedEntry
 from services.reporting.projection import CASES, HOUSEHOLDS, OPPORTUNITIES, PERSONS, PLACEMENTS, REFERRALS, Cell
-from shared.events import IndicatorsUpdatedV1
+from shared.events import EventData, IndicatorsUpdatedV1
 from shared.messaging.outbox import OutboxWriter
 from shared.reference import municipalities
 
 FEED = cast(Table, FeedEntry.__table__)
 SUPPRESSED = "<5"
+_CHUNK = 300
 
 # Headline counts of one municipality and month: independent figures (none is another's part), so suppressing
 # each on its own lets none be derived.
@@ -42,50 +43,65 @@ def suppress(value: int) -> int | str:
     return SUPPRESSED if 1 <= value <= 4 else value
 
 
-async def headline(session: AsyncSession, municipality: str, month: int) -> dict[str, int]:
-    """The headline counts of one cell, in one round trip."""
-    columns = []
+async def headline(session: AsyncSession, cells: Collection[Cell]) -> dict[Cell, dict[str, int]]:
+    """The headline counts of ``cells``: one grouped query per table for all of them."""
+    wanted = sorted(cells)
+    out = {cell: dict.fromkeys(HEADLINE, 0) for cell in wanted}
     for name, (table, month_column, where) in HEADLINE.items():
-        sub = (
-            select(func.count())
-            .select_from(table)
-            .where(table.c.municipality_code == municipality, table.c[month_column] == month, *where)
-            .scalar_subquery()
+        month = table.c[month_column]
+        for i in range(0, len(wanted), _CHUNK):
+            stmt = (
+                select(table.c.municipality_code, month, func.count())
+                .where(tuple_(table.c.municipality_code, month).in_(wanted[i : i + _CHUNK]), *where)
+                .group_by(table.c.municipality_code, month)
+            )
+            for municipality, ym, n in await session.execute(stmt):
+                out[municipality, int(ym)][name] = int(n)
+    return out
+
+
+async def _last_announced(session: AsyncSession, labels: Collection[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    wanted = sorted(labels)
+    found: dict[tuple[str, str], Any] = {}
+    for i in range(0, len(wanted), _CHUNK):
+        newest = (
+            select(func.max(FEED.c.seq))
+            .where(tuple_(FEED.c.municipality_code, FEED.c.month).in_(wanted[i : i + _CHUNK]))
+            .group_by(FEED.c.municipality_code, FEED.c.month)
         )
-        columns.append(sub.label(name))
-    row = (await session.execute(select(*columns))).one()
-    return {name: int(getattr(row, name)) for name in HEADLINE}
+        stmt = select(FEED.c.municipality_code, FEED.c.month, FEED.c.data).where(FEED.c.seq.in_(newest))
+        for municipality, month, data in await session.execute(stmt):
+            found[municipality, month] = data
+    return found
 
 
-async def announce(session: AsyncSession, outbox: OutboxWriter, cells: Iterable[Cell], at: datetime) -> int:
+async def announce(session: AsyncSession, outbox: OutboxWriter, cells: Collection[Cell], at: datetime) -> int:
     """Announce the cells whose visible figures changed; returns how many were announced."""
-    announced = 0
-    for municipality, month in sorted(cells):
-        values = {name: suppress(v) for name, v in (await headline(session, municipality, month)).items()}
-        label = domain.period_of(month, "month")
-        last = await session.scalar(
-            select(FEED.c.data)
-            .where(FEED.c.municipality_code == municipality, FEED.c.month == label)
-            .order_by(FEED.c.seq.desc())
-            .limit(1)
-        )
-        if last is not None and last.get("indicators") == values:
+    counts = await headline(session, cells)
+    labels = {cell: (cell[0], domain.period_of(cell[1], "month")) for cell in counts}
+    last = await _last_announced(session, set(labels.values()))
+    rows: list[dict[str, Any]] = []
+    events: list[EventData] = []
+    for cell, values in counts.items():
+        shown = {name: suppress(v) for name, v in values.items()}
+        municipality, label = labels[cell]
+        previous = last.get((municipality, label))
+        if previous is not None and previous.get("indicators") == shown:
             continue
         found = municipalities.get(municipality)
         event = IndicatorsUpdatedV1(
             municipality_code=municipality,
             district=found.district if found else "",
             month=label,
-            indicators=values,
+            indicators=shown,
             updated_at=at,
         )
-        data = event.to_data()
-        await (await session.connection()).execute(
-            insert(FEED), {"municipality_code": municipality, "month": label, "at": at, "data": data}
-        )
-        await outbox.add(session, event)
-        announced += 1
-    return announced
+        rows.append({"municipality_code": municipality, "month": label, "at": at, "data": event.to_data()})
+        events.append(event)
+    if rows:
+        await (await session.connection()).execute(insert(FEED), rows)
+        await outbox.add_many(session, events)
+    return len(rows)
 
 
 async def entries_after(

@@ -140,6 +140,14 @@ def _cases_opened() -> _Source:
     return _Source(frm, c.opened_ym, c.municipality_code, _ONE, **_household_dims())
 
 
+def _assessed() -> _Source:
+    c = CASES.c
+    frm = CASES.outerjoin(HOUSEHOLDS, HOUSEHOLDS.c.household_id == c.household_id)
+    return _Source(
+        frm, c.assessed_ym, c.municipality_code, _ONE, **_household_dims(), where=(c.assessed_ym.is_not(None),)
+    )
+
+
 def _transitions(side: Literal["to", "from"]) -> _Source:
     t = TRANSITIONS.c
     frm = TRANSITIONS.join(CASES, CASES.c.case_id == t.case_id).outerjoin(
@@ -390,6 +398,15 @@ _ENTRIES = [
         "Cases opened",
         "Cases opened within the period (a transfer opens a case in the receiving municipality).",
         _count(lambda: [_cases_opened()]),
+    ),
+    _entry(
+        "assessments_completed",
+        "cases",
+        "count",
+        "flow",
+        "Assessments completed",
+        "Cases whose first assessment was completed within the period.",
+        _count(lambda: [_assessed()]),
     ),
     _entry(
         "cases_by_state",

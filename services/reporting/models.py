@@ -52,12 +52,14 @@ class HouseholdFact(Base):
 
 
 class PersonFact(Base):
-    """A member of a registered household (replaced whole with every state of the household)."""
+    """A member of a registered household (the household's rows are replaced with each of its states)."""
 
     __tablename__ = "person_facts"
 
+    # Keyed by person and household: a merge moves members by events on two partitions, read in either order;
+    # each household's state keeps its own rows until the merge removes the merged household's.
     person_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    household_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)
     municipality_code: Mapped[str] = mapped_column(String(5))
     registered_ym: Mapped[int] = mapped_column(Integer)
     sex: Mapped[str] = mapped_column(String(1))

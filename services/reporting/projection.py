@@ -173,9 +173,11 @@ class _Batch:
         providers: set[uuid.UUID] = set()
         opportunities: set[uuid.UUID] = set()
         placements: set[uuid.UUID] = set()
+        members: set[uuid.UUID] = set()
         for event in events:
             if isinstance(event, HouseholdRegisteredV2 | HouseholdUpdatedV1):
                 households.add(event.household_id)
+                members.update(m.person_id for m in event.members)
             elif isinstance(event, HouseholdMergedV1):
                 households.add(event.merged_household_id)
                 persons.update(event.merged_person_ids)
@@ -199,7 +201,7 @@ class _Batch:
             elif isinstance(event, MatchProposedV1 | PlacementStartedV1 | PlacementCompletedV1 | PlacementEndedV1):
                 placements.add(event.placement_id)
         await self.households.load(conn, households)
-        await self.marks.load(conn, persons)
+        await self.marks.load(conn, persons | members)
         await self.candidates.load(conn, persons)
         await self.cases.load(conn, cases)
         await self.referrals.load(conn, referrals)
@@ -234,10 +236,14 @@ class _Batch:
         head_band = domain.age_band(head.birth_year, event.registered_at)
         persons: list[Row] = []
         groups = 0
+        listed = 0
         for member in event.members:
+            # Marks of erasure and of merged-away persons travel on this household's partition, so they are read
+            # in order with its states: what they exclude is the same live and in a rebuild.
             mark = self.marks.get(member.person_id)
             if mark is not None and (mark["erased"] or mark["merged_into"]):
                 continue
+            listed += 1
             band = domain.age_band(member.birth_year, event.registered_at)
             bits = domain.groups_of(member.markers, band)
             groups |= bits
@@ -260,7 +266,7 @@ class _Batch:
                 "household_id": event.household_id,
                 "municipality_code": event.municipality_code,
                 "registered_ym": registered,
-                "members": len(persons),
+                "members": listed,
                 "below_poverty": event.below_poverty_line,
                 "head_sex": head.sex,
                 "head_age_band": head_band,
@@ -569,7 +575,7 @@ class _Batch:
         replaced = list(self.members)
         gone = list(self.merged_households)
         incoming = [p for persons in self.members.values() for p in persons]
-        by_person = list(self.removed_persons | {p["person_id"] for p in incoming})
+        by_person = list(self.removed_persons)
         for ids, column in ((replaced + gone, PERSONS.c.household_id), (by_person, PERSONS.c.person_id)):
             for i in range(0, len(ids), _CHUNK):
                 await conn.execute(delete(PERSONS).where(column.in_(ids[i : i + _CHUNK])))

@@ -65,6 +65,10 @@ INDICATORS: dict[str, tuple[str, str]] = {
         N_("Cases opened"),
         N_("Cases opened within the period (a transfer opens a case in the receiving municipality)."),
     ),
+    "assessments_completed": (
+        N_("Assessments completed"),
+        N_("Cases whose first assessment was completed within the period."),
+    ),
     "cases_by_state": (N_("Cases by state"), N_("Cases in each state at the end of the period.")),
     "median_days_to_assessment": (
         N_("Median days from registration to assessment"),

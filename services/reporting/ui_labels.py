@@ -105,7 +105,8 @@ SUPPRESSION_NOTE = N_(
     "“<5”, so that nobody can be recognised in the table."
 )
 EXACT_NOTE = N_(
-    "Exact figures: nothing is suppressed (administrators; supervisors and case workers for their own municipalities; exports are always suppressed)."
+    "Exact figures: nothing is suppressed (administrators; supervisors and case workers for their own "
+    "municipalities; exports are always suppressed)."
 )
 NO_ROWS = N_("No data for these filters.")
 TARGET_LINE = N_("Target: at least %(target)s")

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 import traceback
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -248,11 +249,12 @@ class EventConsumer:
         work for ``apply_prepared`` (a replay decodes the next batch while the store writes this one)."""
         outcomes: list[Outcome | None] = [None] * len(records)
         work: list[tuple[int, Envelope, EventData, Handler]] = []
+        ignored: Counter[str] = Counter()
         for i, record in enumerate(records):
             logical_topic = self._physical_to_logical.get(record.topic, record.topic)
             declared = _declared_type(record)
             if declared in self._not_ours:
-                metrics.EVENTS_PROCESSED.labels(self.service, declared, Outcome.ignored).inc()
+                ignored[declared] += 1
                 outcomes[i] = Outcome.ignored
                 continue
             try:
@@ -265,10 +267,12 @@ class EventConsumer:
                 continue
             handler = self._by_type.get(event.type_name())  # after upcasting: an old version reaches the new handler
             if handler is None:
-                metrics.EVENTS_PROCESSED.labels(self.service, envelope.type, Outcome.ignored).inc()
+                ignored[envelope.type] += 1
                 outcomes[i] = Outcome.ignored
                 continue
             work.append((i, envelope, event, handler))
+        for event_type, n in ignored.items():
+            metrics.EVENTS_PROCESSED.labels(self.service, event_type, Outcome.ignored).inc(n)
         return Prepared(outcomes, work)
 
     async def apply_prepared(
@@ -309,10 +313,15 @@ class EventConsumer:
                 self.ledger.known.difference_update(envelope.id for _i, envelope, _e, _h in work)
             return False
         share = (time.perf_counter() - started) / len(work)
+        counted: Counter[tuple[str, Outcome]] = Counter()
         for (i, envelope, _event, _handler), outcome in zip(work, results, strict=True):
             outcomes[i] = outcome
-            metrics.HANDLER_LATENCY.labels(self.service, envelope.type).observe(share)
-            metrics.EVENTS_PROCESSED.labels(self.service, envelope.type, outcome).inc()
+            counted[envelope.type, outcome] += 1
+        # Once per type and batch (a metric update per event costs more than many events' handling here).
+        for event_type in {t for t, _o in counted}:
+            metrics.HANDLER_LATENCY.labels(self.service, event_type).observe(share)
+        for (event_type, outcome), n in counted.items():
+            metrics.EVENTS_PROCESSED.labels(self.service, event_type, outcome).inc(n)
         return True
 
     async def _apply_with_retries(

@@ -93,7 +93,7 @@ def upgrade() -> None:
         sa.Column("age_band", sa.SmallInteger(), nullable=False),
         sa.Column("groups", sa.Integer(), nullable=False),
         sa.Column("below_poverty", sa.Boolean(), nullable=True),
-        sa.PrimaryKeyConstraint("person_id", name=op.f("pk_person_facts")),
+        sa.PrimaryKeyConstraint("person_id", "household_id", name=op.f("pk_person_facts")),
     )
     with op.batch_alter_table("person_facts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_person_facts_household_id"), ["household_id"], unique=False)
