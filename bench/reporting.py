@@ -22,6 +22,7 @@ import asyncio
 import json
 import math
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -297,6 +298,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         broker_rss = peak_rss_mib(broker.process.pid) if broker.process else None
     finally:
         broker.stop()
+    if not args.data_dir:  # a finished run leaves nothing behind (a failed one keeps the broker log to read)
+        shutil.rmtree(data_dir, ignore_errors=True)
     return {
         "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
         "seed": args.seed,
@@ -399,6 +402,19 @@ def write_section(path: Path, machine: dict[str, str], r: dict[str, Any]) -> Non
         lines += ["", f"Published but not used by the projections (the rebuild's ignored): {left}."]
     if facts:
         lines += ["", f"Rows in the SQLite store afterwards: {facts}."]
+    if sq.get("facts") and pg.get("facts"):
+        differ = {t: (n, pg["facts"].get(t)) for t, n in sq["facts"].items() if pg["facts"].get(t) != n}
+        lines += [
+            "",
+            "The PostgreSQL store has the same rows."
+            if not differ
+            else "**The two stores differ** (same records, other batches): "
+            + ", ".join(
+                f"{t} {a:,} in SQLite, {b if b is None else format(b, ',')} in PostgreSQL"
+                for t, (a, b) in differ.items()
+            )
+            + ".",
+        ]
     lines.append(END)
     section = "\n".join(lines)
     text = path.read_text() if path.exists() else "# Benchmarks\n"
