@@ -139,7 +139,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # asyncpg prepares statements; after five runs PostgreSQL may switch one to a generic plan made when a table
+    # was young (a seq scan for a lookup by a long IN list, seconds instead of milliseconds once it has grown).
+    # Plan each run with its values instead: our statements are small to plan.
+    settings = {"server_settings": {"plan_cache_mode": "force_custom_plan"}} if "+asyncpg" in url else {}
+    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=settings)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
-from sqlalchemy import Executable, insert, select
+from sqlalchemy import Executable, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -41,7 +41,6 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[AsyncSession, EventData, Envelope], Awaitable[None]]
 # Applies many events in one go, in the order given (a service whose handlers gain from seeing a batch at once).
 BatchHandler = Callable[[AsyncSession, Sequence[tuple[EventData, Envelope]]], Awaitable[None]]
-_CLAIM_CHUNK = 500
 
 
 class Outcome(StrEnum):
@@ -82,37 +81,34 @@ class ProcessedLedger:
         return bool(getattr(result, "rowcount", 0))
 
     async def claim_many(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> list[bool]:
-        """Claim many event ids with one lookup and one insert: True for each id not seen before (a repeat
-        within ``envelopes`` too is False). A concurrent claim of the same id makes the insert fail, and the
-        caller's transaction with it."""
+        """Claim many event ids with one statement: True for each id not claimed before (a repeat within
+        ``envelopes`` too is False). The insert skips ids already in the ledger and returns the ones it added,
+        so no lookup runs first (a lookup by a long IN list can get a poor cached plan on a young table)."""
         conn = await session.connection()
         table = self.tables.processed_events
-        ids = list({e.id for e in envelopes})
-        seen: set[str] = set()
-        if self.known is not None:
-            seen.update(i for i in ids if i in self.known)
-            ids = []
-        for i in range(0, len(ids), _CLAIM_CHUNK):
-            stmt = select(table.c.event_id).where(
-                table.c.consumer == self.consumer, table.c.event_id.in_(ids[i : i + _CLAIM_CHUNK])
-            )
-            seen.update((await conn.execute(stmt)).scalars())
         now = utcnow()
-        fresh: list[dict[str, object]] = []
+        first: dict[str, dict[str, object]] = {}
+        for envelope in envelopes:
+            if envelope.id not in first and (self.known is None or envelope.id not in self.known):
+                first[envelope.id] = {
+                    "consumer": self.consumer,
+                    "event_id": envelope.id,
+                    "event_type": envelope.type,
+                    "processed_at": now,
+                }
+        added: set[str] = set()
+        if first and self.known is not None:  # only this replay writes the ledger: nothing to skip
+            await conn.execute(insert(table), list(first.values()))
+            added = set(first)
+            self.known.update(added)
+        elif first:
+            dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            stmt = dialect_insert(table).on_conflict_do_nothing().returning(table.c.event_id)
+            added = set((await conn.execute(stmt, list(first.values()))).scalars())
         claimed: list[bool] = []
         for envelope in envelopes:
-            if envelope.id in seen:
-                claimed.append(False)
-                continue
-            seen.add(envelope.id)
-            fresh.append(
-                {"consumer": self.consumer, "event_id": envelope.id, "event_type": envelope.type, "processed_at": now}
-            )
-            claimed.append(True)
-        if fresh:
-            await conn.execute(insert(table), fresh)
-            if self.known is not None:
-                self.known.update(str(row["event_id"]) for row in fresh)
+            claimed.append(envelope.id in added)
+            added.discard(envelope.id)  # a repeat within the batch is a duplicate
         return claimed
 
 
