@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# The reporting rebuild is measured on the embedded default (SQLite) and, where it runs, on PostgreSQL too.
+REPORTING_BENCH_ARGS ?= --postgres
+
 .PHONY: run test lint typecheck contracts unit docs bench clean browser-deps
 
 $(STAMP): pyproject.toml
