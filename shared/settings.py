@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     caseload_norm: int = Field(default=50, ge=1)
     # Activation: how often the stored shortlists are checked for staleness and recomputed (0: never by itself).
     shortlist_refresh_s: float = Field(default=30.0, ge=0)
+    # Reporting: how often the cells changed since the last round are announced on the feed (SSE and Kafka).
+    feed_interval_s: float = Field(default=1.0, gt=0)
 
     outbox_batch_size: int = 500
     outbox_poll_interval_s: float = 1.0

@@ -35,9 +35,22 @@ async def prune_feed(runtime: ServiceRuntime) -> None:
         await asyncio.sleep(PRUNE_EVERY_S)
 
 
+async def announce_changes(runtime: ServiceRuntime) -> None:
+    """Announce the cells changed since the last round, every ``feed_interval_s``."""
+    while True:
+        await asyncio.sleep(runtime.settings.feed_interval_s)
+        try:
+            async with unit_of_work(runtime.sessions) as session:
+                await feed.announce_pending(session, runtime.outbox, utcnow())
+        except Exception as exc:  # the store may be away for a while; the cells stay pending
+            log.warning("reporting.announce_failed", error=repr(exc))
+
+
 def make_runtime(settings: Settings) -> ServiceRuntime:
-    runtime = ServiceRuntime(settings=settings, tables=plumbing, migrations=MIGRATIONS, background=[prune_feed])
-    runtime.batch_handler = handlers.build_batch_handler(runtime.outbox)
+    runtime = ServiceRuntime(
+        settings=settings, tables=plumbing, migrations=MIGRATIONS, background=[prune_feed, announce_changes]
+    )
+    runtime.batch_handler = handlers.build_batch_handler(announce=True)
     runtime.attach_handlers(handlers.build_handlers(runtime.batch_handler))
     return runtime
 

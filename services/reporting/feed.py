@@ -1,9 +1,11 @@
 """The feed of indicator changes: what reporting announces on ``reporting.indicators`` and streams over SSE.
 
-After a batch of events is applied, each (municipality, month) it touched gets its headline counts recomputed;
-where what a reader would see differs from the last announcement of that cell, a ``FeedEntry`` row (the SSE
-log, ``seq`` is the event id) and an ``IndicatorsUpdatedV1`` outbox row are written in the same transaction as
-the facts. So an announcement is never lost and never precedes the figures it announces.
+The transaction that applies a batch of events also records the (municipality, month) cells it touched in
+``feed_pending``. Once a second (``OSLONAC_FEED_INTERVAL_S``) one round takes the pending cells, recomputes their
+headline counts and, where what a reader would see differs from the cell's last announcement, writes a
+``FeedEntry`` row (the SSE log; ``seq`` is the event id) and an ``IndicatorsUpdatedV1`` outbox row, and clears
+them, in one transaction. So no change goes unannounced (even across a crash), none is announced before its
+figures are served, and a busy cell is announced once a round rather than once per event.
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, insert, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting import domain
-from services.reporting.models import FeedEntry
+from services.reporting.models import FeedEntry, FeedPending
 from services.reporting.projection import CASES, HOUSEHOLDS, OPPORTUNITIES, PERSONS, PLACEMENTS, REFERRALS, Cell
 from shared.events import EventData, IndicatorsUpdatedV1
 from shared.messaging.outbox import OutboxWriter
 from shared.reference import municipalities
 
 FEED = cast(Table, FeedEntry.__table__)
+PENDING = cast(Table, FeedPending.__table__)
 SUPPRESSED = "<5"
 _CHUNK = 300
 
@@ -73,6 +78,33 @@ async def _last_announced(session: AsyncSession, labels: Collection[tuple[str, s
         for municipality, month, data in await session.execute(stmt):
             found[municipality, month] = data
     return found
+
+
+async def mark_pending(session: AsyncSession, cells: Collection[Cell]) -> None:
+    """Remember ``cells`` for the next announcement round (in the caller's transaction)."""
+    if not cells:
+        return
+    conn = await session.connection()
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    rows = [{"municipality_code": m, "ym": ym} for m, ym in sorted(cells)]
+    await conn.execute(dialect_insert(PENDING).on_conflict_do_nothing(), rows)
+
+
+async def announce_pending(session: AsyncSession, outbox: OutboxWriter, at: datetime, *, limit: int = 2000) -> int:
+    """One round: announce up to ``limit`` pending cells and clear them. Replicas on PostgreSQL skip each other's
+    cells."""
+    conn = await session.connection()
+    stmt = select(PENDING.c.municipality_code, PENDING.c.ym).order_by(PENDING.c.ym).limit(limit)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    cells = [(m, int(ym)) for m, ym in (await session.execute(stmt)).all()]
+    if not cells:
+        return 0
+    announced = await announce(session, outbox, cells, at)
+    for i in range(0, len(cells), _CHUNK):
+        chunk = cells[i : i + _CHUNK]
+        await conn.execute(delete(PENDING).where(tuple_(PENDING.c.municipality_code, PENDING.c.ym).in_(chunk)))
+    return announced
 
 
 async def announce(session: AsyncSession, outbox: OutboxWriter, cells: Collection[Cell], at: datetime) -> int:

@@ -1,5 +1,5 @@
-"""Reporting's event subscribers: every batch the consumer fetched goes to the projection in one go, then the
-cells it changed are announced (outbox and SSE log, same transaction)."""
+"""Reporting's event subscribers: every batch the consumer fetched goes to the projection in one go, and the
+cells it changed are left for the next announcement round (services/reporting/feed.py), same transaction."""
 
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ from services.reporting import feed, projection
 from shared.db import utcnow
 from shared.events import Envelope, EventData
 from shared.messaging.consumer import BatchHandler, Handler
-from shared.messaging.outbox import OutboxWriter
 
 
-def build_batch_handler(outbox: OutboxWriter | None) -> BatchHandler:
-    """The live handler announces changes through ``outbox``; the rebuild passes None and announces nothing."""
+def build_batch_handler(*, announce: bool) -> BatchHandler:
+    """The live handler leaves the cells it changed for the next announcement round; the rebuild announces
+    nothing."""
 
     async def handle(session: AsyncSession, items: Sequence[tuple[EventData, Envelope]]) -> None:
         now = utcnow()
         changes = await projection.apply(session, [event for event, _envelope in items], projected_at=now)
-        if outbox is not None and changes.cells:
-            await feed.announce(session, outbox, changes.cells, now)
+        if announce and changes.cells:
+            await feed.mark_pending(session, changes.cells)
 
     return handle
 

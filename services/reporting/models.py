@@ -187,6 +187,15 @@ class PlacementFact(Base):
     hours_worked: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class FeedPending(Base):
+    """Cells changed since the last announcement round (written with the facts, so no change goes unannounced)."""
+
+    __tablename__ = "feed_pending"
+
+    municipality_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    ym: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
 class FeedEntry(Base):
     """Announcements of changed indicators, in order: the SSE stream's log (``seq`` is the event id)."""
 

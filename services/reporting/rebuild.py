@@ -82,7 +82,7 @@ async def rebuild(
         async with sessions() as session:
             if await session.scalar(select(func.count()).select_from(plumbing.processed_events)):
                 raise RebuildError("the store is not empty: rebuild into a fresh database")
-        batch = build_batch_handler(None)
+        batch = build_batch_handler(announce=False)
         consumer = EventConsumer(
             service="reporting",
             topics=SUBSCRIPTIONS["reporting"],

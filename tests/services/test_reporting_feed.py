@@ -31,7 +31,7 @@ from services.reporting import feed
 from services.reporting.feed import FEED, HEADLINE, SUPPRESSED
 from services.reporting.models import plumbing
 from services.reporting.projection import APPLIED
-from shared.db import unit_of_work
+from shared.db import unit_of_work, utcnow
 from shared.events import (
     EventData,
     HouseholdRegisteredV2,
@@ -154,6 +154,7 @@ async def test_the_kafka_topic_announces_each_changed_cell_as_a_suppressed_non_p
     async with running_service("reporting", database_url=url, kafka=topics, tokens=tokens) as reporting:
         applied = sum(1 for e in events if isinstance(e, APPLIED))
         await eventually(lambda: reporting.count(plumbing.processed_events), lambda n: n == applied, timeout_s=WAIT_S)
+        await eventually(lambda: reporting.count(feed.PENDING), lambda n: n == 0, timeout_s=WAIT_S)  # rounds done
         await eventually(lambda: unpublished(reporting), lambda n: n == 0, timeout_s=WAIT_S)
         announced = await feed_rows(reporting)
         records = await read_topic_as_a_subscriber(topics, len(announced))
@@ -297,7 +298,9 @@ async def stream(
 async def reporting(databases: DatabaseFactory, topics: KafkaSettings, tokens: Tokens) -> AsyncIterator[RunningService]:
     """Reporting with its relay (announcements reach the topic); events are handed to its consumer directly."""
     url = await databases.url_for("reporting")
-    async with running_service("reporting", database_url=url, kafka=topics, tokens=tokens, run_consumer=False) as r:
+    async with running_service(
+        "reporting", database_url=url, kafka=topics, tokens=tokens, run_consumer=False, feed_interval_s=3600.0
+    ) as r:
         yield r
 
 
@@ -306,7 +309,14 @@ async def changes(reporting: RunningService, *events: EventData) -> list[tuple[i
     before = await feed_rows(reporting)
     after = before[-1][0] if before else 0
     await deliver(reporting, *events)
+    await announcement_round(reporting)
     return await feed_rows(reporting, after)
+
+
+async def announcement_round(reporting: RunningService) -> None:
+    """What the service does every ``feed_interval_s`` (here: on the test's cue)."""
+    async with unit_of_work(reporting.runtime.sessions) as session:
+        await feed.announce_pending(session, reporting.runtime.outbox, utcnow())
 
 
 async def test_the_stream_sends_each_announcement_once_and_resumes_after_the_last_event_id(

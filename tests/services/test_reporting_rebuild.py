@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.reporting_events import generate, publish
 from oslonac import cli
-from services.reporting import indicators, projection
+from services.reporting import feed, indicators, projection
 from services.reporting.app import MIGRATIONS
 from services.reporting.feed import FEED
 from services.reporting.indicators import CATALOGUE
@@ -404,6 +404,7 @@ async def test_after_a_rebuild_with_commit_group_the_service_goes_on_after_the_r
     async with running_service("reporting", database_url=url, kafka=kafka_settings, tokens=tokens) as reporting:
         await eventually(lambda: reporting.count(plumbing.processed_events), lambda n: n > data.applied, timeout_s=30.0)
         await asyncio.sleep(1.0)  # time enough to have read old records too, had it started before them
+        await eventually(lambda: reporting.count(feed.PENDING), lambda n: n == 0, timeout_s=30.0)
         assert outcomes == [Outcome.applied]
         assert await reporting.count(plumbing.processed_events) == data.applied + 1
         assert await reporting.count(HOUSEHOLDS, HOUSEHOLDS.c.household_id == event.household_id) == 1

@@ -61,6 +61,12 @@ def upgrade() -> None:
         batch_op.create_index("ix_case_transitions_ym", ["municipality_code", "ym"], unique=False)
 
     op.create_table(
+        "feed_pending",
+        sa.Column("municipality_code", sa.String(length=5), nullable=False),
+        sa.Column("ym", sa.Integer(), autoincrement=False, nullable=False),
+        sa.PrimaryKeyConstraint("municipality_code", "ym", name=op.f("pk_feed_pending")),
+    )
+    op.create_table(
         "indicator_feed",
         sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("municipality_code", sa.String(length=5), nullable=False),
@@ -193,6 +199,7 @@ def downgrade() -> None:
         "candidate_facts",
         "case_facts",
         "case_transitions",
+        "feed_pending",
         "indicator_feed",
         "opportunity_facts",
         "person_facts",
