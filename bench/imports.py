@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from bench.machine import describe, peak_rss_mib
+from bench.machine import describe, peak_rss_mib, replace_section
 from oslonac.demo import FAMILY, GIVEN_F, GIVEN_M, SETTLEMENTS, SKILLS
 from services.intake.app import MIGRATIONS, create_app
 from services.intake.domain import make_jmbg
@@ -317,14 +317,7 @@ def write_section(path: Path, machine: dict[str, str], r: dict[str, Any]) -> Non
         "JMBG or duplicate checks, events, references or progress, which is what the ratio prices.",
         END,
     ]
-    section = "\n".join(lines)
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    replace_section(path, START, END, "\n".join(lines))
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:

@@ -62,7 +62,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.http import KeepAliveConnection
-from bench.machine import describe, peak_rss_mib
+from bench.machine import describe, peak_rss_mib, replace_section
 from services.activation import domain, matching, repository, service
 from services.activation.app import MIGRATIONS, create_app
 from services.activation.candidates import MATCHING_MARKERS
@@ -1646,14 +1646,7 @@ def write_section(path: Path, machine: dict[str, str], r: dict[str, Any]) -> Non
         "",
         END,
     ]
-    section = "\n".join(lines)
-    text_ = path.read_text() if path.exists() else "# Benchmarks\n"
-    if START in text_ and END in text_:
-        before, rest = text_.split(START, 1)
-        text_ = before + section + rest.split(END, 1)[1]
-    else:
-        text_ = text_.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text_)
+    replace_section(path, START, END, "\n".join(lines))
 
 
 # --- main -----------------------------------------------------------------------------------------------------

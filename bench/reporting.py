@@ -36,7 +36,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
-from bench.machine import describe, peak_rss_mib
+from bench.machine import describe, peak_rss_mib, replace_section
 from bench.reporting_events import EVENTS_PER_HOUSEHOLD, generate, publish
 from shared.events import EventData
 from shared.events.catalogue import SUBSCRIPTIONS
@@ -416,14 +416,7 @@ def write_section(path: Path, machine: dict[str, str], r: dict[str, Any]) -> Non
             + ".",
         ]
     lines.append(END)
-    section = "\n".join(lines)
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    replace_section(path, START, END, "\n".join(lines))
 
 
 def summary(r: dict[str, Any]) -> str:
