@@ -13,31 +13,21 @@ Screenshots go to ``artifacts/browser/``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
-import socket
-import threading
 import types
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
-from oslonac import registry
-from oslonac.process import PASSWORD
-from shared.auth import DemoUser, DevIssuer, Role, dev_issuer_router, generate_keypair
-from shared.db import create_engine, migrate
-from shared.settings import Environment, Settings
+from shared.auth import DemoUser, DevIssuer, Role
 from tests.fixtures.activation import requested
-from tests.fixtures.browser import AVAILABLE, MISSING, launched_browser, opened_page, shot
+from tests.fixtures.browser import AVAILABLE, MISSING, launched_browser, opened_page, served_service, shot
 from tests.fixtures.browser import sign_in as signed_in
-from tests.fixtures.cases import OFFLINE
 from tests.fixtures.delivery import deliver
 
 pytestmark = pytest.mark.browser
@@ -57,12 +47,6 @@ USERS = [
     DemoUser("demo-worker-ruma", (Role.case_worker,), (RUMA,)),
     DemoUser("demo-coordinator", (Role.coordinator,), (ADA, RUMA)),
 ]
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # not the main thread: leave the signals to pytest
-        yield
 
 
 @dataclass
@@ -90,67 +74,11 @@ class Activation:
         return r.json()
 
 
-async def _migrated(path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{path}"
-    engine = create_engine(url)
-    try:
-        await migrate(engine, registry.migrations_dir("activation"))
-    finally:
-        await engine.dispose()
-    return url
-
-
 @pytest.fixture(scope="module")
 def activation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Activation]:
     tmp = tmp_path_factory.mktemp("browser-activation")
-    private_path, public_path = generate_keypair(tmp)
-    issuer = DevIssuer(private_path.read_text(), USERS, password=PASSWORD)
-    issuer_app = FastAPI()
-    issuer_app.include_router(dev_issuer_router(issuer))
-
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="activation-server", daemon=True)
-    thread.start()
-    url = asyncio.run_coroutine_threadsafe(_migrated(tmp / "activation.db"), loop).result(timeout=60)
-    settings = Settings(
-        env=Environment.test,
-        service="activation",
-        database_url=url,
-        kafka=OFFLINE,
-        jwt_public_key=public_path.read_text(),
-        auth_token_url="http://issuer.test/auth/token",
-        run_consumer=False,
-        run_relay=False,
-        shortlist_refresh_s=0,
-    )
-    app = registry.create_app("activation")(settings)
-    app.state.token_transport = httpx.ASGITransport(app=issuer_app)  # the sign-in page's token endpoint
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    server = _Server(uvicorn.Config(app, lifespan="off", log_level="warning", timeout_graceful_shutdown=1))
-    started = threading.Event()
-
-    async def serve() -> None:
-        async with app.router.lifespan_context(app):
-            # The socket listens already: connections wait in its backlog until uvicorn serves them.
-            task = asyncio.create_task(server.serve(sockets=[sock]))
-            started.set()
-            await task
-
-    served = asyncio.run_coroutine_threadsafe(serve(), loop)
-    try:
-        assert started.wait(timeout=60), "activation did not start"
-        if served.done():
-            served.result()  # raises what stopped it
-        yield Activation(f"http://127.0.0.1:{sock.getsockname()[1]}", app, issuer, loop)
-    finally:
-        server.should_exit = True
-        served.result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
-        sock.close()
+    with served_service("activation", tmp, USERS, shortlist_refresh_s=0) as served:
+        yield Activation(served.base_url, served.app, served.issuer, served.loop)
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,9 @@ Debian's `chromium` and Playwright's Python package (see test_intake_in_a_browse
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import io
 import re
-import socket
-import threading
 import types
 import uuid
 from collections.abc import Coroutine, Iterator
@@ -27,20 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
-from oslonac import registry
-from oslonac.process import PASSWORD
-from shared.auth import DemoUser, DevIssuer, Role, dev_issuer_router, generate_keypair
-from shared.db import create_engine, migrate
+from shared.auth import DemoUser, Role
 from shared.events import HouseholdRegisteredV2, MemberProfile
-from shared.settings import Environment, Settings
-from tests.fixtures.browser import AVAILABLE, MISSING, launched_browser, opened_page, shot
+from tests.fixtures.browser import AVAILABLE, MISSING, launched_browser, opened_page, served_service, shot
 from tests.fixtures.browser import sign_in as signed_in
-from tests.fixtures.cases import OFFLINE
 from tests.fixtures.delivery import deliver
 
 pytestmark = pytest.mark.browser
@@ -60,12 +50,6 @@ USERS = [
     DemoUser("demo-analyst", (Role.analyst,), ()),
     DemoUser("demo-admin", (Role.admin,), ()),
 ]
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # not the main thread: leave the signals to pytest
-        yield
 
 
 @dataclass
@@ -94,59 +78,11 @@ def household(municipality: str, *members: MemberProfile, at: datetime = MARCH) 
     )
 
 
-async def _migrated(path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{path}"
-    engine = create_engine(url)
-    try:
-        await migrate(engine, registry.migrations_dir("reporting"))
-    finally:
-        await engine.dispose()
-    return url
-
-
 @pytest.fixture(scope="module")
 def reporting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reporting]:
     tmp = tmp_path_factory.mktemp("browser-reporting")
-    private_path, public_path = generate_keypair(tmp)
-    issuer = DevIssuer(private_path.read_text(), USERS, password=PASSWORD)
-    issuer_app = FastAPI()
-    issuer_app.include_router(dev_issuer_router(issuer))
-
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="reporting-server", daemon=True)
-    thread.start()
-    url = asyncio.run_coroutine_threadsafe(_migrated(tmp / "reporting.db"), loop).result(timeout=60)
-    settings = Settings(
-        env=Environment.test,
-        service="reporting",
-        database_url=url,
-        kafka=OFFLINE,
-        jwt_public_key=public_path.read_text(),
-        auth_token_url="http://issuer.test/auth/token",
-        run_consumer=False,
-        run_relay=False,
-    )
-    app = registry.create_app("reporting")(settings)
-    app.state.token_transport = httpx.ASGITransport(app=issuer_app)  # the sign-in page's token endpoint
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    server = _Server(uvicorn.Config(app, lifespan="off", log_level="warning", timeout_graceful_shutdown=1))
-    started = threading.Event()
-
-    async def serve() -> None:
-        async with app.router.lifespan_context(app):
-            # The socket listens already: connections wait in its backlog until uvicorn serves them.
-            task = asyncio.create_task(server.serve(sockets=[sock]))
-            started.set()
-            await task
-
-    served = asyncio.run_coroutine_threadsafe(serve(), loop)
-    try:
-        assert started.wait(timeout=60), "reporting did not start"
-        if served.done():
-            served.result()  # raises what stopped it
-        running = Reporting(f"http://127.0.0.1:{sock.getsockname()[1]}", app, loop)
+    with served_service("reporting", tmp, USERS) as served:
+        running = Reporting(served.base_url, served.app, served.loop)
         # Novi Sad: 10 households of three; Ada: 6 couples in March and 2 in April; Ruma: 3 women alone.
         running.deliver(
             *(
@@ -160,13 +96,6 @@ def reporting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reporting]:
             *(household(RUMA, member("F", 1990, "head")) for _ in range(3)),
         )
         yield running
-    finally:
-        server.should_exit = True
-        served.result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
-        sock.close()
 
 
 @pytest.fixture(scope="module")
