@@ -19,9 +19,9 @@ def build_batch_handler(*, announce: bool) -> BatchHandler:
 
     async def handle(session: AsyncSession, items: Sequence[tuple[EventData, Envelope]]) -> None:
         now = utcnow()
-        changes = await projection.apply(session, [event for event, _envelope in items], projected_at=now)
-        if announce and changes.cells:
-            await feed.mark_pending(session, changes.cells)
+        cells = await projection.apply(session, [event for event, _envelope in items], projected_at=now)
+        if announce and cells:
+            await feed.mark_pending(session, cells)
 
     return handle
 

@@ -60,7 +60,6 @@ SEXES = ("F", "M")
 COUNTRY = "RS"
 SUPPRESSED = "<5"
 SMALL = range(1, 5)
-PERSON_DIMS = frozenset({"sex", "age_band", "group"})
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "case_state": get_args(CaseStatusName),
     "service_type": get_args(ServiceType),

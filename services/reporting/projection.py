@@ -137,14 +137,6 @@ class _Keyed:
             await conn.execute(insert(self.table), rows)
 
 
-@dataclass
-class Changes:
-    """What a batch changed: cells for the feed, and how many events changed anything."""
-
-    cells: set[Cell] = field(default_factory=set)
-    applied: int = 0
-
-
 class _Batch:
     def __init__(self, projected_at: datetime) -> None:
         self.projected_at = projected_at
@@ -161,7 +153,7 @@ class _Batch:
         self.removed_persons: set[uuid.UUID] = set()
         self.transitions: list[Row] = []
         self.provider_deltas: list[Row] = []
-        self.changes = Changes()
+        self.cells: set[Cell] = set()  # what the batch changed, for the feed
 
     # -- loading ---------------------------------------------------------------------------------------------
 
@@ -225,7 +217,7 @@ class _Batch:
             handler(self, event)
 
     def _touch(self, municipality: str, month: int) -> None:
-        self.changes.cells.add((municipality, month))
+        self.cells.add((municipality, month))
 
     def household_state(self, event: HouseholdRegisteredV2 | HouseholdUpdatedV1) -> None:
         current = self.households.get(event.household_id)
@@ -285,7 +277,6 @@ class _Batch:
         if current is not None:
             self._touch(current["municipality_code"], current["registered_ym"])
         self._touch(event.municipality_code, registered)
-        self.changes.applied += 1
 
     def _mark(self, person_id: uuid.UUID, **values: Any) -> None:
         mark = self.marks.get(person_id) or {"person_id": person_id, "erased": False, "merged_into": None}
@@ -306,7 +297,6 @@ class _Batch:
         household = self.households.get(event.household_id)
         if household is not None:
             self._touch(household["municipality_code"], household["registered_ym"])
-        self.changes.applied += 1
 
     def _merge_person(self, merged: uuid.UUID, survivor: uuid.UUID) -> None:
         if merged == survivor:
@@ -335,11 +325,9 @@ class _Batch:
         self.merged_households.add(event.merged_household_id)
         for merged, survivor in event.merged_person_ids.items():
             self._merge_person(merged, survivor)
-        self.changes.applied += 1
 
     def person_merged(self, event: PersonMergedV1) -> None:
         self._merge_person(event.merged_person_id, event.survivor_person_id)
-        self.changes.applied += 1
 
     def _resolve(self, person_id: uuid.UUID) -> uuid.UUID | None:
         """The person a pseudonymous id stands for now: None once erased, the last survivor after merges."""
@@ -375,7 +363,6 @@ class _Batch:
             },
         )
         self._transition(event.case_id, event.municipality_code, month, None, "open")
-        self.changes.applied += 1
 
     def _transition(self, case_id: uuid.UUID, municipality: str, month: int, old: str | None, new: str) -> None:
         self.transitions.append(
@@ -387,7 +374,6 @@ class _Batch:
         case = self.cases.get(event.case_id)
         if case is not None:
             self.cases.put(event.case_id, {**case, "worker": event.worker})
-            self.changes.applied += 1
 
     def case_status(self, event: CaseStatusChangedV1) -> None:
         case = self.cases.get(event.case_id)
@@ -398,7 +384,6 @@ class _Batch:
         self._transition(
             event.case_id, case["municipality_code"], domain.ym(event.changed_at), case["status"], event.to_status
         )
-        self.changes.applied += 1
 
     def case_transferred(self, event: CaseTransferredV1) -> None:
         case = self.cases.get(event.case_id)
@@ -407,7 +392,6 @@ class _Batch:
         self.cases.put(event.case_id, {**case, "status": "transferred"})
         month = domain.ym(event.transferred_at)
         self._transition(event.case_id, case["municipality_code"], month, case["status"], "transferred")
-        self.changes.applied += 1
 
     def assessment(self, event: AssessmentCompletedV1) -> None:
         case = self.cases.get(event.case_id)
@@ -417,7 +401,6 @@ class _Batch:
         month = domain.ym(event.completed_at)
         self.cases.put(event.case_id, {**case, "assessed_ym": month, "days_to_assessment": round(max(days, 0.0), 4)})
         self._touch(case["municipality_code"], month)
-        self.changes.applied += 1
 
     def referral(self, event: ReferralRequestedV1 | ReferralDecidedV1) -> None:
         current = self.referrals.get(event.referral_id)
@@ -429,7 +412,6 @@ class _Batch:
             month, status = domain.ym(event.decided_at), event.status
             if current is not None:
                 self.referrals.put(event.referral_id, {**current, "status": status})
-                self.changes.applied += 1
                 return
         self.referrals.put(
             event.referral_id,
@@ -445,7 +427,6 @@ class _Batch:
             },
         )
         self._touch(event.municipality_code, month)
-        self.changes.applied += 1
 
     def provider(self, event: ProviderChangedV1) -> None:
         current = self.providers.get(event.provider_id)
@@ -466,7 +447,6 @@ class _Batch:
         if event.active:
             self._provider_delta(event.provider_id, new, month, 1)
         self.providers.put(event.provider_id, new)
-        self.changes.applied += 1
 
     def _provider_delta(self, provider_id: uuid.UUID, row: Row, month: int, sign: int) -> None:
         self.provider_deltas.append(
@@ -504,7 +484,6 @@ class _Batch:
         if kept is not None:
             self._touch(kept["municipality_code"], kept["requested_ym"])
         self._touch(event.municipality_code, month)
-        self.changes.applied += 1
 
     def opportunity(self, event: OpportunityPublishedV1 | OpportunityClosedV1) -> None:
         current = self.opportunities.get(event.opportunity_id)
@@ -514,7 +493,6 @@ class _Batch:
             month = domain.ym(event.closed_at)
             self.opportunities.put(event.opportunity_id, {**current, "closed_ym": month})
             self._touch(current["municipality_code"], month)
-            self.changes.applied += 1
             return
         month = current["published_ym"] if current else domain.ym(event.published_at)
         self.opportunities.put(
@@ -529,7 +507,6 @@ class _Batch:
             },
         )
         self._touch(event.municipality_code, month)
-        self.changes.applied += 1
 
     def placement(self, event: MatchProposedV1 | PlacementStartedV1 | PlacementCompletedV1 | PlacementEndedV1) -> None:
         row = self.placements.get(event.placement_id) or {
@@ -556,7 +533,6 @@ class _Batch:
             row.update(ended_ym=month, hours_worked=event.hours_worked)
         self.placements.put(event.placement_id, row)
         self._touch(event.municipality_code, month)
-        self.changes.applied += 1
 
     # -- writing ---------------------------------------------------------------------------------------------
 
@@ -612,12 +588,13 @@ _FOLDS: dict[type[EventData], Any] = {
 assert set(_FOLDS) == set(APPLIED)
 
 
-async def apply(session: AsyncSession, events: Sequence[EventData], *, projected_at: datetime) -> Changes:
-    """Apply ``events`` (in the order given) to the facts in the session's transaction."""
+async def apply(session: AsyncSession, events: Sequence[EventData], *, projected_at: datetime) -> set[Cell]:
+    """Apply ``events`` (in the order given) to the facts in the session's transaction; the (municipality, month)
+    cells they changed."""
     conn = await session.connection()
     batch = _Batch(projected_at)
     await batch.load(conn, events)
     for event in events:
         batch.apply(event)
     await batch.flush(conn)
-    return batch.changes
+    return batch.cells
