@@ -26,6 +26,23 @@ CE_HEADERS: dict[str, Any] = {
 }
 
 
+# Readers are tolerant (docs/events.md): a later release may add optional properties to a version, so the
+# published schemas leave objects open; what a service itself publishes is exactly its model's fields.
+EVOLUTION = (
+    "Readers must ignore properties they do not know: a version may gain optional properties (consumers are "
+    "deployed first, then producers). A new required property or a changed meaning is a new version."
+)
+
+
+def _open_objects(schema: Any) -> Any:
+    """``schema`` without ``additionalProperties: false`` at any depth (pydantic writes it for ``extra="forbid"``)."""
+    if isinstance(schema, dict):
+        return {k: _open_objects(v) for k, v in schema.items() if not (k == "additionalProperties" and v is False)}
+    if isinstance(schema, list):
+        return [_open_objects(v) for v in schema]
+    return schema
+
+
 def _message_name(type_name: str) -> str:
     return type_name.removeprefix("rs.oslonac.").replace(".", "_")
 
@@ -41,7 +58,9 @@ def build_asyncapi() -> dict[str, Any]:
             if cls.topic != topic.name:
                 continue
             name = _message_name(cls.type_name())
-            schema = cls.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+            schema = _open_objects(
+                cls.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+            )
             for def_name, definition in schema.pop("$defs", {}).items():
                 schemas[def_name] = definition
             schema["properties"].pop("type", None)
@@ -88,7 +107,7 @@ def build_asyncapi() -> dict[str, Any]:
             "title": "Oslonac events",
             "version": "1.0.0",
             "description": "Every event the Oslonac services publish. Events carry pseudonymous ids and the "
-            "attributes consumers need, never names, JMBG, addresses or phone numbers.",
+            "attributes consumers need, never names, JMBG, addresses or phone numbers. " + EVOLUTION,
         },
         "defaultContentType": "application/json",
         "servers": {

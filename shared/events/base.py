@@ -13,6 +13,11 @@ class EventData(BaseModel):
     Subclasses declare ``type: Literal["rs.oslonac.<context>.<aggregate>.<event>.v<N>"]`` (the
     discriminator), the topic they travel on, and the attribute that is the record key. They carry
     pseudonymous ids and the attributes consumers need, never names, JMBG, addresses or phones.
+
+    Strict when producing, tolerant when reading: building an event with a field its model does not declare is
+    a ``ValidationError`` (``extra="forbid"``, nested models too), so a service cannot publish what its model
+    does not say; ``catalogue.decode_event`` validates with ``extra="ignore"``, so a consumer not yet redeployed
+    ignores an optional field a newer producer added (docs/events.md: the deployment order).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

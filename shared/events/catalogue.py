@@ -1,14 +1,15 @@
 """The event catalogue: every event type, the topics they travel on, and who publishes or consumes them.
 
 Decoding goes through one discriminated-union ``TypeAdapter``. Old versions are upcast on read:
-register ``upcaster(old_type)`` functions that turn old data into the next version's data.
+register ``upcaster(old_type)`` functions that turn old data into the next version's data. Readers are
+tolerant: fields a newer producer added are ignored (the models themselves stay strict for producing).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError
 
@@ -144,6 +145,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# What decoding does with fields an event type does not declare.
+ExtraFields = Literal["ignore", "forbid"]
+
 Upcaster = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
 UPCASTERS: dict[str, Upcaster] = {HouseholdRegisteredV1.type_name(): upcast_registered_v1}
 
@@ -160,8 +164,12 @@ def upcaster(old_type: str) -> Callable[[Upcaster], Upcaster]:
     return register
 
 
-def decode_event(event_type: str, data: dict[str, Any]) -> EventData:
+def decode_event(event_type: str, data: dict[str, Any], *, unknown_fields: ExtraFields = "ignore") -> EventData:
     """Validate ``data`` as ``event_type``, upcasting older versions first.
+
+    Fields the type does not declare, at any depth, are ignored: a producer redeployed with a new optional field
+    must not send its events to every older consumer's dead-letter topic. Declared fields are checked as strictly
+    as ever. ``unknown_fields="forbid"`` is the producer's view (what a service may publish).
 
     Raises ``UnknownEventType`` or pydantic's ``ValidationError``.
     """
@@ -173,7 +181,7 @@ def decode_event(event_type: str, data: dict[str, Any]) -> EventData:
             raise UnknownEventType(f"upcaster loop at {event_type}")
     if event_type not in _TYPE_NAMES:
         raise UnknownEventType(f"unknown event type {event_type!r}")
-    event: EventData = _adapter.validate_python({**data, "type": event_type})
+    event: EventData = _adapter.validate_python({**data, "type": event_type}, extra=unknown_fields)
     return event
 
 
