@@ -120,7 +120,7 @@ def test_the_documented_payload_lets_readers_meet_newer_fields(document: dict[st
     validator = Draft202012Validator({**document, "$ref": message["payload"]["$ref"]})
     sample = json.loads(json.dumps(SAMPLES[cls]().to_data()))
     assert list(validator.iter_errors({**sample, "added_in_a_later_release": {"any": ["shape"]}})) == []
-    assert not validator.is_valid({**sample, **dict.fromkeys(sample, {"not": "the declared type"})})
+    assert not validator.is_valid({key: {"not": "the declared type"} for key in sample})  # declared ones still checked
     assert "must ignore properties they do not know" in document["info"]["description"]
     assert '"additionalProperties": false' not in json.dumps(document)
 
@@ -132,7 +132,8 @@ def payload_properties(document: dict[str, Any], message: dict[str, Any]) -> lis
 def test_the_committed_document_is_the_generated_one() -> None:
     """docs/asyncapi.json is what ``python -m oslonac docs --out docs`` writes from the catalogue today."""
     committed = Path(__file__).parents[4] / "docs" / "asyncapi.json"
-    assert json.loads(committed.read_text(encoding="utf-8")) == build_asyncapi(), "run: python -m oslonac docs --out docs"
+    generated = build_asyncapi()
+    assert json.loads(committed.read_text(encoding="utf-8")) == generated, "run: python -m oslonac docs --out docs"
 
 
 def service_of(operation_id: str) -> str:
