@@ -145,6 +145,12 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+
+def subscribers(topic: str) -> tuple[str, ...]:
+    """The services (consumer groups) that consume ``topic``, in catalogue order."""
+    return tuple(service for service, topics in SUBSCRIPTIONS.items() if topic in topics)
+
+
 # What decoding does with fields an event type does not declare.
 ExtraFields = Literal["ignore", "forbid"]
 
@@ -196,5 +202,6 @@ __all__ = [
     "UnknownEventType",
     "ValidationError",
     "decode_event",
+    "subscribers",
     "upcaster",
 ]
