@@ -25,6 +25,7 @@ from shared.db import PlumbingTables, transaction_lock, utcnow
 from shared.events.base import EventData
 from shared.events.envelope import Envelope
 from shared.messaging.kafka import topic_name
+from shared.messaging.ordered_send import OutboxRecord, send_in_partition_order
 from shared.observability import metrics
 from shared.settings import KafkaSettings
 
@@ -208,11 +209,28 @@ class OutboxRelay:
                 await asyncio.wait_for(producer.stop(), timeout=5)
 
     async def publish_batch(self) -> int:
+        """Publish the oldest unpublished rows; return how many were taken, raise the first transient failure
+        after marking what was published.
+
+        Per-key order (ADR 0004): each partition's rows go out a record batch at a time and only the in-order
+        prefix of a partition is marked published — a row that failed holds back the rows behind it in its
+        partition (``ordered_send``). A row the broker refuses for good holds them back too, until it has been
+        refused ``MAX_ATTEMPTS`` times: then it is parked (logged, skipped) and its successors go on without it;
+        ``replay`` releases it later, after them (the one case where a key's order is given up, for the rest of
+        the partition's sake; consumers keyed on versions cope, see the ADR).
+        """
         outbox = self.tables.outbox
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.headers, outbox.c.payload)
+                    select(
+                        outbox.c.seq,
+                        outbox.c.topic,
+                        outbox.c.key,
+                        outbox.c.headers,
+                        outbox.c.payload,
+                        outbox.c.attempts,
+                    )
                     .where(_unpublished(outbox))
                     .order_by(outbox.c.seq)
                     .limit(self.batch_size)
@@ -222,37 +240,33 @@ class OutboxRelay:
             metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
             return 0
         producer = await self._get_producer()
-        pending: list[tuple[int, Any]] = []
-        refused: list[int] = []
-        for row in rows:
-            headers: list[tuple[str, bytes]] = [(k, v.encode()) for k, v in row.headers]
-            try:
-                future = await producer.send(
-                    topic_name(self.kafka, row.topic), value=row.payload.encode(), key=row.key.encode(), headers=headers
-                )
-            except KafkaError as exc:
-                if exc.retriable:
-                    raise
-                log.error("outbox.row_refused", service=self.service, seq=row.seq, error=repr(exc))
-                refused.append(row.seq)
-                continue
-            pending.append((row.seq, future))
-        results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
-        sent: list[int] = []
-        transient: BaseException | None = None
-        for (seq, _future), result in zip(pending, results, strict=True):
-            if not isinstance(result, BaseException):
-                sent.append(seq)
-            elif isinstance(result, KafkaError) and not result.retriable:
-                log.error("outbox.row_refused", service=self.service, seq=seq, error=repr(result))
-                refused.append(seq)
-            else:
-                transient = result
+        records = [
+            OutboxRecord(
+                seq=row.seq,
+                topic=topic_name(self.kafka, row.topic),
+                key=row.key.encode(),
+                value=row.payload.encode(),
+                headers=[(k, v.encode()) for k, v in row.headers],
+            )
+            for row in rows
+        ]
+        outcome = await send_in_partition_order(producer, records)
+        attempts = {row.seq: row.attempts for row in rows}
+        for seq, error in outcome.refused:
+            parked = attempts[seq] + 1 >= MAX_ATTEMPTS
+            log.error(
+                "outbox.row_parked" if parked else "outbox.row_refused",
+                service=self.service,
+                seq=seq,
+                attempts=attempts[seq] + 1,
+                error=repr(error),
+            )
+        sent, refused = outcome.sent, [seq for seq, _error in outcome.refused]
         async with _transaction(self.engine) as conn:
             if sent:
                 await conn.execute(update(outbox).where(outbox.c.seq.in_(sent)).values(published_at=utcnow()))
             if refused:
-                # Counted, and parked after MAX_ATTEMPTS so one bad row cannot hold back the rows behind it.
+                # Counted, and parked after MAX_ATTEMPTS so one bad row cannot hold back the rows behind it forever.
                 await conn.execute(
                     update(outbox).where(outbox.c.seq.in_(refused)).values(attempts=outbox.c.attempts + 1)
                 )
@@ -264,8 +278,8 @@ class OutboxRelay:
         metrics.OUTBOX_BACKLOG.labels(self.service).set(backlog)
         metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
         self.published_total += len(sent)
-        if transient is not None:
-            raise transient
+        if outcome.failure is not None:
+            raise outcome.failure
         return len(rows)
 
 
