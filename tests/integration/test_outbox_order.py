@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,9 +62,9 @@ class FaultyProducer:
         self,
         real: AIOKafkaProducer,
         *,
-        fail_once: set[str] = frozenset(),
-        refuse: set[str] = frozenset(),
-        ack_lost=False,
+        fail_once: Collection[str] = (),
+        refuse: Collection[str] = (),
+        ack_lost: bool = False,
     ) -> None:
         self.real = real
         self.fail_once = set(fail_once)
