@@ -213,15 +213,9 @@ def route_statuses(route: APIRoute, *, store_calls: frozenset[Callable[..., Any]
         statuses.add(503)
         if route.methods & UNSAFE_METHODS:
             statuses.add(409)
-    if route.dependant.body_params and route.body_field is not None and _is_form(route):
-        statuses.add(400)  # a multipart body that cannot be parsed
+    if route.body_field is not None:
+        statuses.add(400)  # a body that cannot be read (FastAPI: "There was an error parsing the body")
     return statuses
-
-
-def _is_form(route: APIRoute) -> bool:
-    from fastapi import params
-
-    return any(isinstance(p.field_info, params.Form) for p in route.dependant.body_params)
 
 
 def _problem_content() -> dict[str, Any]:
