@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
@@ -98,6 +98,11 @@ RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
 class Readiness(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(description='"ok", or "unavailable: <why>" per dependency')
+
+
+# No list is paged this far; a larger offset (2^63 overflowed SQLite's INTEGER: a 500) is refused with a 422.
+MAX_OFFSET = 10_000_000
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip (at most 10,000,000)")]
 
 
 def create_service_app(

@@ -228,7 +228,7 @@ class ProviderCreate(BaseModel):
     service_type: ServiceType
     municipality_code: str = Field(pattern=_CODE)
     capacity: int = Field(ge=0, le=100_000)
-    occupancy: int = Field(default=0, ge=0)
+    occupancy: int = Field(default=0, ge=0, le=100_000)
     accessible: bool = False
     residential: bool = False
 
@@ -236,7 +236,7 @@ class ProviderCreate(BaseModel):
 class ProviderUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     capacity: int | None = Field(default=None, ge=0, le=100_000)
-    occupancy: int | None = Field(default=None, ge=0)
+    occupancy: int | None = Field(default=None, ge=0, le=100_000)
     accessible: bool | None = None
     residential: bool | None = None
     active: bool | None = None
