@@ -31,6 +31,7 @@ from services.intake.schemas import (
 from shared.auth import CurrentUser, Role, User, require_role
 from shared.db import utcnow
 from shared.reference import municipalities, skills
+from shared.text import SearchTerm
 from shared.web import Offset, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api", tags=["intake"])
@@ -67,7 +68,10 @@ async def search_households(
     user: Worker,
     session: SessionDep,
     why: Endpoint,
-    q: Annotated[str, Query(max_length=200, description="names in any script, or a JMBG")] = "",
+    q: Annotated[
+        SearchTerm,
+        Query(max_length=200, description="names in any script, or a JMBG; with a letter or a digit, or blank"),
+    ] = "",
     municipality: Annotated[str | None, Query(pattern=r"^[0-9]{5}$")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
