@@ -9,7 +9,7 @@ Page requests (a browser asking for HTML outside ``/api/``) still get the transl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -85,7 +85,7 @@ def problem_response(
     detail: str,
     *,
     errors: Any = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"{PROBLEM_TYPE_BASE}{code}",
@@ -96,7 +96,7 @@ def problem_response(
     }
     if errors is not None:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_MEDIA_TYPE)
 
 
 def _title(status: int) -> str:
@@ -190,6 +190,10 @@ def _calls(route: APIRoute) -> set[Callable[..., Any]]:
     return {d.call for d in _dependencies(route.dependant) if d.call is not None}
 
 
+def _is_role_check(call: Callable[..., Any]) -> bool:
+    return getattr(call, "__qualname__", "").startswith("require_role.")
+
+
 def route_statuses(route: APIRoute, *, store_calls: frozenset[Callable[..., Any]]) -> set[int]:
     """The error statuses ``route`` can answer with, from what it depends on and how it is called."""
     calls = _calls(route)
@@ -205,13 +209,18 @@ def route_statuses(route: APIRoute, *, store_calls: frozenset[Callable[..., Any]
         flat += [*sub.path_params, *sub.query_params, *sub.header_params, *sub.cookie_params, *sub.body_params]
     if flat:
         statuses.add(422)
+    uses_store = bool(calls & store_calls)
     if current_user in calls:
-        statuses |= {401, 403}
+        statuses.add(401)
+        # A role check refuses with 403; so may the service layer (municipality, organisation) once it reads the
+        # store. A route that only needs a signed-in user and no store (reference lists) never does.
+        if uses_store or any(_is_role_check(call) for call in calls):
+            statuses.add(403)
     if route.dependant.path_params:
         statuses.add(404)
-    if calls & store_calls:
+    if uses_store:
         statuses.add(503)
-        if route.methods & UNSAFE_METHODS:
+        if (route.methods or set()) & UNSAFE_METHODS:
             statuses.add(409)
     if route.body_field is not None:
         statuses.add(400)  # a body that cannot be read (FastAPI: "There was an error parsing the body")
@@ -243,7 +252,7 @@ def document_problems(
     components["Problem"] = problem
     for path, route in routes:
         operations = schema.get("paths", {}).get(path, {})
-        for method in route.methods:
+        for method in route.methods or ():
             operation = operations.get(method.lower())
             if operation is None:
                 continue
