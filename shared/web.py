@@ -5,27 +5,25 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as SATimeoutError
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import TokenVerifier
 from shared.context import correlation
-from shared.db import is_store_unavailable, unit_of_work
-from shared.errors import DomainError
+from shared.db import unit_of_work
 from shared.messaging.runtime import ServiceRuntime
 from shared.observability import metrics
 from shared.observability.logging import configure_logging
+from shared.problems import install_openapi, install_problem_handlers
 from shared.settings import Settings
-from shared.ui.login import error_page, install_ui, wants_page
+from shared.ui.login import install_ui
 
 log = structlog.get_logger(__name__)
 
@@ -97,6 +95,16 @@ async def get_runtime(request: Request) -> ServiceRuntime:
 RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
 
 
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(description='"ok", or "unavailable: <why>" per dependency')
+
+
+# No list is paged this far; a larger offset (2^63 overflowed SQLite's INTEGER: a 500) is refused with a 422.
+MAX_OFFSET = 10_000_000
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip (at most 10,000,000)")]
+
+
 def create_service_app(
     *,
     settings: Settings,
@@ -134,47 +142,17 @@ def create_service_app(
     app.state.verifier = build_verifier(settings)
     app.add_middleware(ObservabilityMiddleware, service=service)
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) or "body" for e in errors[:5])
-        return JSONResponse(
-            {"detail": f"The request is not valid: check {fields}.", "code": "invalid", "errors": errors},
-            status_code=422,
-        )
-
-    @app.exception_handler(DBAPIError)
-    @app.exception_handler(SATimeoutError)
-    async def store_error(_request: Request, exc: Exception) -> JSONResponse:
-        if not is_store_unavailable(exc):
-            log.error("http.store_error", error=repr(exc)[:500])
-            return JSONResponse({"detail": "Internal error; it has been logged.", "code": "internal"}, 500)
-        log.warning("http.store_unavailable", error=repr(exc)[:300])
-        return JSONResponse(
-            {
-                "detail": "The database is not answering right now; nothing was saved. Try again shortly.",
-                "code": "unavailable",
-            },
-            status_code=503,
-            headers={"Retry-After": "2"},
-        )
-
-    @app.exception_handler(DomainError)
-    async def domain_error(request: Request, exc: DomainError) -> Response:
-        if wants_page(request):
-            return await error_page(request, exc.status_code)
-        body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
-        if exc.details is not None:
-            body["errors"] = exc.details
-        return JSONResponse(body, status_code=exc.status_code)
-
     health = APIRouter(prefix=prefix, tags=["health"])
 
     @health.get("/health/live")
     async def live() -> dict[str, str]:
         return {"status": "ok", "service": service}
 
-    @health.get("/health/ready")
+    @health.get(
+        "/health/ready",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "The database or the broker is not answering"}},
+    )
     async def ready(request: Request) -> JSONResponse:
         runtime: ServiceRuntime = request.app.state.runtime
         checks: dict[str, str] = {}
@@ -194,6 +172,9 @@ def create_service_app(
     app.include_router(health)
     # Shared static files at /{service}/static, sign-in/out and language switch, page-auth redirects.
     install_ui(app, settings)
+    # After install_ui: these handlers answer API requests with problem+json (pages keep their error pages).
+    install_problem_handlers(app)
+    install_openapi(app, routers=[("", health)] + [(prefix, r) for r in routers], store_calls=(_session, get_runtime))
     for router in routers:
         app.include_router(router, prefix=prefix)
     return app

@@ -35,7 +35,7 @@ from services.activation.schemas import (
 )
 from shared.auth import CurrentUser, Role, User, require_role
 from shared.errors import NotFound
-from shared.web import RuntimeDep, SessionDep
+from shared.web import Offset, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api", tags=["activation"])
 
@@ -169,7 +169,7 @@ async def list_opportunities(
     forum_id: uuid.UUID | None = None,
     status_: Annotated[str | None, Query(alias="status", pattern=r"^(published|closed)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
 ) -> list[Opportunity]:
     return list(
         await service.opportunities(
@@ -254,7 +254,7 @@ async def list_candidates(
     session: SessionDep,
     municipality_code: Annotated[str | None, Query(pattern=r"^[0-9]{5}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
 ) -> list[Candidate]:
     return list(
         await service.candidates(

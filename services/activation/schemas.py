@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.activation.domain import PRIORITY_GROUPS
+from shared.text import NAME_RULE, HumanName
 
 OrganisationKind = Literal["public_enterprise", "public_institution", "civil_society", "private_company"]
 OpportunityTypeName = Literal["community_work", "public_works", "training", "internship", "job"]
@@ -32,7 +33,7 @@ class _In(BaseModel):
 
 
 class OrganisationIn(_In):
-    name: Line = Field(min_length=1, max_length=200)
+    name: HumanName = Field(min_length=1, max_length=200, description=NAME_RULE)
     kind: OrganisationKind
     municipality_code: str = Field(pattern=_CODE)
 
@@ -65,7 +66,7 @@ class CriteriaIn(_In):
 
 
 class ForumCreate(_In):
-    name: Line = Field(min_length=1, max_length=200)
+    name: HumanName = Field(min_length=1, max_length=200, description=NAME_RULE)
     municipalities: list[str] = Field(min_length=1, max_length=20)
     criteria: CriteriaIn = Field(default_factory=CriteriaIn)
 
@@ -85,7 +86,7 @@ class JoinForum(_In):
 
 
 class OpportunityCreate(_In):
-    title: Line = Field(min_length=1, max_length=200)
+    title: HumanName = Field(min_length=1, max_length=200, description=NAME_RULE)
     description: Paragraphs = Field(default="", max_length=4000)
     type: OpportunityTypeName = "community_work"
     forum_id: uuid.UUID

@@ -35,14 +35,13 @@ from services.cases.schemas import (
 )
 from shared.auth import Role, User, require_role
 from shared.events.cases import CaseStatusName, PriorityName, ServiceType
-from shared.web import RuntimeDep, SessionDep
+from shared.web import Offset, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api", tags=["cases"])
 Staff = Annotated[User, Depends(require_role(Role.case_worker, Role.supervisor, Role.admin))]
 Registry = Annotated[User, Depends(require_role(Role.case_worker, Role.supervisor, Role.admin, Role.analyst))]
 Keeper = Annotated[User, Depends(require_role(Role.supervisor, Role.admin))]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 Municipality = Annotated[str | None, Query(pattern=r"^[0-9]{5}$")]
 
 

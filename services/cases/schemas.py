@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.events.cases import CaseStatusName, CloseReason, NeedDomain, NeedLevel, PriorityName, ServiceType
+from shared.text import NAME_RULE, HumanName
 
 _CODE = r"^[0-9]{5}$"
 Text = str
@@ -162,7 +163,7 @@ class ActionInput(BaseModel):
     kind: Literal["task", "service", "work_engagement"]
     description: str | None = Field(default=None, max_length=2000)
     person_id: uuid.UUID | None = None
-    responsible: str = Field(min_length=1, max_length=200)
+    responsible: HumanName = Field(min_length=1, max_length=200, description=NAME_RULE)
     due_date: date | None = None
     service_type: ServiceType | None = None
     hours_per_week_min: int | None = Field(default=None, ge=1, le=60)
@@ -208,7 +209,7 @@ class ReferralDecision(BaseModel):
 
 
 class WorkerUpsert(BaseModel):
-    display_name: str = Field(min_length=1, max_length=200)
+    display_name: HumanName = Field(min_length=1, max_length=200, description=NAME_RULE)
     municipalities: list[str] = Field(min_length=1)
     active: bool = True
 
@@ -224,19 +225,19 @@ class WorkerPublic(BaseModel):
 
 
 class ProviderCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: HumanName = Field(min_length=1, max_length=200, description=NAME_RULE)
     service_type: ServiceType
     municipality_code: str = Field(pattern=_CODE)
     capacity: int = Field(ge=0, le=100_000)
-    occupancy: int = Field(default=0, ge=0)
+    occupancy: int = Field(default=0, ge=0, le=100_000)
     accessible: bool = False
     residential: bool = False
 
 
 class ProviderUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: HumanName | None = Field(default=None, min_length=1, max_length=200, description=NAME_RULE)
     capacity: int | None = Field(default=None, ge=0, le=100_000)
-    occupancy: int | None = Field(default=None, ge=0)
+    occupancy: int | None = Field(default=None, ge=0, le=100_000)
     accessible: bool | None = None
     residential: bool | None = None
     active: bool | None = None
@@ -260,7 +261,7 @@ AgreementScope = Literal[ServiceType, "work_engagement"]
 
 
 class AgreementCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: HumanName = Field(min_length=1, max_length=200, description=NAME_RULE)
     municipalities: list[str] = Field(min_length=2)
     service_types: list[AgreementScope] = Field(min_length=1)
     valid_from: date

@@ -31,14 +31,14 @@ from services.intake.schemas import (
 from shared.auth import CurrentUser, Role, User, require_role
 from shared.db import utcnow
 from shared.reference import municipalities, skills
-from shared.web import RuntimeDep, SessionDep
+from shared.text import SearchTerm
+from shared.web import Offset, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api", tags=["intake"])
 Worker = Annotated[User, Depends(require_role(Role.case_worker, Role.supervisor, Role.admin))]
 Supervisor = Annotated[User, Depends(require_role(Role.supervisor, Role.admin))]
 Admin = Annotated[User, Depends(require_role(Role.admin))]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def endpoint(request: Request) -> str:
@@ -68,7 +68,10 @@ async def search_households(
     user: Worker,
     session: SessionDep,
     why: Endpoint,
-    q: Annotated[str, Query(max_length=200, description="names in any script, or a JMBG")] = "",
+    q: Annotated[
+        SearchTerm,
+        Query(max_length=200, description="names in any script, or a JMBG; with a letter or a digit, or blank"),
+    ] = "",
     municipality: Annotated[str | None, Query(pattern=r"^[0-9]{5}$")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -159,6 +162,7 @@ async def list_poverty_lines(_user: Worker, session: SessionDep) -> list[Poverty
 async def set_poverty_line(
     year: int, body: PovertyLineSet, user: Admin, session: SessionDep, runtime: RuntimeDep
 ) -> PovertyLineChange:
+    """A year outside 2000–2100 is a 422 from the rule itself (before it reaches the store)."""
     return await poverty.set_poverty_line(
         session=session, outbox=runtime.outbox, year=year, amount=body.amount, user=user
     )

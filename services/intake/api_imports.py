@@ -12,7 +12,7 @@ from services.intake import importing, repository
 from services.intake.importing import ImportProgress
 from shared.auth import Role, User, require_role
 from shared.db import unit_of_work, utcnow
-from shared.web import RuntimeDep, SessionDep
+from shared.web import Offset, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 Worker = Annotated[User, Depends(require_role(Role.case_worker, Role.supervisor, Role.admin))]
@@ -64,7 +64,7 @@ async def list_imports(
     user: Worker,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[ImportProgress]:
     """The user's jobs (a supervisor's also those of the municipalities they supervise), newest first."""
     return await importing.list_jobs(session=session, user=user, limit=limit, offset=offset)

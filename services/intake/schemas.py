@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from shared.events.intake import Education, EmploymentStatus, Purpose, Relation, Sex
 from shared.reference import skills as skill_list
+from shared.text import NAME_RULE, CleanText, HumanName
 
 RecordedMarker = Literal["disability", "single_parent", "roma", "victim_of_violence"]
 MissingJmbgReason = Literal["no_personal_documents", "not_yet_issued", "foreign_national", "not_known"]
@@ -37,8 +38,8 @@ class Strict(BaseModel):
 
 
 class PersonCreate(Strict):
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
+    given_name: HumanName = Field(min_length=1, max_length=100, description=NAME_RULE)
+    family_name: HumanName = Field(min_length=1, max_length=100, description=NAME_RULE)
     birth_date: date
     sex: Sex
     jmbg: str | None = Field(default=None, description="13 digits; optional for people without documents")
@@ -103,8 +104,8 @@ class IncomeCreate(Strict):
 
 class HouseholdCreate(Strict):
     municipality_code: str = Field(pattern=r"^[0-9]{5}$", description="Official statistical code")
-    settlement: str | None = Field(default=None, max_length=100)
-    address: str | None = Field(default=None, max_length=200)
+    settlement: CleanText | None = Field(default=None, max_length=100)
+    address: CleanText | None = Field(default=None, max_length=200)
     housing_type: HousingType | None = None
     housing_problems: list[HousingProblem] = Field(default_factory=list)
     incomes: list[IncomeCreate] = Field(default_factory=list, max_length=20)
@@ -123,8 +124,8 @@ class HouseholdCreate(Strict):
 class HouseholdUpdate(Strict):
     """Household-level fields a worker corrects after registration (members are edited one by one)."""
 
-    settlement: str | None = Field(default=None, max_length=100)
-    address: str | None = Field(default=None, max_length=200)
+    settlement: CleanText | None = Field(default=None, max_length=100)
+    address: CleanText | None = Field(default=None, max_length=200)
     housing_type: HousingType | None = None
     housing_problems: list[HousingProblem] = Field(default_factory=list)
     incomes: list[IncomeCreate] = Field(default_factory=list, max_length=20)
@@ -133,8 +134,8 @@ class HouseholdUpdate(Strict):
 class PersonUpdate(Strict):
     """Corrections to a person; only the fields sent change. Birth date and sex are fixed (they are in the JMBG)."""
 
-    given_name: str | None = Field(default=None, min_length=1, max_length=100)
-    family_name: str | None = Field(default=None, min_length=1, max_length=100)
+    given_name: HumanName | None = Field(default=None, min_length=1, max_length=100, description=NAME_RULE)
+    family_name: HumanName | None = Field(default=None, min_length=1, max_length=100, description=NAME_RULE)
     jmbg: str | None = None
     missing_jmbg_reason: MissingJmbgReason | None = None
     relation: Relation | None = None

@@ -39,6 +39,8 @@ from shared.ids import random_uuid
 from shared.messaging.outbox import OutboxWriter
 from shared.reference import municipalities
 from shared.script import fold, fold_words
+from shared.text import clean_search_term
+from shared.web import MAX_OFFSET
 
 
 def scope(user: User) -> list[str] | None:
@@ -402,7 +404,11 @@ async def search(
     """Households by a member's name in either script, with or without diacritics, or by JMBG."""
     from services.intake import privacy
 
-    text = query.strip()
+    try:  # the API checks this in its signature; the search page comes here with whatever was typed
+        text = clean_search_term(query)
+    except ValueError as exc:
+        raise Invalid(f"The search term {exc}.", details=[field_error(["query", "q"], str(exc))]) from exc
+    offset = min(offset, MAX_OFFSET)  # past any real list (a larger one overflows the store's integers)
     digits = text.replace(" ", "")
     jmbg = digits if digits.isdigit() and len(digits) == 13 else None
     tokens = [] if jmbg else [t for t in (fold(word) for word in text.split()) if t]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -29,6 +30,9 @@ Reader = Annotated[User, Depends(require_role(Role.analyst, Role.supervisor, Rol
 Admin = Annotated[User, Depends(require_role(Role.admin))]
 
 STREAM_POLL_S = 0.1
+# Feed ids are SQL integers: a larger one (or "²", which isdigit() accepts) would be a 500, not a 422.
+MAX_EVENT_ID = 2**62
+EVENT_ID = re.compile(r"[0-9]{1,19}")
 STREAM_HEARTBEAT_S = 15.0
 
 
@@ -93,7 +97,7 @@ async def indicator_stream(
     municipality: Annotated[list[str] | None, Query(description="only these municipalities")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     since: Annotated[
-        int | None, Query(ge=0, description="resume after this event id (for clients without headers)")
+        int | None, Query(ge=0, le=MAX_EVENT_ID, description="resume after this event id (for clients without headers)")
     ] = None,
 ) -> StreamingResponse:
     """Indicator changes as Server-Sent Events (``event: indicators.updated``, data as on the Kafka topic
@@ -105,7 +109,7 @@ async def indicator_stream(
             raise Invalid("Unknown municipality code.", details=[field_error(["query", "municipality"], code)])
     start: int | None = since
     if last_event_id is not None:
-        if not last_event_id.strip().isdigit():
+        if not EVENT_ID.fullmatch(last_event_id.strip()) or int(last_event_id) > MAX_EVENT_ID:
             raise Invalid(
                 "Last-Event-ID must be an event id this stream sent.",
                 details=[field_error(["header", "Last-Event-ID"], "a whole number")],
