@@ -6,8 +6,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_CSRF_SECRET_LENGTH = 32
 
 
 class Environment(StrEnum):
@@ -65,6 +67,9 @@ class Settings(BaseSettings):
     # embedded run, Keycloak's .../protocol/openid-connect/token (direct access grants) in compose.
     auth_token_url: str | None = None
     auth_client_id: str = "oslonac"
+    # The key that signs the pages' CSRF tokens (shared.ui.csrf); every replica of a service needs the same one.
+    # Outside production a key generated into the data directory stands in for it.
+    csrf_secret: SecretStr | None = None
 
     log_format: Literal["json", "console", "auto"] = "auto"
     log_level: str = "INFO"
@@ -89,6 +94,12 @@ class Settings(BaseSettings):
                 raise ValueError("production needs OSLONAC_JWKS_URL or a JWT public key")
             if self.resolved_database_url().startswith("sqlite"):
                 raise ValueError("production needs OSLONAC_DATABASE_URL pointing at PostgreSQL")
+            if self.csrf_secret is None or len(self.csrf_secret.get_secret_value()) < MIN_CSRF_SECRET_LENGTH:
+                raise ValueError(
+                    f"production needs OSLONAC_CSRF_SECRET: a random string of at least {MIN_CSRF_SECRET_LENGTH} "
+                    "characters (for example `python -c 'import secrets; print(secrets.token_urlsafe(32))'`), "
+                    "the same for every replica of a service"
+                )
         return self
 
     def resolved_database_url(self) -> str:

@@ -26,6 +26,7 @@ from shared.observability import metrics
 from shared.observability.logging import configure_logging
 from shared.settings import Settings
 from shared.ui.login import error_page, install_ui, wants_page
+from shared.ui.security import install_security
 
 log = structlog.get_logger(__name__)
 
@@ -194,6 +195,7 @@ def create_service_app(
     app.include_router(health)
     # Shared static files at /{service}/static, sign-in/out and language switch, page-auth redirects.
     install_ui(app, settings)
+    install_security(app, settings)  # headers and CSP on every response; CSRF check of every route from here on
     for router in routers:
         app.include_router(router, prefix=prefix)
     return app
