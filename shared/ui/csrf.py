@@ -157,7 +157,7 @@ async def _sent_token(request: Request) -> str:
     header = request.headers.get(CSRF_HEADER)
     if header:
         return header
-    content_type = request.headers.get("content-type", "")
+    content_type = request.headers.get("content-type", "").strip().lower()
     if content_type.startswith(_FORM_TYPES):
         # Starlette keeps the parsed form on the request: the route reads the same one, the body once.
         form = await request.form()
