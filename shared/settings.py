@@ -67,9 +67,6 @@ class Settings(BaseSettings):
     # embedded run, Keycloak's .../protocol/openid-connect/token (direct access grants) in compose.
     auth_token_url: str | None = None
     auth_client_id: str = "oslonac"
-    # The key that signs the pages' CSRF tokens (shared.ui.csrf); every replica of a service needs the same one.
-    # Outside production a key generated into the data directory stands in for it.
-    csrf_secret: SecretStr | None = None
 
     log_format: Literal["json", "console", "auto"] = "auto"
     log_level: str = "INFO"
@@ -80,6 +77,11 @@ class Settings(BaseSettings):
     shortlist_refresh_s: float = Field(default=30.0, ge=0)
     # Reporting: how often the cells changed since the last round are announced on the feed (SSE and Kafka).
     feed_interval_s: float = Field(default=1.0, gt=0)
+
+    # The key that signs the pages' CSRF tokens (shared.ui.csrf); every replica of a service needs the same one.
+    # Outside production a key generated into the data directory stands in for it; production refuses to start
+    # without one (below).
+    csrf_secret: SecretStr | None = None
 
     outbox_batch_size: int = 500
     outbox_poll_interval_s: float = 1.0
@@ -94,15 +96,22 @@ class Settings(BaseSettings):
                 raise ValueError("production needs OSLONAC_JWKS_URL or a JWT public key")
             if self.resolved_database_url().startswith("sqlite"):
                 raise ValueError("production needs OSLONAC_DATABASE_URL pointing at PostgreSQL")
-            if self.csrf_secret is None or len(self.csrf_secret.get_secret_value()) < MIN_CSRF_SECRET_LENGTH:
-                raise ValueError(
-                    f"production needs OSLONAC_CSRF_SECRET: a random string of at least {MIN_CSRF_SECRET_LENGTH} "
-                    "characters (for example `python -c 'import secrets; print(secrets.token_urlsafe(32))'`), "
-                    "the same for every replica of a service"
-                )
         return self
 
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service}.db').resolve()}"
+
+    @model_validator(mode="after")
+    def _production_needs_a_csrf_key(self) -> Settings:
+        """Beside the checks above: a generated key would differ between replicas and hosts."""
+        if self.env is Environment.production and (
+            self.csrf_secret is None or len(self.csrf_secret.get_secret_value()) < MIN_CSRF_SECRET_LENGTH
+        ):
+            raise ValueError(
+                f"production needs OSLONAC_CSRF_SECRET: a random string of at least {MIN_CSRF_SECRET_LENGTH} "
+                "characters (for example `python -c 'import secrets; print(secrets.token_urlsafe(32))'`), "
+                "the same for every replica of a service"
+            )
+        return self

@@ -49,10 +49,15 @@ def _origin(url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+# Settings that may name the sign-in provider (which of them exist depends on how pages sign in).
+PROVIDER_URL_SETTINGS = ("oidc_issuer", "jwt_issuer", "auth_token_url")
+
+
 def form_action_sources(settings: Settings) -> str:
     """``'self'`` and the sign-in provider's origin: sign-out posts here and is redirected there, and a browser
     applies ``form-action`` to the redirects that follow a form post."""
-    origins = {_origin(settings.jwt_issuer), _origin(settings.auth_token_url)} - {None}
+    urls = (getattr(settings, name, None) for name in PROVIDER_URL_SETTINGS)
+    origins = {_origin(url) for url in urls if isinstance(url, str)}
     return " ".join(["'self'", *sorted(o for o in origins if o is not None)])
 
 
