@@ -27,10 +27,12 @@ from tests.fixtures.csrf import browser_csrf
 ROOT = Path(__file__).resolve().parents[2]
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 REFUSED = "The form has expired or was sent from another site. Reload the page and try again."
-# Routes the CSRF check does not cover, and why: those of shared.ui.login, the sign-in module (the sign-in form is
-# posted before there is a session to protect, and with OpenID Connect it is the provider's; the provider's
-# redirect back is a GET protected by `state`). install_ui adds them before install_security adds the check.
-EXEMPT_MODULES = {"shared.ui.login"}
+# Routes the CSRF check does not cover, and why: those of the sign-in modules, which install_ui adds before
+# install_security adds the check. shared.ui.login: the sign-in form is posted before there is a session to protect
+# (with OpenID Connect the form is the provider's, and its redirect back is a GET protected by `state`).
+# shared.ui.signin (the OpenID Connect sign-in): sign-out answers GET as well as POST, so a token on the POST would
+# protect nothing; the most a forger can do is sign the user out. The layout's sign-out form sends the token anyway.
+EXEMPT_MODULES = {"shared.ui.login", "shared.ui.signin"}
 # Templates whose post forms are not ours to change: the shared sign-in form (see EXEMPT_MODULES).
 NOT_CHECKED_TEMPLATES = {SHARED_TEMPLATES / "login.html"}
 
