@@ -6,8 +6,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_CSRF_SECRET_LENGTH = 32
 
 
 class Environment(StrEnum):
@@ -76,6 +78,11 @@ class Settings(BaseSettings):
     # Reporting: how often the cells changed since the last round are announced on the feed (SSE and Kafka).
     feed_interval_s: float = Field(default=1.0, gt=0)
 
+    # The key that signs the pages' CSRF tokens (shared.ui.csrf); every replica of a service needs the same one.
+    # Outside production a key generated into the data directory stands in for it; production refuses to start
+    # without one (below).
+    csrf_secret: SecretStr | None = None
+
     outbox_batch_size: int = 500
     outbox_poll_interval_s: float = 1.0
     consumer_max_attempts: int = 4
@@ -95,3 +102,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service}.db').resolve()}"
+
+    @model_validator(mode="after")
+    def _production_needs_a_csrf_key(self) -> Settings:
+        """Beside the checks above: a generated key would differ between replicas and hosts."""
+        if self.env is Environment.production and (
+            self.csrf_secret is None or len(self.csrf_secret.get_secret_value()) < MIN_CSRF_SECRET_LENGTH
+        ):
+            raise ValueError(
+                f"production needs OSLONAC_CSRF_SECRET: a random string of at least {MIN_CSRF_SECRET_LENGTH} "
+                "characters (for example `python -c 'import secrets; print(secrets.token_urlsafe(32))'`), "
+                "the same for every replica of a service"
+            )
+        return self

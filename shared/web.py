@@ -24,6 +24,7 @@ from shared.observability.logging import configure_logging
 from shared.problems import install_openapi, install_problem_handlers
 from shared.settings import Settings
 from shared.ui.login import install_ui
+from shared.ui.security import install_security
 
 log = structlog.get_logger(__name__)
 
@@ -175,6 +176,7 @@ def create_service_app(
     # After install_ui: these handlers answer API requests with problem+json (pages keep their error pages).
     install_problem_handlers(app)
     install_openapi(app, routers=[("", health)] + [(prefix, r) for r in routers], store_calls=(_session, get_runtime))
+    install_security(app, settings)  # headers and CSP on every response; CSRF check of every route from here on
     for router in routers:
         app.include_router(router, prefix=prefix)
     return app

@@ -1,6 +1,6 @@
-"""What every reporting page shares: the templates, who may see the dashboards, the Content-Security-Policy the pages
-are served with, reporting's own static files (the vendored Chart.js and the dashboard script) and the filter form
-read back from the query string."""
+"""What every reporting page shares: the templates, who may see the dashboards, reporting's own static files (the
+vendored Chart.js and the dashboard script) and the filter form read back from the query string. The pages'
+Content-Security-Policy is the one of every service (shared.ui.security)."""
 
 from __future__ import annotations
 
@@ -30,18 +30,6 @@ ASSETS_PATH = "/reporting/assets"
 
 READERS = (Role.analyst, Role.supervisor, Role.case_worker, Role.admin)
 ReaderPage = Annotated[User, Depends(require_page_role(*READERS))]
-
-# Scripts, styles, images and fetches from this origin only: no inline script, no CDN. The charts' data travels in
-# <script type="application/json">, which is data, not script, so the policy does not need 'unsafe-inline'.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
 
 # Reporting's own static files, by their path under /reporting/assets/ (nothing else is served from there).
 ASSETS: dict[str, Path] = {
@@ -144,7 +132,6 @@ def page(request: Request, name: str, user: User, status_code: int = 200, **cont
         {**common(request, user), **context},
         user=user,
         status_code=status_code,
-        headers=SECURITY_HEADERS,
     )
 
 

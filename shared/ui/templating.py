@@ -19,10 +19,12 @@ from urllib.parse import urlencode
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from shared.auth import User
+from shared.ui import csrf
 from shared.ui.i18n import LANGUAGE_NAMES, LANGUAGES, N_, language_for, translations, translations_for
 
 SHARED_TEMPLATES = Path(__file__).resolve().with_name("templates")
@@ -90,6 +92,26 @@ def _npgettext(context: Context, message_context: str, singular: str, plural: st
     return _render_translations(context).npgettext(message_context, singular, plural, n)
 
 
+def _context_request(context: Context) -> Request:
+    found = context.get("request")
+    if not isinstance(found, Request):
+        raise RuntimeError("no `request` in the template context: render pages with PageTemplates.render")
+    return found
+
+
+@pass_context
+def _csrf_token(context: Context) -> str:
+    """The CSRF token of this page (``shared.ui.csrf``): for htmx's ``X-CSRF-Token`` header."""
+    return csrf.csrf_token(_context_request(context))
+
+
+@pass_context
+def _csrf_field(context: Context) -> Markup:
+    """The hidden input every ``<form method="post">`` carries: ``{{ csrf_field() }}``."""
+    token = csrf.csrf_token(_context_request(context))
+    return Markup('<input type="hidden" name="{}" value="{}">').format(csrf.CSRF_FIELD, token)
+
+
 def service_of(request: Request) -> str:
     """The service serving this request (``app.state.settings.service``, set by ``create_service_app``)."""
     settings = getattr(request.app.state, "settings", None)
@@ -146,6 +168,7 @@ class PageTemplates(Jinja2Templates):
         }
         full.update(context or {})
         response = self.TemplateResponse(request, name, full, status_code=status_code, headers=headers)
+        csrf.issue_cookie(request, response)  # the browser's first page: the secret its tokens were made from
         return cast(HTMLResponse, response)
 
 
@@ -166,6 +189,7 @@ def make_templates(service_templates_dir: Path | None = None) -> PageTemplates:
     cast(Any, env).install_gettext_callables(
         _gettext, _ngettext, newstyle=True, pgettext=_pgettext, npgettext=_npgettext
     )
+    env.globals.update(csrf_field=_csrf_field, csrf_token=_csrf_token)
     return PageTemplates(env=env)
 
 

@@ -71,8 +71,11 @@ def test_a_case_worker_registers_searches_and_switches_script(page: Page):
     page.get_by_role("link", name=re.compile("Upis domaćinstva")).click()
     page.get_by_label(re.compile("^Opština")).select_option("80012")
     page.get_by_label(re.compile("^Naselje")).fill("Mol")
-    for _ in range(2):
+    for _ in range(3):
         page.get_by_role("button", name=re.compile("Dodaj člana")).click()
+    expect(page.locator("fieldset.member")).to_have_count(4)
+    # One too many: removed by the page's own script (no inline handler: the Content-Security-Policy allows none).
+    page.locator("fieldset.member").nth(3).get_by_role("button", name="Ukloni ovog člana").click()
     expect(page.locator("fieldset.member")).to_have_count(3)
 
     good = make_jmbg(date(1979, 6, 15), "F", serial=321)
@@ -80,6 +83,10 @@ def test_a_case_worker_registers_searches_and_switches_script(page: Page):
     fill_member(page, 0, "Снежана", "Вукадиновић", date(1979, 6, 15), "F", jmbg=mistyped)
     fill_member(page, 1, "Petar", "Vukadinović", date(2008, 2, 1), "M")
     fill_member(page, 2, "Mila", "Vukadinović", date(2015, 11, 30), "F")
+    # The inline check is an htmx POST: it carries the page's CSRF header and is answered.
+    first = page.locator("fieldset.member").nth(0)
+    first.get_by_label(re.compile("^JMBG")).dispatch_event("change")
+    expect(first.locator(".inline-check")).to_contain_text(re.compile("Kontrolna cifra JMBG"))
     shot(page, "02-form-filled")
     page.get_by_role("button", name=re.compile("Upiši domaćinstvo")).click()
 
@@ -110,6 +117,22 @@ def test_a_case_worker_registers_searches_and_switches_script(page: Page):
     page.get_by_role("link", name=re.compile("Снежана Вукадиновић")).click()
     expect(page.get_by_role("heading", name=re.compile("Стање сиромаштва"))).to_be_visible()
     shot(page, "06-cyrillic")
+
+
+def test_a_form_without_this_browsers_csrf_cookie_is_refused(page: Page):
+    sign_in(page)
+    page.get_by_role("link", name=re.compile("Upis domaćinstva")).click()
+    page.get_by_label(re.compile("^Opština")).select_option("80012")
+    page.context.clear_cookies(name="oslonac_csrf")  # as if the form came from another site: no token matches
+    page.get_by_role("button", name=re.compile("Upiši domaćinstvo")).click()
+    expect(page.get_by_text(re.compile("Obrazac je istekao ili je poslat sa drugog sajta"))).to_be_visible()
+    shot(page, "07-csrf-refused")
+    # Reloading the form gives the browser a new secret and a token that matches it.
+    page.go_back()
+    page.reload()
+    page.get_by_role("button", name=re.compile("Upiši domaćinstvo")).click()
+    expect(page.locator("[aria-invalid=true]").first).to_be_visible()  # past the check: the form's own errors
+    expect(page.get_by_text(re.compile("Obrazac je istekao"))).to_have_count(0)
 
 
 def _csv_with_bad_rows() -> bytes:

@@ -361,6 +361,7 @@ async def test_pages_load_only_their_own_scripts_under_a_strict_policy(reporting
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "default-src 'self'" in policy
     assert re.findall(r'<script src="([^"]+)"', r.text) == [
         "/reporting/static/htmx.min.js",
+        "/reporting/static/oslonac.js",
         "/reporting/assets/vendor/chart.umd.min.js",
         "/reporting/assets/dashboard.js",
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -21,6 +21,7 @@ from shared.ui.i18n import LANGUAGE_COOKIE
 from shared.ui.login import Outcome, local_path, request_token
 from shared.web import create_service_app
 from tests.fixtures.auth import Tokens
+from tests.fixtures.csrf import browser_csrf
 
 TOKEN_URL = "http://issuer.test/auth/token"
 HOUSEHOLDS = """{% extends "base.html" %}
@@ -65,6 +66,7 @@ def service_app(tokens: Tokens, templates_dir: Path, *, token_url: str | None = 
         jwt_public_key=tokens.public_key_pem,
         auth_token_url=token_url,
         log_format="console",
+        data_dir=templates_dir,
     )
     app = create_service_app(settings=settings, runtime_factory=no_runtime, routers=[pages], title="test")
     issuer_app = FastAPI()
@@ -290,7 +292,8 @@ def test_htmx_requests_get_hx_redirect_back_to_the_page_they_came_from(client: T
 
 
 def test_a_form_post_without_a_token_returns_to_the_service_root_after_sign_in(client: TestClient) -> None:
-    response = client.post("/intake/households")
+    csrf = browser_csrf(cast(FastAPI, client.app))  # a page's form: its CSRF token is right, the sign-in has expired
+    response = client.post("/intake/households", data=csrf.field, headers={"Cookie": csrf.cookie})
     assert response.status_code == 303 and response.headers["location"] == "/intake/login"
 
 
@@ -300,7 +303,11 @@ def test_signed_in_page_renders_layout_nav_messages_and_form_macros(client: Test
     assert '<html lang="sr-Cyrl">' in html
     assert "<title>Пријем · Ослонац</title>" in html
     assert 'aria-label="Главна навигација"' in html and 'aria-current="page"' in html
-    assert 'href="/intake/logout">Одјава</a>' in html
+    assert re.search(
+        r'<form class="account__signout" method="post" action="/intake/logout">\s*<input type="hidden" '
+        r'name="csrf_token" value="[\w-]{43}">\s*<button type="submit" class="link-button">Одјава</button>',
+        html,
+    )
     assert re.search(r'role="status" aria-live="polite">\s*<p class="message message--success">Одјава</p>', html)
     # Language links come back to this page.
     assert 'href="/intake/language?lang=en&amp;next=%2Fintake%2Fhouseholds"' in html
