@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # Reporting: how often the cells changed since the last round are announced on the feed (SSE and Kafka).
     feed_interval_s: float = Field(default=1.0, gt=0)
 
+    # How long an Idempotency-Key is remembered (its answer replayed); expired keys are deleted lazily.
+    idempotency_ttl_s: float = Field(default=24 * 3600.0, gt=0)
+
     outbox_batch_size: int = 500
     outbox_poll_interval_s: float = 1.0
     consumer_max_attempts: int = 4
