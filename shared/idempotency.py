@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -139,7 +140,7 @@ class IdempotentRequest:
     target: str  # the path and query string, part of what must be the same
     digest: _BodyDigest
     ttl: timedelta
-    task: asyncio.Task[Any] | None = field(default_factory=asyncio.current_task)
+    task: asyncio.Task[Any] | None = None  # the one that claimed the key
     claimed: bool = False
     kept: AsyncExitStack | None = None
     session: AsyncSession | None = None
@@ -147,15 +148,15 @@ class IdempotentRequest:
     # --- the TransactionHook protocol (shared/db.py) -----------------------------------------------------------
 
     def wants(self) -> bool:
-        if asyncio.current_task() is not self.task:  # a task the route started: not the request's transaction
-            return False
-        if self.kept is not None:
+        if self.kept is not None and asyncio.current_task() is self.task:
+            # On SQLite it would wait forever for the lock of the transaction kept open.
             raise RuntimeError("an idempotent operation opens a single unit of work")
         return not self.claimed
 
     async def began(self, session: AsyncSession) -> None:
         self.claimed = True
         self.session = session
+        self.task = asyncio.current_task()
         stored = await self.claim(session)
         if stored is not None:
             raise Replay(stored)
@@ -242,9 +243,26 @@ async def purge_expired(session: AsyncSession, table: Table, now: datetime) -> N
     await session.execute(delete(table).where(tuple_(t.principal, t.operation, t.key).in_(batch)))
 
 
-async def forget_answers_mentioning(session: AsyncSession, table: Table, needle: str) -> None:
-    """Drop the stored answers that hold ``needle`` (an erased person's id): erasure does not wait for expiry."""
-    await session.execute(delete(table).where(table.c.body.contains(needle, autoescape=True)))
+_ERASED = {
+    "type": "about:blank",
+    "status": 410,
+    "detail": "The answer to this request held personal data that has since been erased.",
+    "code": "idempotent_answer_erased",
+}
+
+
+async def redact_answers_mentioning(session: AsyncSession, table: Table, needle: str) -> None:
+    """Replace the stored answers that hold ``needle`` (an erased person's id) by a 410 problem: erasure does not
+    wait for the key to expire, and a retry neither shows the data again nor registers it again."""
+    await session.execute(
+        update(table)
+        .where(table.c.body.contains(needle, autoescape=True))
+        .values(
+            status_code=410,
+            headers=[["content-type", "application/problem+json"]],
+            body=json.dumps(_ERASED, separators=(",", ":")),
+        )
+    )
 
 
 def _problem(exc: DomainError) -> JSONResponse:

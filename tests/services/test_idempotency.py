@@ -267,3 +267,17 @@ async def test_a_referral_with_the_same_key_is_made_once(cases: RunningService):
     other = (await active_case(cases))["case"]
     r = await cases.client.post(f"{API}/cases/{other['id']}/referrals", json=body, headers=cases.auth("worker") | key)
     assert r.status_code == 422 and r.json()["code"] == "idempotency_key_reused"
+
+
+async def test_erasing_a_person_erases_the_stored_answer_too(intake: RunningService):
+    first = await register(intake, "erased", household("Jelena"))
+    person_id = first.json()["members"][0]["id"]
+    r = await intake.client.post(f"/intake/api/persons/{person_id}/erasure", headers=intake.auth("supervisor"))
+    assert r.status_code == 200, r.text
+    async with intake.runtime.sessions() as session:
+        bodies = (await session.execute(select(KEYS.c.body))).scalars().all()
+    assert bodies and not any("Jelena" in b or "Đorđević" in b for b in bodies)
+    retry = await register(intake, "erased", household("Jelena"))
+    assert retry.status_code == 410 and retry.json()["code"] == "idempotent_answer_erased"
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert await households(intake) == 1  # not registered again
