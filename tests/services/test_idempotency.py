@@ -15,11 +15,13 @@ from starlette.types import Message, Receive, Scope, Send
 
 from services.intake.models import Household, ImportJob, plumbing
 from shared.db import utcnow
+from shared.events import PersonErasedV1
 from shared.idempotency import IdempotentRequest
 from shared.settings import KafkaSettings
 from tests.fixtures.auth import ADA, Tokens
-from tests.fixtures.cases import API, active_case, create_provider, register_worker
+from tests.fixtures.cases import API, active_case, create_provider, member, needs, register_worker
 from tests.fixtures.databases import DatabaseFactory
+from tests.fixtures.delivery import deliver
 from tests.fixtures.services import RunningService, running_service
 
 OFFLINE = KafkaSettings(bootstrap_servers="127.0.0.1:9")
@@ -281,3 +283,18 @@ async def test_erasing_a_person_erases_the_stored_answer_too(intake: RunningServ
     assert retry.status_code == 410 and retry.json()["code"] == "idempotent_answer_erased"
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert await households(intake) == 1  # not registered again
+
+
+async def test_a_persons_erasure_reaches_the_answers_cases_stored(cases: RunningService):
+    await register_worker(cases, "worker", ADA)
+    person = member(person_id=uuid.uuid4())
+    case = (await active_case(cases, person))["case"]
+    url, key = f"{API}/cases/{case['id']}/assessments", {"Idempotency-Key": "assessed"}
+    first = await cases.client.post(url, json=needs(), headers=cases.auth("worker") | key)
+    assert first.status_code == 201, first.text
+    erased = PersonErasedV1(
+        household_id=uuid.UUID(case["household_id"]), person_id=person.person_id, erased_at=utcnow()
+    )
+    await deliver(cases, erased)
+    retry = await cases.client.post(url, json=needs(), headers=cases.auth("worker") | key)
+    assert retry.status_code == 410 and retry.json()["code"] == "idempotent_answer_erased"
