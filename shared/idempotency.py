@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -245,6 +246,7 @@ async def purge_expired(session: AsyncSession, table: Table, now: datetime) -> N
 
 _ERASED = {
     "type": "about:blank",
+    "title": "Gone",
     "status": 410,
     "detail": "The answer to this request held personal data that has since been erased.",
     "code": "idempotent_answer_erased",
@@ -265,11 +267,10 @@ async def redact_answers_mentioning(session: AsyncSession, table: Table, needle:
     )
 
 
-def _problem(exc: DomainError) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "status": exc.status_code, "detail": exc.message, "code": exc.code}
-    if exc.details is not None:
-        body["errors"] = exc.details
-    return JSONResponse(body, status_code=exc.status_code, media_type="application/problem+json")
+def _problem(status: int, detail: str, code: str, **extra: Any) -> JSONResponse:
+    """RFC 9457, for the answers this middleware gives itself (the app's handlers give the others)."""
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail, "code": code}
+    return JSONResponse(body | extra, status_code=status, media_type="application/problem+json")
 
 
 class IdempotencyMiddleware:
@@ -307,11 +308,13 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         if len(keys) != 1 or _KEY.fullmatch(keys[0]) is None:
-            invalid = IdempotencyKeyInvalid(
+            invalid = _problem(
+                400,
                 f"The {HEADER} header must appear once and hold 1 to 255 printable ASCII characters.",
-                details=[field_error(["header", HEADER], "1 to 255 printable ASCII characters")],
+                IdempotencyKeyInvalid.code,
+                errors=[field_error(["header", HEADER], "1 to 255 printable ASCII characters")],
             )
-            await _problem(invalid)(scope, receive, send)
+            await invalid(scope, receive, send)
             return
         principal = await self._principal(scope)
         if principal is None:
@@ -354,17 +357,10 @@ class IdempotencyMiddleware:
             except Exception as exc:
                 log.warning("http.idempotent_commit_failed", operation=request.operation, error=repr(exc)[:300])
                 held = []
-                unavailable = JSONResponse(
-                    {
-                        "type": "about:blank",
-                        "status": 503,
-                        "detail": "The database did not take the change; nothing was saved. Try again shortly.",
-                        "code": "unavailable",
-                    },
-                    status_code=503,
-                    headers={"Retry-After": "2"},
-                    media_type="application/problem+json",
+                unavailable = _problem(
+                    503, "The database did not take the change; nothing was saved. Try again shortly.", "unavailable"
                 )
+                unavailable.headers["Retry-After"] = "2"
                 await unavailable(scope, receive, send)
                 return
         for message in held:
