@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy import Table, delete, insert, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,11 +32,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth import AuthError, TokenVerifier
 from shared.db import transaction_hook, utcnow
 from shared.errors import Conflict, DomainError, Invalid, field_error
+from shared.idempotency_openapi import HEADER, REPLAYED, document_idempotent_operations
 
 log = structlog.get_logger(__name__)
 
-HEADER = "Idempotency-Key"
-REPLAYED = "Idempotent-Replayed"
 _KEY = re.compile(r"[\x20-\x7e]{1,255}")
 # Expired rows deleted by each claim, at most (the rest go with the next claims).
 _PURGE_BATCH = 100
@@ -355,7 +355,8 @@ class IdempotencyMiddleware:
             try:
                 await request.commit(Answer.from_messages(held))
             except Exception as exc:
-                log.warning("http.idempotent_commit_failed", operation=request.operation, error=repr(exc)[:300])
+                # The type only: a database error's text can carry the statement's parameters (the answer).
+                log.warning("http.idempotent_commit_failed", operation=request.operation, error=type(exc).__name__)
                 held = []
                 unavailable = _problem(
                     503, "The database did not take the change; nothing was saved. Try again shortly.", "unavailable"
@@ -375,53 +376,7 @@ async def _replay(_request: Request, exc: Exception) -> Response:
 def install_idempotency(app: FastAPI, table: Table, operations: Iterable[str], *, ttl_s: float) -> None:
     """Make the listed operations (``"POST /intake/api/households"``) honour ``Idempotency-Key``."""
     wanted = sorted(set(operations))
-    app.add_middleware(IdempotencyMiddleware, table=table, operations=wanted, ttl_s=ttl_s)
+    # Innermost (add_middleware would make it outermost): correlation ids and metrics see its answers too.
+    app.user_middleware.append(Middleware(IdempotencyMiddleware, table=table, operations=wanted, ttl_s=ttl_s))
     app.add_exception_handler(Replay, _replay)
-    _document(app, wanted)
-
-
-def _document(app: FastAPI, operations: list[str]) -> None:
-    """The header, the replay marker and the refusals in the OpenAPI of the idempotent operations."""
-    build = app.openapi
-
-    def problem(description: str) -> dict[str, Any]:
-        schema = {"type": "object", "properties": {"detail": {"type": "string"}, "code": {"type": "string"}}}
-        return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
-
-    def openapi() -> dict[str, Any]:
-        schema = build()
-        for operation in operations:
-            method, path = operation.split(" ", 1)
-            spec = schema.get("paths", {}).get(path, {}).get(method.lower())
-            if spec is None:
-                raise RuntimeError(f"idempotent operation {operation} is not in the OpenAPI document")
-            if any(p.get("name") == HEADER for p in spec.get("parameters", [])):
-                continue
-            spec.setdefault("parameters", []).append(
-                {
-                    "name": HEADER,
-                    "in": "header",
-                    "required": False,
-                    "description": (
-                        "A key the client makes up for this request (a UUID, say). Sent again with the same request "
-                        f"within the key's lifetime, it gets the first answer again, with `{REPLAYED}: true`, and "
-                        "nothing is created twice; with another request it is refused (422)."
-                    ),
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
-                }
-            )
-            responses = spec.setdefault("responses", {})
-            for status_code, answer in responses.items():
-                if str(status_code).startswith("2"):
-                    answer.setdefault("headers", {})[REPLAYED] = {
-                        "description": "Present when this is the stored answer to an earlier request with the key",
-                        "schema": {"type": "string", "enum": ["true"]},
-                    }
-            responses.setdefault("400", problem("The Idempotency-Key header is not valid (idempotency_key_invalid)"))
-            responses.setdefault(
-                "409", problem("A request with this Idempotency-Key is in progress (idempotency_request_in_progress)")
-            )
-            responses.setdefault("422", problem("Not valid, or the key was used for another request"))
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    document_idempotent_operations(app, wanted)

@@ -96,6 +96,7 @@ async def test_a_malformed_key_is_refused_and_nothing_is_written(intake: Running
     raw = [(n.encode(), v.encode()) for n, v in headers]
     r = await intake.client.post(HOUSEHOLDS, json=household(), headers=raw)
     assert r.status_code == 400, r.text
+    assert r.headers["content-type"] == "application/problem+json" and "x-correlation-id" in r.headers
     assert r.json()["code"] == "idempotency_key_invalid"
     assert await households(intake) == 0
 
@@ -298,3 +299,33 @@ async def test_a_persons_erasure_reaches_the_answers_cases_stored(cases: Running
     await deliver(cases, erased)
     retry = await cases.client.post(url, json=needs(), headers=cases.auth("worker") | key)
     assert retry.status_code == 410 and retry.json()["code"] == "idempotent_answer_erased"
+
+
+async def test_a_duplicate_while_the_first_is_in_progress(intake: RunningService, monkeypatch: pytest.MonkeyPatch):
+    """PostgreSQL answers 409 at once; SQLite (one writer at a time) makes it wait and then replays."""
+    from services.intake import service
+
+    inside, release = asyncio.Event(), asyncio.Event()
+    register_household = service.register_household
+
+    async def slow(**arguments: Any) -> Any:
+        inside.set()
+        await release.wait()
+        return await register_household(**arguments)
+
+    monkeypatch.setattr(service, "register_household", slow)
+    first = asyncio.create_task(register(intake, "slow", household()))
+    await asyncio.wait_for(inside.wait(), 30)
+    second = asyncio.create_task(register(intake, "slow", household()))
+    if intake.runtime.engine.dialect.name == "postgresql":
+        answer = await asyncio.wait_for(second, 30)
+        assert answer.status_code == 409 and answer.json()["code"] == "idempotency_request_in_progress"
+        release.set()
+        assert (await first).status_code == 201
+    else:
+        await asyncio.sleep(0.1)  # lets the second reach the database lock; the outcome does not depend on it
+        release.set()
+        assert (await first).status_code == 201
+        answer = await asyncio.wait_for(second, 30)
+        assert answer.status_code == 201 and answer.headers["Idempotent-Replayed"] == "true"
+    assert await households(intake) == 1

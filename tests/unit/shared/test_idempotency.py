@@ -7,7 +7,8 @@ import importlib
 import pytest
 
 from oslonac.registry import SERVICES
-from shared.idempotency import HEADER, REPLAYED, _BodyDigest
+from shared.idempotency import _BodyDigest
+from shared.idempotency_openapi import HEADER, REPLAYED
 from shared.settings import Environment, Settings
 from tests.fixtures.auth import Tokens
 
