@@ -53,6 +53,9 @@ def document_idempotent_operations(app: FastAPI, operations: list[str]) -> None:
                 "409", problem("A request with this Idempotency-Key is in progress (idempotency_request_in_progress)")
             )
             responses.setdefault("422", problem("Not valid, or the key was used for another request"))
+            responses.setdefault(
+                "410", problem("The stored answer held personal data since erased (idempotent_answer_erased)")
+            )
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

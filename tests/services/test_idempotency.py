@@ -18,6 +18,7 @@ from shared.db import utcnow
 from shared.events import PersonErasedV1
 from shared.idempotency import IdempotentRequest
 from shared.settings import KafkaSettings
+from tests.fixtures.activation import forum, opportunity_body, organisation
 from tests.fixtures.auth import ADA, Tokens
 from tests.fixtures.cases import API, active_case, create_provider, member, needs, register_worker
 from tests.fixtures.databases import DatabaseFactory
@@ -329,3 +330,19 @@ async def test_a_duplicate_while_the_first_is_in_progress(intake: RunningService
         answer = await asyncio.wait_for(second, 30)
         assert answer.status_code == 201 and answer.headers["Idempotent-Replayed"] == "true"
     assert await households(intake) == 1
+
+
+# --- activation -------------------------------------------------------------------------------------------------
+
+
+async def test_an_opportunity_with_the_same_key_is_published_once(activation: RunningService):
+    forum_id = (await forum(activation))["id"]
+    await organisation(activation, forum_id)
+    url, key = "/activation/api/opportunities", {"Idempotency-Key": str(uuid.uuid4())}
+    body = opportunity_body(forum_id)
+    first = await activation.client.post(url, json=body, headers=activation.auth("employer") | key)
+    again = await activation.client.post(url, json=body, headers=activation.auth("employer") | key)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"] and again.headers["Idempotent-Replayed"] == "true"
+    listed = await activation.client.get(url, headers=activation.auth("employer"))
+    assert [o["id"] for o in listed.json()] == [first.json()["id"]]

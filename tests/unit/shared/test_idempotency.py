@@ -61,7 +61,7 @@ def test_every_idempotent_operation_documents_the_header_and_its_refusals(servic
     for operation in listed:
         method, path = operation.split(" ", 1)
         responses = schema["paths"][path][method.lower()]["responses"]
-        assert {"400", "409", "422"} <= set(responses)
+        assert {"400", "409", "410", "422"} <= set(responses)
         assert any(REPLAYED in answer.get("headers", {}) for code, answer in responses.items() if code.startswith("2"))
 
 
