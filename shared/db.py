@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import weakref
 import zlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
@@ -80,6 +79,7 @@ AutoId = BigInteger().with_variant(Integer(), "sqlite")
 class PlumbingTables:
     outbox: Table
     processed_events: Table
+    idempotency_keys: Table
 
 
 def plumbing_tables(metadata: MetaData) -> PlumbingTables:
@@ -113,7 +113,28 @@ def plumbing_tables(metadata: MetaData) -> PlumbingTables:
         Column("processed_at", UTCDateTime, nullable=False),
         PrimaryKeyConstraint("consumer", "event_id", name="pk_processed_events"),
     )
-    return PlumbingTables(outbox=outbox, processed_events=processed)
+    return PlumbingTables(outbox=outbox, processed_events=processed, idempotency_keys=idempotency_keys_table(metadata))
+
+
+def idempotency_keys_table(metadata: MetaData) -> Table:
+    """Idempotency-Key rows (shared/idempotency.py): a key per user and operation, the request's digest and, once
+    the request's transaction commits, its answer."""
+    keys = Table(
+        "idempotency_keys",
+        metadata,
+        Column("principal", String(200), nullable=False),
+        Column("operation", String(200), nullable=False),
+        Column("key", String(255), nullable=False),
+        Column("fingerprint", String(64), nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("expires_at", UTCDateTime, nullable=False),
+        Column("status_code", Integer, nullable=True),
+        Column("headers", JSON, nullable=True),
+        Column("body", Text, nullable=True),
+        PrimaryKeyConstraint("principal", "operation", "key", name="pk_idempotency_keys"),
+    )
+    Index("ix_idempotency_keys_expires_at", keys.c.expires_at)
+    return keys
 
 
 def is_sqlite(url: str) -> bool:
@@ -167,9 +188,28 @@ def transaction_lock(engine: AsyncEngine) -> asyncio.Lock | None:
 _in_unit_of_work: ContextVar[bool] = ContextVar("in_unit_of_work", default=False)
 
 
+class TransactionHook(Protocol):
+    """Joins the first unit of work of a request (shared/idempotency.py: an Idempotency-Key's claim)."""
+
+    def wants(self) -> bool:
+        """True once: for the first unit of work opened in this context."""
+
+    async def began(self, session: AsyncSession) -> None:
+        """First thing in the transaction; an exception rolls it back."""
+
+    def keep_open(self, transaction: AsyncExitStack) -> None:
+        """The block ended normally: the hook commits (``aclose``) or rolls back the transaction itself, later."""
+
+
+transaction_hook: ContextVar[TransactionHook | None] = ContextVar("transaction_hook", default=None)
+
+
 @asynccontextmanager
 async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One transaction: commits when the block ends normally, rolls back on any exception.
+
+    A ``transaction_hook`` set in the context (an idempotent request) joins the first one and commits it itself,
+    once the answer is known and stored in it.
 
     Units of work do not nest: on SQLite the inner one would wait forever for the outer one's lock.
     """
@@ -177,10 +217,21 @@ async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterat
         raise RuntimeError("unit_of_work inside unit_of_work: pass the session down instead")
     bind = factory.kw.get("bind")
     lock = transaction_lock(bind) if isinstance(bind, AsyncEngine) else None
+    hook = transaction_hook.get()
+    if hook is not None and not hook.wants():
+        hook = None
     token = _in_unit_of_work.set(True)
     try:
-        async with lock if lock is not None else contextlib.nullcontext(), factory() as session, session.begin():
+        async with AsyncExitStack() as transaction:
+            if lock is not None:
+                await transaction.enter_async_context(lock)
+            session = await transaction.enter_async_context(factory())
+            await transaction.enter_async_context(session.begin())
+            if hook is not None:
+                await hook.began(session)
             yield session
+            if hook is not None:
+                hook.keep_open(transaction.pop_all())
     finally:
         _in_unit_of_work.reset(token)
 

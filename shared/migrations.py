@@ -1,4 +1,4 @@
-"""Alembic operations for the plumbing tables every service database has (outbox, processed events)."""
+"""Alembic operations for the plumbing tables every service database has (outbox, processed events, keys)."""
 
 from __future__ import annotations
 
@@ -45,3 +45,25 @@ def drop_plumbing_tables() -> None:
     op.drop_table("processed_events")
     op.drop_index("ix_outbox_unpublished", table_name="outbox")
     op.drop_table("outbox")
+
+
+def create_idempotency_keys_table() -> None:
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("principal", sa.String(200), nullable=False),
+        sa.Column("operation", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(255), nullable=False),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("headers", sa.JSON(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("principal", "operation", "key", name="pk_idempotency_keys"),
+    )
+    op.create_index("ix_idempotency_keys_expires_at", "idempotency_keys", ["expires_at"])
+
+
+def drop_idempotency_keys_table() -> None:
+    op.drop_index("ix_idempotency_keys_expires_at", table_name="idempotency_keys")
+    op.drop_table("idempotency_keys")

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     # Outside production a key generated into the data directory stands in for it; production refuses to start
     # without one (below).
     csrf_secret: SecretStr | None = None
+    # How long an Idempotency-Key is remembered (its answer replayed); expired keys are deleted lazily.
+    idempotency_ttl_s: float = Field(default=24 * 3600.0, gt=0)
 
     outbox_batch_size: int = 500
     outbox_poll_interval_s: float = 1.0

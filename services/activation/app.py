@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.activation import api, handlers, pages, service
 from services.activation.models import plumbing
 from shared.db import unit_of_work
+from shared.idempotency import install_idempotency
 from shared.messaging.runtime import ServiceRuntime
 from shared.settings import Settings
 from shared.web import create_service_app
@@ -39,6 +40,13 @@ async def refresh_shortlists(runtime: ServiceRuntime) -> None:
 # in batches (at most 0.4 s late) instead of one fetch per record, which halves what that costs the platform.
 BATCHED_FETCH = {"fetch_min_bytes": 128 * 1024, "fetch_max_wait_ms": 400}
 
+# Creating operations that honour Idempotency-Key (shared/idempotency.py, docs/adr/0002-idempotency-keys.md).
+IDEMPOTENT = (
+    "POST /activation/api/forums",
+    "POST /activation/api/opportunities",
+    "POST /activation/api/opportunities/{opportunity_id}/proposals",
+)
+
 
 def make_runtime(settings: Settings) -> ServiceRuntime:
     explicit = {"fetch_min_bytes", "fetch_max_wait_ms"} & settings.kafka.model_fields_set
@@ -53,10 +61,12 @@ def make_runtime(settings: Settings) -> ServiceRuntime:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = (settings or Settings()).model_copy(update={"service": "activation"})
-    return create_service_app(
+    app = create_service_app(
         settings=settings,
         runtime_factory=make_runtime,
         routers=[api.router, pages.router],
         title="Oslonac activation",
         description="Employers' forums, work-engagement opportunities, explainable and fair matching, placements.",
     )
+    install_idempotency(app, plumbing.idempotency_keys, IDEMPOTENT, ttl_s=settings.idempotency_ttl_s)
+    return app

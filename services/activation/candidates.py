@@ -12,7 +12,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.activation import placements, repository
-from services.activation.models import Agreement, Candidate
+from services.activation.models import Agreement, Candidate, plumbing
 from shared.db import utcnow
 from shared.events import (
     ActivationRequestedV1,
@@ -23,6 +23,7 @@ from shared.events import (
     PersonErasedV1,
     PersonMergedV1,
 )
+from shared.idempotency import redact_answers_mentioning
 from shared.messaging.outbox import OutboxWriter
 
 # The markers activation's priority groups use (cases never sends victim_of_violence; intake's updates might).
@@ -145,6 +146,8 @@ async def person_erased(*, session: AsyncSession, outbox: OutboxWriter, event: P
     await placements.decline_waiting(session=session, outbox=outbox, person_id=event.person_id)
     await repository.unlink_placements(session, event.person_id)
     await repository.delete_candidate(session, event.person_id)
+    # A stored Idempotency-Key answer (a proposal) would link the person to the placement until it expires.
+    await redact_answers_mentioning(session, plumbing.idempotency_keys, str(event.person_id))
 
 
 async def agreement_changed(*, session: AsyncSession, event: AgreementChangedV1) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases import repository
 from services.cases.domain import ACTIVE_STATUSES, CaseStatus, MemberFacts, Priority, case_priority, choose_worker
-from services.cases.models import Case
+from services.cases.models import Case, plumbing
 from shared.db import utcnow
 from shared.events import (
     CaseOpenedV1,
@@ -23,6 +23,7 @@ from shared.events import (
     PersonErasedV1,
     PersonMergedV1,
 )
+from shared.idempotency import redact_answers_mentioning
 from shared.messaging.outbox import OutboxWriter
 
 VIOLENCE = "victim_of_violence"
@@ -266,6 +267,9 @@ async def person_erased(*, session: AsyncSession, event: PersonErasedV1) -> None
     cases = await repository.cases_with_person(session, event.person_id)
     await repository.erase_person(session, event.person_id)
     await repository.redact_case_texts(session, [c.id for c in cases])
+    # Stored Idempotency-Key answers (assessments, plans, referrals) would keep those texts until they expire.
+    for needle in (event.person_id, *(c.id for c in cases)):
+        await redact_answers_mentioning(session, plumbing.idempotency_keys, str(needle))
     await repository.add_timeline(
         session,
         [timeline_row(c.id, "person_erased", event.erased_at, None, person_id=str(event.person_id)) for c in cases],

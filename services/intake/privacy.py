@@ -12,12 +12,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import repository, service
-from services.intake.models import AuditEntry, ConsentRecord, Household, Person
+from services.intake.models import AuditEntry, ConsentRecord, Household, Person, plumbing
 from services.intake.schemas import ConsentChange
 from shared.auth import Role, User
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import PersonConsentChangedV1, PersonErasedV1
+from shared.idempotency import redact_answers_mentioning
 from shared.messaging.outbox import OutboxWriter
 
 
@@ -156,6 +157,8 @@ async def erase_person(*, session: AsyncSession, outbox: OutboxWriter, person_id
         household.settlement = None
     household.version += 1
     await repository.close_duplicates_of(session, person.id, status="dismissed", by=user.sub, at=now)
+    # A registration's stored answer (Idempotency-Key) holds the person's data until the key expires.
+    await redact_answers_mentioning(session, plumbing.idempotency_keys, str(person.id))
     await outbox.add(session, PersonErasedV1(household_id=household.id, person_id=person.id, erased_at=now))
     await outbox.add(session, service.updated_event(household, household.members, "person_erased"))
     await session.flush()
