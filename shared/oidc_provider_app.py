@@ -55,8 +55,9 @@ def client_address(request: Request) -> str:
 
 
 def _redirect_with(uri: str, params: dict[str, str]) -> RedirectResponse:
+    given = urlencode({k: v for k, v in params.items() if v})
     separator = "&" if "?" in uri else "?"
-    return RedirectResponse(uri + separator + urlencode({k: v for k, v in params.items() if v}), status_code=303)
+    return RedirectResponse(uri + separator + given if given else uri, status_code=303)
 
 
 def _oidc_error(exc: OidcError) -> JSONResponse:
