@@ -8,11 +8,11 @@ Back-channel calls go through ``app.state.oidc_transport`` when a test sets it (
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import structlog
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from shared.auth import AuthError, TokenVerifier
@@ -158,9 +158,7 @@ def signin_router(settings: Settings) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/auth/callback")
-    async def callback(
-        request: Request, code: str = "", state: str = "", error: Annotated[str, Query(max_length=200)] = ""
-    ) -> Response:
+    async def callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
         _ = translator(request)
         oidc, store = oidc_client(request.app), web_sessions(request.app)
         if oidc is None or store is None:

@@ -229,3 +229,23 @@ def test_sign_in_over_real_http(tmp_path: Path) -> None:
         landed = browser.get(answer.headers["location"], follow_redirects=True)
         assert landed.status_code == 200 and str(landed.url) == f"{served.base_url}/intake/"
         assert SIGNED_IN_AS in landed.text
+
+
+async def test_a_sign_in_the_provider_refused_says_so_and_offers_to_start_again(tmp_path: Path) -> None:
+    async with sign_in_world(tmp_path) as world:
+        start = await world.browser.get("/intake/households/new")
+        state = query(start.headers["location"])["state"]
+        response = await world.browser.get(f"/intake/auth/callback?error=access_denied{'x' * 500}&state={state}")
+        assert response.status_code == 400
+        assert "Servis za prijavu vas nije prijavio." in response.text
+        assert 'href="/intake/login?next=%2Fintake%2Fhouseholds%2Fnew"' in response.text
+        assert not set_cookies(response, SESSION_COOKIE)
+
+
+async def test_without_the_provider_the_page_says_it_is_not_answering(tmp_path: Path) -> None:
+    async with sign_in_world(tmp_path) as world:
+        world.app.state.oidc_client = None
+        world.app.state.oidc_transport = httpx.MockTransport(lambda request: httpx.Response(502))
+        response = await world.browser.get("/intake/", headers={"Accept-Language": "en"})
+        assert response.status_code == 503
+        assert "The sign-in service is not answering. Try again in a moment." in response.text
