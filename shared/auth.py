@@ -170,6 +170,14 @@ async def current_user(
     if verifier is None:  # pragma: no cover - every app sets it in create_app
         raise RuntimeError("app.state.verifier is not configured")
     token = credentials.credentials if credentials else None
+    if not token and request.method in {"GET", "HEAD"}:
+        # A download the pages link to (intake's import reports) comes with the page session, not a token: accept
+        # it for reads only, so no state-changing API call ever rides on a cookie.
+        from shared.ui.access import session_user  # the UI builds on this module
+
+        user = await session_user(request)
+        if user is not None:
+            return user
     if not token:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -70,17 +70,24 @@ async def page_user(request: Request) -> User:
             return await verifier.verify_async(token)
         except AuthError as exc:  # expired or foreign: sign in again
             raise required from exc
+    user = await session_user(request)
+    if user is None:
+        raise required
+    return user
+
+
+async def session_user(request: Request) -> User | None:
+    """The user of the browser's page session on this service, if it has a live one."""
     cached: User | None = getattr(request.state, "page_user", None)
     if cached is not None:
         return cached
     value = request.cookies.get(SESSION_COOKIE)
     store = web_sessions(request.app)
     if not value or store is None:
-        raise required
-    user = await store.user_for(value, verifier, oidc_client(request.app))
-    if user is None:
-        raise required
-    request.state.page_user = user  # the error page asks again within the same request
+        return None
+    user = await store.user_for(value, request.app.state.verifier, oidc_client(request.app))
+    if user is not None:
+        request.state.page_user = user  # the error page asks again within the same request
     return user
 
 
@@ -102,4 +109,12 @@ def require_page_role(*roles: Role | str) -> Callable[[User], Awaitable[User]]:
     return dependency
 
 
-__all__ = ["PageForbidden", "PageUser", "SignInRequired", "login_url", "page_user", "require_page_role"]
+__all__ = [
+    "PageForbidden",
+    "PageUser",
+    "SignInRequired",
+    "login_url",
+    "page_user",
+    "require_page_role",
+    "session_user",
+]

@@ -249,3 +249,13 @@ async def test_without_the_provider_the_page_says_it_is_not_answering(tmp_path: 
         response = await world.browser.get("/intake/", headers={"Accept-Language": "en"})
         assert response.status_code == 503
         assert "The sign-in service is not answering. Try again in a moment." in response.text
+
+
+async def test_the_page_session_reads_the_api_downloads_pages_link_to_but_never_writes(tmp_path: Path) -> None:
+    async with sign_in_world(tmp_path) as world:
+        assert (await world.browser.get("/intake/api/imports/template.csv")).status_code == 401
+        await world.sign_in()
+        template = await world.browser.get("/intake/api/imports/template.csv")
+        assert template.status_code == 200 and template.headers["content-type"].startswith("text/csv")
+        write = await world.browser.request("POST", "/intake/api/households", json={})
+        assert write.status_code == 401
