@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.auth import TokenVerifier
+from shared.auth import KeySource, TokenVerifier
 from shared.context import correlation
 from shared.db import unit_of_work
 from shared.messaging.runtime import ServiceRuntime
@@ -25,18 +25,21 @@ from shared.problems import install_openapi, install_problem_handlers
 from shared.settings import Settings
 from shared.ui.login import install_ui
 from shared.ui.security import install_security
+from shared.ui.signin import oidc_client
 
 log = structlog.get_logger(__name__)
 
 
-def build_verifier(settings: Settings) -> TokenVerifier:
+def build_verifier(settings: Settings, key_source: KeySource | None = None) -> TokenVerifier:
+    """A PEM key or ``jwks_url`` when set; else ``key_source`` (the OIDC provider's keys, found by discovery)."""
     pem = settings.jwt_public_key
     if pem is None and settings.jwt_public_key_file is not None:
         pem = settings.jwt_public_key_file.read_text()
     return TokenVerifier(
         public_key_pem=pem,
         jwks_url=settings.jwks_url,
-        issuer=settings.jwt_issuer,
+        key_source=key_source if not (pem or settings.jwks_url) and settings.oidc_issuer else None,
+        issuer=settings.expected_issuer,
         audience=settings.jwt_audience,
     )
 
@@ -140,7 +143,13 @@ def create_service_app(
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.verifier = build_verifier(settings)
+
+    async def provider_key(token: str) -> Any:
+        client = oidc_client(app)
+        assert client is not None  # only used when OSLONAC_OIDC_ISSUER is set
+        return await client.signing_key(token)
+
+    app.state.verifier = build_verifier(settings, provider_key)
     app.add_middleware(ObservabilityMiddleware, service=service)
 
     health = APIRouter(prefix=prefix, tags=["health"])
