@@ -1,4 +1,5 @@
-"""Alembic operations for the plumbing tables every service database has (outbox, processed events, idempotency keys, web sessions)."""
+"""Alembic operations for the plumbing tables every service database has (outbox, processed events, idempotency
+keys, web sessions)."""
 
 from __future__ import annotations
 
