@@ -415,7 +415,8 @@ async def test_many_concurrent_requests_over_twenty_connections(platform: Platfo
             assert (r.status_code, seen["service"], seen["query"]) == (200, service, f"i={i}")
             assert seen["sha256"] == hashlib.sha256(body).hexdigest()
 
-        async with asyncio.timeout(5):
+        # A guard against a hang, not a speed check: a loaded 2-core machine may take seconds.
+        async with asyncio.timeout(30):
             await asyncio.gather(*(one(i) for i in range(200)))
 
 
