@@ -56,7 +56,9 @@ class SignInThrottle:
         self._failures: dict[str, deque[float]] = {}
 
     def _recent(self, key: str) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
+        failures = self._failures.get(key)
+        if failures is None:
+            return deque()
         cutoff = self.clock() - self.window_s
         while failures and failures[0] <= cutoff:
             failures.popleft()
@@ -74,7 +76,8 @@ class SignInThrottle:
     def failed(self, keys: Iterable[str]) -> None:
         now = self.clock()
         for key in keys:
-            self._recent(key).append(now)
+            self._recent(key)  # drop the failures that left the window
+            self._failures.setdefault(key, deque()).append(now)
         if len(self._failures) > 10_000:  # forget keys with no recent failure
             self._failures = {k: v for k, v in self._failures.items() if self._recent(k)}
 

@@ -20,9 +20,12 @@ from shared.oidc import OidcClient, OidcRefused, OidcUnavailable, pkce_pair
 from shared.settings import Environment, Settings
 from shared.ui.i18n import N_
 from shared.ui.sessions import SESSION_COOKIE, SIGNIN_COOKIE, SIGNIN_TTL_S, PendingSignIn, WebSessions
-from shared.ui.templating import SERVICE_NAMES, shared_templates, translator
+from shared.ui.templating import shared_templates, translator
 
 log = structlog.get_logger(__name__)
+
+# Every service on the origin: sign-out forgets all their session cookies (shared cannot import oslonac.registry).
+SERVICES = ("intake", "cases", "activation", "reporting")
 
 NOT_CONFIGURED = N_("Signing in is not set up on this server (OSLONAC_OIDC_ISSUER is not set).")
 UNAVAILABLE = N_("The sign-in service is not answering. Try again in a moment.")
@@ -221,7 +224,7 @@ def signin_router(settings: Settings) -> APIRouter:
                 target = metadata.end_session_endpoint + separator + urlencode(params)
         response = RedirectResponse(target, status_code=303)
         secure = _secure(request)
-        for name in SERVICE_NAMES:  # a response may delete cookies of other paths on this host
+        for name in SERVICES:  # a response may delete cookies of other paths on this host
             for cookie in (SESSION_COOKIE, SIGNIN_COOKIE):
                 response.delete_cookie(cookie, path=f"/{name}/", httponly=True, samesite="lax", secure=secure)
         return response

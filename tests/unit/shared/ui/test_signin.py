@@ -275,3 +275,10 @@ async def test_sign_in_refresh_and_sign_out_on_each_store(databases: DatabaseFac
         assert str(signed_out.url) == "http://testserver/cases/signed-out"
         (ended,) = await sessions(world)
         assert ended.ended_reason == "signed_out" and ended.sub == "worker"
+
+
+def test_sign_out_knows_every_service_of_the_platform() -> None:
+    from oslonac import registry
+    from shared.ui.signin import SERVICES
+
+    assert set(SERVICES) == set(registry.SERVICES)
