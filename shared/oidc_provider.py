@@ -35,13 +35,16 @@ class ClientRegistration:
     secret: str | None = None
 
 
-def web_client(origin: str, services: Iterable[str], client_id: str = "oslonac-web") -> ClientRegistration:
-    """The pages of ``services`` served on ``origin`` as one public client."""
-    origin = origin.rstrip("/")
+def web_client(
+    origins: str | Iterable[str], services: Iterable[str], client_id: str = "oslonac-web"
+) -> ClientRegistration:
+    """The pages of ``services`` served on ``origins`` (one origin, or its aliases) as one public client."""
+    bases = [origins.rstrip("/")] if isinstance(origins, str) else [o.rstrip("/") for o in origins]
+    names = list(services)
     return ClientRegistration(
         client_id,
-        frozenset(f"{origin}/{name}/auth/callback" for name in services),
-        frozenset(f"{origin}/{name}/signed-out" for name in services),
+        frozenset(f"{base}/{name}/auth/callback" for base in bases for name in names),
+        frozenset(f"{base}/{name}/signed-out" for base in bases for name in names),
     )
 
 
