@@ -105,8 +105,8 @@ def sign_in_problem(request: Request, detail: str, status_code: int, back_to: st
 
 def _redirect(request: Request, url: str) -> Response:
     if request.headers.get("hx-request") == "true":  # htmx follows HX-Redirect with a full page load
-        return Response(status_code=401, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
+        return Response(status_code=401, headers={"HX-Redirect": url, "Cache-Control": "no-store"})
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 async def start_sign_in(request: Request, back_to: str) -> Response:
@@ -196,7 +196,9 @@ def signin_router(settings: Settings) -> APIRouter:
             log.error("auth.signin.subject_mismatch", service=service)
             return sign_in_problem(request, _(SIGN_IN_REFUSED), 400, pending.return_to)
         value = await store.open(sub=user.sub, tokens=tokens)
-        response = RedirectResponse(pending.return_to or service_root, status_code=303)
+        response = RedirectResponse(
+            pending.return_to or service_root, status_code=303, headers={"Cache-Control": "no-store"}
+        )
         secure = _secure(request)
         response.set_cookie(SESSION_COOKIE, value, path=service_root, httponly=True, samesite="lax", secure=secure)
         response.delete_cookie(SIGNIN_COOKIE, path=service_root, httponly=True, samesite="lax", secure=secure)

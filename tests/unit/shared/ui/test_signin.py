@@ -282,3 +282,18 @@ def test_sign_out_knows_every_service_of_the_platform() -> None:
     from shared.ui.signin import SERVICES
 
     assert set(SERVICES) == set(registry.SERVICES)
+
+
+def test_cookies_are_secure_over_https_behind_a_proxy_and_always_in_production() -> None:
+    from starlette.requests import Request
+
+    from shared.ui.signin import is_secure
+
+    def request(scheme: str, **headers: str) -> Request:
+        raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        return Request({"type": "http", "scheme": scheme, "headers": raw, "path": "/", "server": ("x", 80)})
+
+    assert not is_secure(request("http"), production=False)
+    assert is_secure(request("https"), production=False)
+    assert is_secure(request("http", **{"X-Forwarded-Proto": "https"}), production=False)
+    assert is_secure(request("http"), production=True)
