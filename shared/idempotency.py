@@ -236,11 +236,14 @@ class IdempotentRequest:
 
 
 async def purge_expired(session: AsyncSession, table: Table, now: datetime) -> None:
-    """Delete a batch of expired keys (rows another transaction holds are left for later)."""
+    """Delete expired keys: on PostgreSQL a batch, leaving rows another transaction holds for later; on SQLite (one
+    writer at a time) all of them, through the index on ``expires_at``."""
     t = table.c
+    if session.get_bind().dialect.name != "postgresql":
+        await session.execute(delete(table).where(t.expires_at <= now))
+        return
     batch = select(t.principal, t.operation, t.key).where(t.expires_at <= now).limit(_PURGE_BATCH)
-    if session.get_bind().dialect.name == "postgresql":
-        batch = batch.with_for_update(skip_locked=True)
+    batch = batch.with_for_update(skip_locked=True)
     await session.execute(delete(table).where(tuple_(t.principal, t.operation, t.key).in_(batch)))
 
 
