@@ -612,12 +612,39 @@ def test_realm_users_have_only_temporary_passwords_and_known_roles() -> None:
             assert re.fullmatch(r"\d{5}", code), code
 
 
+def _realm_client(client_id: str) -> dict[str, Any]:
+    (client,) = [c for c in realm()["clients"] if c["clientId"] == client_id]
+    return client
+
+
 def test_realm_client_is_public_with_pkce_and_no_password_grant() -> None:
-    (client,) = realm()["clients"]
+    client = _realm_client("oslonac-web")
     assert client["publicClient"] is True
+    assert client["standardFlowEnabled"] is True
     assert client["attributes"]["pkce.code.challenge.method"] == "S256"
     assert client["directAccessGrantsEnabled"] is False
     assert client["implicitFlowEnabled"] is False
+
+
+def test_realm_web_client_redirects_only_to_the_services_callbacks_and_signed_out_pages() -> None:
+    client = _realm_client("oslonac-web")
+    origin = client["rootUrl"]
+    assert sorted(client["redirectUris"]) == sorted(f"{origin}/{s}/auth/callback" for s in SERVICES)
+    post_logout = client["attributes"]["post.logout.redirect.uris"].split("##")
+    assert sorted(post_logout) == sorted(f"{origin}/{s}/signed-out" for s in SERVICES)
+
+
+def test_realm_api_client_is_a_confidential_service_account_with_the_same_claims() -> None:
+    client = _realm_client("oslonac-api")
+    assert client["publicClient"] is False and client["serviceAccountsEnabled"] is True
+    assert not client["standardFlowEnabled"] and not client["directAccessGrantsEnabled"]
+    assert "secret" not in client, "Keycloak generates the secret at import; none is kept in the repository"
+    claims = {m["config"].get("claim.name") for m in client["protocolMappers"]}
+    assert {"roles", "municipalities", "organisation"} <= claims
+    audiences = {m["config"].get("included.custom.audience") for m in client["protocolMappers"]}
+    assert compose_env("intake")["OSLONAC_JWT_AUDIENCE"] in audiences
+    (account,) = [u for u in realm()["users"] if u.get("serviceAccountClientId") == "oslonac-api"]
+    assert account["realmRoles"] and set(account["realmRoles"]) <= ROLES
 
 
 # --- Dockerfile ----------------------------------------------------------------------------------------
