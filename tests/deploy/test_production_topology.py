@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
+import re
 import subprocess
 import time
 import uuid
@@ -34,6 +36,9 @@ import httpx
 import pytest
 
 from oslonac.registry import SERVICES
+from tests.fixtures.browser import AVAILABLE as BROWSER_AVAILABLE
+from tests.fixtures.browser import MISSING as BROWSER_MISSING
+from tests.fixtures.browser import launched_browser, opened_page, shot
 from tests.fixtures.production import (
     AUDIENCE,
     DEPLOY,
@@ -246,3 +251,69 @@ def test_nginx_writes_its_access_log_as_json_with_request_ids(topology: Producti
         time.sleep(0.1)
     (entry,) = [x for x in lines if x["request_id"] == "prod-topology-check"]
     assert entry["uri"] == "/intake/health/live" and entry["status"] == 200
+
+
+# --- the browser: sign-in at the provider, a household registered, its case seen, signed out ---------------------
+
+
+def test_a_case_worker_signs_in_at_the_provider_registers_a_household_sees_its_case_and_signs_out(
+    topology: ProductionTopology,
+) -> None:
+    """Needs the pages' OIDC sign-in (authorization code + PKCE into a server-side session) and Debian's chromium."""
+    if not BROWSER_AVAILABLE:
+        pytest.skip(BROWSER_MISSING)
+    from playwright.sync_api import expect
+
+    login_page = re.compile(rf"^{re.escape(topology.issuer)}/interaction/")
+    browser_session = contextlib.contextmanager(launched_browser)
+    page_session = contextlib.contextmanager(opened_page)
+    with browser_session() as browser, page_session(browser, topology.origin, "production-last") as page:
+        # An unauthenticated visit goes to the provider's own sign-in page, through nginx under /auth/.
+        page.goto("/intake/")
+        expect(page).to_have_url(login_page)
+        page.get_by_label(re.compile("Korisničko ime")).fill("demo-worker")
+        page.get_by_label(re.compile("Lozinka")).fill(topology.demo_password)
+        shot(page, "production-01-provider-login")
+        page.get_by_role("button", name=re.compile("Prijavi se")).click()
+        expect(page).to_have_url(re.compile(rf"^{re.escape(topology.origin)}/intake/(\?.*)?$"))
+        shot(page, "production-02-signed-in")
+
+        family = f"Produkcijić{uuid.uuid4().hex[:4]}"
+        page.get_by_role("link", name=re.compile("Upis domaćinstva")).click()
+        page.get_by_label(re.compile("^Opština")).select_option(ADA)
+        page.get_by_label(re.compile("^Naselje")).fill("Mol")
+        member = page.locator("fieldset.member").nth(0)
+        member.get_by_label(re.compile(r"^Ime\b")).fill("Jelena")
+        member.get_by_label(re.compile(r"^Prezime\b")).fill(family)
+        member.get_by_label(re.compile("^Datum rođenja")).fill("1984-03-07")
+        member.get_by_label(re.compile("^Pol")).select_option("F")
+        member.get_by_label(re.compile("^Zašto nema JMBG")).select_option("not_known")
+        page.get_by_role("button", name=re.compile("Upiši domaćinstvo")).click()
+        expect(page.get_by_text("Domaćinstvo je upisano.")).to_be_visible()
+        shot(page, "production-03-household")
+        household_id = re.search(r"/intake/households/([0-9a-f-]{36})", page.url)
+        assert household_id is not None, page.url
+
+        # The case opens in cases through the broker; cases signs in by the provider's session (no form).
+        worker = bearer(topology.code_flow_tokens("demo-worker")["access_token"])
+        deadline, cases = time.monotonic() + 30, []
+        while time.monotonic() < deadline and not cases:
+            found = httpx.get(
+                f"{topology.origin}/cases/api/cases", params={"household_id": household_id[1]}, headers=worker
+            )
+            cases = found.json() if found.status_code == 200 else []
+            time.sleep(0.2)
+        assert cases, "no case opened within 30 s"
+        page.goto(f"/cases/cases/{cases[0]['id']}")
+        expect(page).to_have_url(re.compile(rf"/cases/cases/{cases[0]['id']}$"))
+        expect(page.locator("#case-status")).to_have_text("Otvoren")
+        expect(page.get_by_text(family).first).to_be_visible()
+        shot(page, "production-04-case")
+
+        # Signing out ends the page session and the provider's: the next visit asks for the password again.
+        page.get_by_role("link", name=re.compile("^Odjava$")).click()
+        expect(page).to_have_url(re.compile(rf"^{re.escape(topology.origin)}/cases/signed-out"))
+        shot(page, "production-05-signed-out")
+        page.goto("/intake/")
+        expect(page).to_have_url(login_page)
+        expect(page.get_by_label(re.compile("Lozinka"))).to_be_visible()
