@@ -218,6 +218,17 @@ const provider = new Provider(issuer, {
 });
 provider.proxy = true;
 
+// As Keycloak with KC_HOSTNAME and KC_HOSTNAME_BACKCHANNEL_DYNAMIC: the endpoints a browser is sent to are always
+// on the public issuer, while the back-channel ones follow the URL the caller used (a service asking on the
+// internal address gets internal token and JWKS URLs).
+provider.use(async (ctx, next) => {
+  await next();
+  if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') {
+    ctx.body.authorization_endpoint = provider.urlFor('authorization');
+    ctx.body.end_session_endpoint = provider.urlFor('end_session');
+  }
+});
+
 // --- pages ----------------------------------------------------------------------------------------------------
 
 function escape(value) {
@@ -357,8 +368,9 @@ const server = http.createServer(async (req, res) => {
     if (!url.startsWith(`${realmPath}/`) && url !== realmPath) return send(res, 404, page('Not found', '<p>Not found</p>'));
     const rest = url.slice(realmPath.length) || '/';
     if (rest.startsWith('/interaction/')) return await interaction(req, res, rest.split('?')[0]);
-    // The provider builds its URLs from the part of the original URL before its own path: the issuer's path.
-    req.originalUrl = `${issuerPath}${rest}`;
+    // The provider builds its URLs from the part of the original URL before its own path: through the proxy
+    // that is the issuer's path (/auth/realms/...), asked directly it is the realm's path, as with Keycloak.
+    req.originalUrl = `${req.headers['x-forwarded-host'] ? issuerPath : realmPath}${rest}`;
     req.url = rest;
     return callback(req, res);
   } catch (err) {

@@ -307,7 +307,7 @@ def test_a_case_worker_signs_in_at_the_provider_registers_a_household_sees_its_c
         page.goto(f"/cases/cases/{cases[0]['id']}")
         expect(page).to_have_url(re.compile(rf"/cases/cases/{cases[0]['id']}$"))
         expect(page.locator("#case-status")).to_have_text("Otvoren")
-        expect(page.get_by_text(family).first).to_be_visible()
+        expect(page.locator("#members tbody tr")).to_have_count(1)
         shot(page, "production-04-case")
 
         # Signing out ends the page session and the provider's: the next visit asks for the password again.
