@@ -1,5 +1,5 @@
-"""What the embedded run serves itself behind the reverse proxy (``oslonac.proxy``): the development token
-issuer under ``/auth`` and the landing page. Service paths never reach this app."""
+"""What the embedded run serves itself behind the reverse proxy (``oslonac.proxy``): the development OpenID
+Connect provider under ``/auth`` and the landing page. Service paths never reach this app."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from html import escape
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from shared.auth import DevIssuer, dev_issuer_router
+from shared.oidc_provider import DevProvider
+from shared.oidc_provider_app import install_dev_provider
 from shared.pages import PAGE
 
 
-def create_gateway(services: Sequence[str], issuer: DevIssuer | None, *, password_hint: str = "") -> FastAPI:
+def create_gateway(services: Sequence[str], provider: DevProvider | None, *, password_hint: str = "") -> FastAPI:
     app = FastAPI(title="Oslonac", docs_url=None, redoc_url=None, openapi_url=None)
-    if issuer is not None:
-        app.include_router(dev_issuer_router(issuer))
+    issuer = provider.issuer if provider is not None else None
+    if provider is not None:
+        install_dev_provider(app, provider)
 
     @app.get("/", response_class=HTMLResponse)
     async def home() -> str:

@@ -35,6 +35,7 @@ from shared.messaging.embedded import EmbeddedBroker, free_port, wait_for_port
 from shared.messaging.kafka import ensure_topics
 from shared.messaging.outbox import replay
 from shared.observability.logging import configure_logging
+from shared.oidc_provider import DevProvider, web_client
 from shared.settings import KafkaSettings
 
 log = structlog.get_logger("oslonac.supervisor")
@@ -94,15 +95,19 @@ class Platform:
         )
 
     @property
-    def auth_token_url(self) -> str:
-        """The development issuer as the services reach it: the public origin, whose proxy forwards ``/auth``
-        to the gateway (started after the services, but before anyone can sign in)."""
+    def origin(self) -> str:
+        """The public origin as browsers and the services reach it; its proxy forwards ``/auth`` to the
+        development OIDC provider in the gateway (started after the services, but before anyone can sign in)."""
         host = self.config.host
         if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - a wildcard bind is reached on loopback
             host = "127.0.0.1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.config.port}/auth/token"
+        return f"http://{host}:{self.config.port}"
+
+    @property
+    def oidc_issuer(self) -> str:
+        return f"{self.origin}/auth"
 
     def child_env(self, child: Child) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OSLONAC_")}
@@ -115,7 +120,8 @@ class Platform:
                 "OSLONAC_KAFKA_SESSION_TIMEOUT_MS": str(self.config.session_timeout_ms),
                 "OSLONAC_KAFKA_HEARTBEAT_INTERVAL_MS": str(self.config.heartbeat_interval_ms),
                 "OSLONAC_JWT_PUBLIC_KEY_FILE": str(self.public_key_path),
-                "OSLONAC_AUTH_TOKEN_URL": self.auth_token_url,
+                "OSLONAC_OIDC_ISSUER": self.oidc_issuer,
+                "OSLONAC_PUBLIC_URL": self.origin,
                 "OSLONAC_LOG_FORMAT": "json",
             }
         )
@@ -206,7 +212,12 @@ class Platform:
 
     def issuer(self) -> DevIssuer:
         private_path, _ = generate_keypair(self.data_dir / "keys")
-        return DevIssuer(private_path.read_text(), demo.demo_users(), password=self.config.demo_password)
+        return DevIssuer(
+            private_path.read_text(), demo.demo_users(), password=self.config.demo_password, issuer=self.oidc_issuer
+        )
+
+    def provider(self, issuer: DevIssuer) -> DevProvider:
+        return DevProvider(issuer, [web_client(self.origin, list(self.children))])
 
     async def watch(self) -> None:
         """Restart a crashed service; on a broker crash, restart the broker and everything behind it."""
@@ -400,7 +411,7 @@ async def run_platform(config: PlatformConfig) -> None:
         issuer = platform.issuer()
         gateway = create_gateway(
             list(platform.children),
-            issuer,
+            platform.provider(issuer),
             password_hint="Password: the value of OSLONAC_DEMO_PASSWORD (default 'demo').",
         )
         internal_port = free_port()

@@ -1,7 +1,8 @@
 """Authentication: RS256 JWTs with ``sub``, ``roles`` and ``municipalities`` claims.
 
-Services only verify (a PEM public key, or a JWKS URL in production). The development issuer, which
-holds the private key and the seeded demo users, exists only in the embedded run.
+Services only verify (a PEM public key, a JWKS URL, or the keys the OIDC provider's discovery names). The
+development issuer, which holds the private key and the seeded demo users, exists only in the embedded run and
+tests (its OIDC endpoints: shared.oidc_provider).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hmac
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -20,11 +21,9 @@ from typing import Annotated, Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
 
-TOKEN_COOKIE = "oslonac_token"
 DEV_KEY_ID = "oslonac-dev"
 
 
@@ -55,19 +54,25 @@ class AuthError(Exception):
     pass
 
 
+KeySource = Callable[[str], Awaitable[Any]]
+
+
 class TokenVerifier:
-    """Verifies RS256 tokens against a PEM public key or the keys behind a JWKS URL."""
+    """Verifies RS256 tokens against a PEM public key, the keys behind a JWKS URL, or ``key_source`` (an async
+    lookup of the key that signed a token: the OIDC provider's JWKS found by discovery)."""
 
     def __init__(
         self,
         *,
         public_key_pem: str | None = None,
         jwks_url: str | None = None,
+        key_source: KeySource | None = None,
         issuer: str | None = None,
         audience: str | None = None,
     ) -> None:
-        if not public_key_pem and not jwks_url:
-            raise ValueError("a public key or a JWKS URL is needed to verify tokens")
+        if not public_key_pem and not jwks_url and key_source is None:
+            raise ValueError("a public key, a JWKS URL or an OIDC issuer is needed to verify tokens")
+        self._key_source = key_source
         self._key = serialization.load_pem_public_key(public_key_pem.encode()) if public_key_pem else None
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
         self.issuer = issuer
@@ -80,7 +85,8 @@ class TokenVerifier:
     def _key_for(self, token: str) -> Any:
         if self._key is not None:
             return self._key
-        assert self._jwks is not None
+        if self._jwks is None:
+            raise AuthError("this verifier looks its keys up asynchronously: use verify_async")
         return self._jwks.get_signing_key_from_jwt(token).key
 
     def _cached(self, token: str) -> User | None:
@@ -105,11 +111,11 @@ class TokenVerifier:
                 self._cache.popitem(last=False)
         return user
 
-    def _verify_uncached(self, token: str) -> tuple[User, float]:
+    def _verify_uncached(self, token: str, key: Any = None) -> tuple[User, float]:
         try:
             claims = jwt.decode(
                 token,
-                self._key_for(token),
+                key if key is not None else self._key_for(token),
                 algorithms=["RS256"],
                 issuer=self.issuer,
                 audience=self.audience,
@@ -125,6 +131,19 @@ class TokenVerifier:
             return cached
         if self._key is not None:
             return self.verify(token)
+        if self._key_source is not None:
+            try:
+                key = await self._key_source(token)
+            except jwt.PyJWTError as exc:
+                raise AuthError(str(exc)) from exc
+            except Exception as exc:  # the provider is unreachable: the token cannot be checked now
+                raise AuthError(f"the signing keys could not be fetched: {exc}") from exc
+            user, expires = self._verify_uncached(token, key)
+            with self._cache_lock:
+                self._cache[token] = (user, expires)
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+            return user
         return await asyncio.to_thread(self.verify, token)  # a JWKS refresh may fetch over the network
 
 
@@ -150,7 +169,15 @@ async def current_user(
     verifier: TokenVerifier | None = getattr(request.app.state, "verifier", None)
     if verifier is None:  # pragma: no cover - every app sets it in create_app
         raise RuntimeError("app.state.verifier is not configured")
-    token = credentials.credentials if credentials else request.cookies.get(TOKEN_COOKIE)
+    token = credentials.credentials if credentials else None
+    if not token and request.method in {"GET", "HEAD"}:
+        # A download the pages link to (intake's import reports) comes with the page session, not a token: accept
+        # it for reads only, so no state-changing API call ever rides on a cookie.
+        from shared.ui.access import session_user  # the UI builds on this module
+
+        user = await session_user(request)
+        if user is not None:
+            return user
     if not token:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -227,12 +254,19 @@ class DevIssuer:
     """Issues tokens for seeded demo users. Never used in production."""
 
     def __init__(
-        self, private_key_pem: str, users: Iterable[DemoUser], *, password: str, issuer: str = "oslonac-dev"
+        self,
+        private_key_pem: str,
+        users: Iterable[DemoUser],
+        *,
+        password: str,
+        issuer: str = "oslonac-dev",
+        audience: str | None = None,
     ) -> None:
         self._key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
         self.users = {u.username: u for u in users}
         self._password = password
         self.issuer = issuer
+        self.audience = audience
 
     def issue_for(self, user: DemoUser, *, ttl_s: int = 8 * 3600) -> str:
         now = int(time.time())
@@ -247,13 +281,22 @@ class DevIssuer:
         }
         if user.organisation:
             claims["organisation"] = user.organisation
+        if self.audience:
+            claims["aud"] = self.audience
+        return self.sign(claims)
+
+    def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": DEV_KEY_ID})  # type: ignore[arg-type]
 
-    def login(self, username: str, password: str) -> str:
+    def check_password(self, username: str, password: str) -> DemoUser | None:
+        """The user, if ``password`` is theirs (compared in constant time whether or not the user exists)."""
         user = self.users.get(username)
-        # Compare in constant time whether or not the user exists.
         ok = hmac.compare_digest(password.encode(), self._password.encode())
-        if user is None or not ok:
+        return user if user is not None and ok else None
+
+    def login(self, username: str, password: str) -> str:
+        user = self.check_password(username, password)
+        if user is None:
             raise AuthError("unknown user or wrong password")
         return self.issue_for(user)
 
@@ -263,26 +306,3 @@ class DevIssuer:
         jwk = jwt.algorithms.RSAAlgorithm.to_jwk(public, as_dict=True)
         jwk.update({"kid": DEV_KEY_ID, "use": "sig", "alg": "RS256"})
         return {"keys": [jwk]}
-
-
-class TokenResponse(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int = 8 * 3600
-
-
-def dev_issuer_router(issuer: DevIssuer) -> APIRouter:
-    router = APIRouter(prefix="/auth", tags=["auth"])
-
-    @router.post("/token", response_model=TokenResponse)
-    async def token(username: Annotated[str, Form()], password: Annotated[str, Form()]) -> TokenResponse:
-        try:
-            return TokenResponse(access_token=issuer.login(username, password))
-        except AuthError as exc:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Unknown user or wrong password.") from exc
-
-    @router.get("/jwks.json")
-    async def jwks() -> dict[str, Any]:
-        return issuer.jwks()
-
-    return router

@@ -80,6 +80,7 @@ AutoId = BigInteger().with_variant(Integer(), "sqlite")
 class PlumbingTables:
     outbox: Table
     processed_events: Table
+    web_sessions: Table
 
 
 def plumbing_tables(metadata: MetaData) -> PlumbingTables:
@@ -113,7 +114,31 @@ def plumbing_tables(metadata: MetaData) -> PlumbingTables:
         Column("processed_at", UTCDateTime, nullable=False),
         PrimaryKeyConstraint("consumer", "event_id", name="pk_processed_events"),
     )
-    return PlumbingTables(outbox=outbox, processed_events=processed)
+    return PlumbingTables(outbox=outbox, processed_events=processed, web_sessions=web_sessions_table(metadata))
+
+
+def web_sessions_table(metadata: MetaData) -> Table:
+    """Page sign-in state (shared.ui.sessions): sign-ins under way (``kind`` 'signin', keyed by a hash of the OIDC
+    ``state``) and signed-in sessions (``kind`` 'session', keyed by a hash of the browser's cookie). Ended sessions
+    stay, with when and why they ended: the durable record of sign-ins and sign-outs (docs/privacy.md)."""
+    return Table(
+        "web_sessions",
+        metadata,
+        Column("id", String(64), primary_key=True),
+        Column("kind", String(10), nullable=False),
+        Column("sub", String(200), nullable=True, index=True),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("last_seen_at", UTCDateTime, nullable=False),
+        Column("ended_at", UTCDateTime, nullable=True),
+        Column("ended_reason", String(30), nullable=True),
+        Column("access_token", Text, nullable=True),
+        Column("access_expires_at", UTCDateTime, nullable=True),
+        Column("refresh_token", Text, nullable=True),
+        Column("id_token", Text, nullable=True),
+        Column(
+            "signin", JSON, nullable=True
+        ),  # a sign-in under way: nonce, PKCE verifier, browser binding, return path
+    )
 
 
 def is_sqlite(url: str) -> bool:
@@ -165,6 +190,11 @@ def transaction_lock(engine: AsyncEngine) -> asyncio.Lock | None:
 
 
 _in_unit_of_work: ContextVar[bool] = ContextVar("in_unit_of_work", default=False)
+
+
+def in_unit_of_work() -> bool:
+    """Whether this task is inside a unit of work (and so, on SQLite, holds its engine's transaction lock)."""
+    return _in_unit_of_work.get()
 
 
 @asynccontextmanager

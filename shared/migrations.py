@@ -1,4 +1,4 @@
-"""Alembic operations for the plumbing tables every service database has (outbox, processed events)."""
+"""Alembic operations for the plumbing tables every service database has (outbox, processed events, web sessions)."""
 
 from __future__ import annotations
 
@@ -45,3 +45,28 @@ def drop_plumbing_tables() -> None:
     op.drop_table("processed_events")
     op.drop_index("ix_outbox_unpublished", table_name="outbox")
     op.drop_table("outbox")
+
+
+def create_web_sessions_table() -> None:
+    op.create_table(
+        "web_sessions",
+        sa.Column("id", sa.String(64), nullable=False),
+        sa.Column("kind", sa.String(10), nullable=False),
+        sa.Column("sub", sa.String(200), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+        sa.Column("ended_at", UTCDateTime(), nullable=True),
+        sa.Column("ended_reason", sa.String(30), nullable=True),
+        sa.Column("access_token", sa.Text(), nullable=True),
+        sa.Column("access_expires_at", UTCDateTime(), nullable=True),
+        sa.Column("refresh_token", sa.Text(), nullable=True),
+        sa.Column("id_token", sa.Text(), nullable=True),
+        sa.Column("signin", sa.JSON(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_web_sessions"),
+    )
+    op.create_index("ix_web_sessions_sub", "web_sessions", ["sub"])
+
+
+def drop_web_sessions_table() -> None:
+    op.drop_index("ix_web_sessions_sub", table_name="web_sessions")
+    op.drop_table("web_sessions")

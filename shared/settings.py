@@ -61,10 +61,18 @@ class Settings(BaseSettings):
     jwks_url: str | None = None
     jwt_issuer: str = "oslonac-dev"
     jwt_audience: str | None = None
-    # The sign-in page posts an OAuth2 password grant here: the development issuer's /auth/token in the
-    # embedded run, Keycloak's .../protocol/openid-connect/token (direct access grants) in compose.
-    auth_token_url: str | None = None
-    auth_client_id: str = "oslonac"
+    # Pages sign in by OpenID Connect (authorization code + PKCE) against this issuer: its public URL, also the
+    # expected ``iss`` of tokens. Back-channel calls (discovery, token, JWKS) go to ``oidc_internal_url`` instead
+    # of the issuer prefix when set (compose: browsers use localhost:8000, services reach keycloak:8080).
+    oidc_issuer: str | None = None
+    oidc_internal_url: str | None = None
+    oidc_client_id: str = "oslonac-web"
+    oidc_client_secret: str | None = None  # a confidential client authenticates with client_secret_basic
+    # The origin browsers use (redirect URIs); else derived from the request (X-Forwarded-Proto/Host).
+    public_url: str | None = None
+    # A page session idle longer than this ends; none lives longer than the max age, refreshes or not.
+    session_idle_timeout_s: int = Field(default=1800, ge=1)
+    session_max_age_s: int = Field(default=10 * 3600, ge=1)
 
     log_format: Literal["json", "console", "auto"] = "auto"
     log_level: str = "INFO"
@@ -85,11 +93,16 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_needs_real_parts(self) -> Settings:
         if self.env is Environment.production:
-            if not (self.jwks_url or self.jwt_public_key or self.jwt_public_key_file):
-                raise ValueError("production needs OSLONAC_JWKS_URL or a JWT public key")
+            if not (self.jwks_url or self.jwt_public_key or self.jwt_public_key_file or self.oidc_issuer):
+                raise ValueError("production needs OSLONAC_OIDC_ISSUER, OSLONAC_JWKS_URL or a JWT public key")
             if self.resolved_database_url().startswith("sqlite"):
                 raise ValueError("production needs OSLONAC_DATABASE_URL pointing at PostgreSQL")
         return self
+
+    @property
+    def expected_issuer(self) -> str:
+        """The ``iss`` tokens must carry: the OIDC issuer when pages sign in by OIDC, else ``jwt_issuer``."""
+        return self.oidc_issuer or self.jwt_issuer
 
     def resolved_database_url(self) -> str:
         if self.database_url:

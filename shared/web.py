@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.auth import TokenVerifier
+from shared.auth import KeySource, TokenVerifier
 from shared.context import correlation
 from shared.db import is_store_unavailable, unit_of_work
 from shared.errors import DomainError
@@ -26,18 +26,21 @@ from shared.observability import metrics
 from shared.observability.logging import configure_logging
 from shared.settings import Settings
 from shared.ui.login import error_page, install_ui, wants_page
+from shared.ui.signin import oidc_client
 
 log = structlog.get_logger(__name__)
 
 
-def build_verifier(settings: Settings) -> TokenVerifier:
+def build_verifier(settings: Settings, key_source: KeySource | None = None) -> TokenVerifier:
+    """A PEM key or ``jwks_url`` when set; else ``key_source`` (the OIDC provider's keys, found by discovery)."""
     pem = settings.jwt_public_key
     if pem is None and settings.jwt_public_key_file is not None:
         pem = settings.jwt_public_key_file.read_text()
     return TokenVerifier(
         public_key_pem=pem,
         jwks_url=settings.jwks_url,
-        issuer=settings.jwt_issuer,
+        key_source=key_source if not (pem or settings.jwks_url) and settings.oidc_issuer else None,
+        issuer=settings.expected_issuer,
         audience=settings.jwt_audience,
     )
 
@@ -131,7 +134,13 @@ def create_service_app(
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.verifier = build_verifier(settings)
+
+    async def provider_key(token: str) -> Any:
+        client = oidc_client(app)
+        assert client is not None  # only used when OSLONAC_OIDC_ISSUER is set
+        return await client.signing_key(token)
+
+    app.state.verifier = build_verifier(settings, provider_key)
     app.add_middleware(ObservabilityMiddleware, service=service)
 
     @app.exception_handler(RequestValidationError)

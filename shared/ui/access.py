@@ -1,6 +1,6 @@
-"""Who may see a page: like ``shared.auth.current_user``, but a browser without a valid token is sent to the
-sign-in page (303, or ``HX-Redirect`` for an htmx request) instead of getting a 401 JSON body, and a user
-without the needed role gets a translated 403 page."""
+"""Who may see a page: the user of the browser's server-side session (shared.ui.sessions), or of a bearer token
+(API clients and tests). Without either, the browser is sent to sign in (303, or ``HX-Redirect`` for an htmx
+request) instead of getting a 401 JSON body; a user without the needed role gets a translated 403 page."""
 
 from __future__ import annotations
 
@@ -10,16 +10,20 @@ from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, Request
 
-from shared.auth import TOKEN_COOKIE, AuthError, Role, TokenVerifier, User
+from shared.auth import AuthError, Role, TokenVerifier, User
+from shared.ui.sessions import SESSION_COOKIE
+from shared.ui.signin import oidc_client, web_sessions
 from shared.ui.templating import current_path, service_of
 
 
 class SignInRequired(Exception):
-    """No token or one that is not accepted: the handler redirects to ``login_url``."""
+    """No session or token, or one that is not accepted: the handler starts a sign-in that comes back to
+    ``back_to`` (``login_url`` is this service's ``/login`` with it)."""
 
-    def __init__(self, login_url: str) -> None:
+    def __init__(self, login_url: str, back_to: str | None = None) -> None:
         super().__init__(login_url)
         self.login_url = login_url
+        self.back_to = back_to
 
 
 class PageForbidden(Exception):
@@ -46,11 +50,11 @@ def _return_path(request: Request) -> str | None:
     return None  # a form post cannot be replayed after sign-in; the service root is the best we can do
 
 
-def _token(request: Request) -> str | None:
+def _bearer(request: Request) -> str | None:
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and credentials:
         return credentials
-    return request.cookies.get(TOKEN_COOKIE) or None
+    return None
 
 
 async def page_user(request: Request) -> User:
@@ -58,14 +62,33 @@ async def page_user(request: Request) -> User:
     verifier: TokenVerifier | None = getattr(request.app.state, "verifier", None)
     if verifier is None:  # pragma: no cover - every app sets it in create_app
         raise RuntimeError("app.state.verifier is not configured")
-    token = _token(request)
-    redirect = login_url(service_of(request), _return_path(request))
-    if token is None:
-        raise SignInRequired(redirect)
-    try:
-        return await verifier.verify_async(token)
-    except AuthError as exc:  # expired or foreign: sign in again
-        raise SignInRequired(redirect) from exc
+    back_to = _return_path(request)
+    required = SignInRequired(login_url(service_of(request), back_to), back_to)
+    token = _bearer(request)
+    if token is not None:
+        try:
+            return await verifier.verify_async(token)
+        except AuthError as exc:  # expired or foreign: sign in again
+            raise required from exc
+    user = await session_user(request)
+    if user is None:
+        raise required
+    return user
+
+
+async def session_user(request: Request) -> User | None:
+    """The user of the browser's page session on this service, if it has a live one."""
+    cached: User | None = getattr(request.state, "page_user", None)
+    if cached is not None:
+        return cached
+    value = request.cookies.get(SESSION_COOKIE)
+    store = web_sessions(request.app)
+    if not value or store is None:
+        return None
+    user = await store.user_for(value, request.app.state.verifier, oidc_client(request.app))
+    if user is not None:
+        request.state.page_user = user  # the error page asks again within the same request
+    return user
 
 
 PageUser = Annotated[User, Depends(page_user)]
@@ -86,4 +109,12 @@ def require_page_role(*roles: Role | str) -> Callable[[User], Awaitable[User]]:
     return dependency
 
 
-__all__ = ["PageForbidden", "PageUser", "SignInRequired", "login_url", "page_user", "require_page_role"]
+__all__ = [
+    "PageForbidden",
+    "PageUser",
+    "SignInRequired",
+    "login_url",
+    "page_user",
+    "require_page_role",
+    "session_user",
+]

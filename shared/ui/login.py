@@ -1,65 +1,28 @@
 """Sign-in, sign-out and the language switch of every service, and the wiring of the shared UI into an app.
 
-The sign-in form posts to the service, which asks the token endpoint (``OSLONAC_AUTH_TOKEN_URL``) for a
-token with an OAuth2 password grant and keeps it in an HttpOnly cookie; the browser never sees the
-token endpoint. Tests route that call elsewhere through ``app.state.token_transport`` (an httpx transport).
+Pages sign in by OpenID Connect into a server-side session (shared.ui.signin, shared.ui.sessions); ``/login``
+starts a sign-in (the sign-in form itself is the provider's). API clients send bearer tokens.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
-import httpx
-import structlog
-from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.auth import TOKEN_COOKIE, AuthError, TokenVerifier, User
+from shared.auth import User
 from shared.settings import Settings
 from shared.ui.access import PageForbidden, SignInRequired, page_user
 from shared.ui.i18n import LANGUAGE_COOKIE, LANGUAGES, N_
-from shared.ui.templating import (
-    ROLE_NAMES,
-    STATIC_DIR,
-    Message,
-    shared_templates,
-    translator,
-)
-
-log = structlog.get_logger(__name__)
+from shared.ui.signin import _secure, oidc_client, signin_router, start_sign_in
+from shared.ui.templating import ROLE_NAMES, STATIC_DIR, shared_templates, translator
 
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
-TOKEN_TIMEOUT_S = 10.0
-
-WRONG_CREDENTIALS = N_("Wrong user name or password.")
-MISSING_CREDENTIALS = N_("Enter your user name and password.")
-NOT_CONFIGURED = N_("Signing in is not set up on this server (OSLONAC_AUTH_TOKEN_URL is not set).")
-UNAVAILABLE = N_("The sign-in service is not answering. Try again in a moment.")
-ACCOUNT_NOT_READY = N_(
-    "Your account is not fully set up yet (for example, a temporary password must be changed). Ask your administrator."
-)
-SIGN_IN_TO_CONTINUE = N_("Sign in to continue.")
-SIGNED_OUT = N_("You have signed out.")
-
-
-class Outcome(Enum):
-    ok = "ok"
-    wrong_credentials = "wrong_credentials"
-    account_not_ready = "account_not_ready"
-    unavailable = "unavailable"
-
-
-@dataclass(frozen=True, slots=True)
-class TokenResult:
-    outcome: Outcome
-    access_token: str | None = None
-    expires_in: int | None = None
 
 
 def local_path(target: str | None, default: str) -> str:
@@ -74,132 +37,16 @@ def local_path(target: str | None, default: str) -> str:
     return target
 
 
-async def request_token(
-    settings: Settings, username: str, password: str, transport: httpx.AsyncBaseTransport | None = None
-) -> TokenResult:
-    """An OAuth2 password grant against ``settings.auth_token_url`` (the dev issuer or Keycloak)."""
-    assert settings.auth_token_url is not None
-    form = {"grant_type": "password", "username": username, "password": password}
-    if settings.auth_client_id:
-        form["client_id"] = settings.auth_client_id
-    try:
-        async with httpx.AsyncClient(transport=transport, timeout=TOKEN_TIMEOUT_S) as client:
-            response = await client.post(settings.auth_token_url, data=form, headers={"Accept": "application/json"})
-    except httpx.HTTPError as exc:
-        log.warning("ui.login.token_endpoint_unreachable", url=settings.auth_token_url, error=repr(exc)[:300])
-        return TokenResult(Outcome.unavailable)
-    body: Any
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    if response.status_code == 200 and isinstance(body.get("access_token"), str):
-        expires_in = body.get("expires_in")
-        return TokenResult(Outcome.ok, body["access_token"], expires_in if isinstance(expires_in, int) else None)
-    error, description = str(body.get("error", "")), str(body.get("error_description", ""))
-    if response.status_code in {400, 401} and error in {"", "invalid_grant"}:
-        if "not fully set up" in description:  # Keycloak: required actions pending (temporary password)
-            return TokenResult(Outcome.account_not_ready)
-        return TokenResult(Outcome.wrong_credentials)
-    # invalid_client, unauthorized_client (direct grants switched off), 5xx: configuration or outage.
-    log.error(
-        "ui.login.token_endpoint_refused",
-        url=settings.auth_token_url,
-        status=response.status_code,
-        error=error,
-        description=description[:300],
-    )
-    return TokenResult(Outcome.unavailable)
-
-
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
-
-
-def _login_page(
-    request: Request,
-    *,
-    back_to: str,
-    username: str = "",
-    error: str | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    _ = translator(request)
-    settings: Settings = request.app.state.settings
-    if settings.auth_token_url is None:
-        error, status_code = _(NOT_CONFIGURED), 503 if request.method == "POST" else status_code
-    messages = [Message(notice)] if notice else []
-    context = {"next": back_to, "username": username, "error": error, "messages": messages}
-    return shared_templates().render(request, "login.html", context, user=None, status_code=status_code)
-
-
 def login_router(settings: Settings) -> APIRouter:
-    """``/login``, ``/logout`` and ``/language`` of one service (include it under ``/{service}``)."""
+    """``/login`` (starts a sign-in), the sign-in callback and sign-out (shared.ui.signin), and ``/language``
+    of one service (include it under ``/{service}``)."""
     service_root = f"/{settings.service}/"
     router = APIRouter(include_in_schema=False)
+    router.include_router(signin_router(settings))
 
     @router.get("/login")
-    async def login_form(
-        request: Request,
-        back_to: Annotated[str, Query(alias="next")] = "",
-        signed_out: bool = False,
-    ) -> Response:
-        _ = translator(request)
-        notice = _(SIGNED_OUT) if signed_out else _(SIGN_IN_TO_CONTINUE) if back_to else None
-        return _login_page(request, back_to=local_path(back_to, ""), notice=notice)
-
-    @router.post("/login")
-    async def login(
-        request: Request,
-        username: Annotated[str, Form()] = "",
-        password: Annotated[str, Form()] = "",
-        back_to: Annotated[str, Form(alias="next")] = "",
-    ) -> Response:
-        _ = translator(request)
-        username = username.strip()
-        back_to = local_path(back_to, "")
-        if settings.auth_token_url is None:
-            return _login_page(request, back_to=back_to, username=username)
-        if not username or not password:
-            return _login_page(
-                request, back_to=back_to, username=username, error=_(MISSING_CREDENTIALS), status_code=422
-            )
-        transport: httpx.AsyncBaseTransport | None = getattr(request.app.state, "token_transport", None)
-        result = await request_token(settings, username, password, transport)
-        if result.outcome is Outcome.wrong_credentials:
-            log.info("ui.login.refused", username=username[:100])
-            return _login_page(request, back_to=back_to, username=username, error=_(WRONG_CREDENTIALS), status_code=401)
-        if result.outcome is Outcome.account_not_ready:
-            return _login_page(request, back_to=back_to, username=username, error=_(ACCOUNT_NOT_READY), status_code=401)
-        if result.outcome is Outcome.unavailable or result.access_token is None:
-            return _login_page(request, back_to=back_to, username=username, error=_(UNAVAILABLE), status_code=503)
-        verifier: TokenVerifier = request.app.state.verifier
-        try:
-            user = await verifier.verify_async(result.access_token)
-        except AuthError as exc:  # issuer, audience or keys disagree with this service's settings
-            log.error("ui.login.token_not_accepted", error=str(exc)[:300])
-            return _login_page(request, back_to=back_to, username=username, error=_(UNAVAILABLE), status_code=503)
-        log.info("ui.login.signed_in", user=user.sub)
-        response = RedirectResponse(back_to or service_root, status_code=303)
-        response.set_cookie(
-            TOKEN_COOKIE,
-            result.access_token,
-            max_age=result.expires_in,
-            path="/",
-            httponly=True,
-            samesite="lax",
-            secure=_secure(request),
-        )
-        return response
-
-    @router.get("/logout")
-    async def logout(request: Request) -> Response:
-        response = RedirectResponse(f"{service_root}login?signed_out=1", status_code=303)
-        response.delete_cookie(TOKEN_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))
-        return response
+    async def login(request: Request, back_to: Annotated[str, Query(alias="next")] = "") -> Response:
+        return await start_sign_in(request, local_path(back_to, ""))
 
     @router.get("/language")
     async def choose_language(
@@ -266,6 +113,9 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
 
     @app.exception_handler(SignInRequired)
     async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
+        """Straight to the provider's sign-in; without a provider, to ``/login``, which says what is missing."""
+        if oidc_client(request.app) is not None:
+            return await start_sign_in(request, local_path(exc.back_to, ""))
         if request.headers.get("hx-request") == "true":  # htmx follows HX-Redirect with a full page load
             return Response(status_code=401, headers={"HX-Redirect": exc.login_url})
         return RedirectResponse(exc.login_url, status_code=303)
@@ -281,4 +131,4 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
         return await http_exception_handler(request, exc)
 
 
-__all__ = ["error_page", "install_ui", "local_path", "login_router", "request_token", "wants_page"]
+__all__ = ["error_page", "install_ui", "local_path", "login_router", "wants_page"]

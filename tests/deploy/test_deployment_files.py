@@ -238,7 +238,9 @@ def test_service_environment_contract(service: str) -> None:
     assert env["OSLONAC_LOG_FORMAT"] == "json"
     assert env["OSLONAC_MIGRATE_ON_START"] == "true"
     assert env["OSLONAC_JWKS_URL"].startswith("http://keycloak:8080/")
-    assert env["OSLONAC_JWT_ISSUER"]
+    assert env["OSLONAC_OIDC_ISSUER"] and env["OSLONAC_OIDC_CLIENT_ID"]
+    assert env["OSLONAC_OIDC_INTERNAL_URL"].startswith("http://keycloak:8080/")
+    assert "OSLONAC_AUTH_TOKEN_URL" not in env  # no password grant any more
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -373,7 +375,8 @@ def test_issuer_audience_and_jwks_agree_with_keycloak() -> None:
     name = realm()["realm"]
     for service in SERVICES:
         env = compose_env(service)
-        assert env["OSLONAC_JWT_ISSUER"] == f"{keycloak['KC_HOSTNAME']}/realms/{name}"
+        assert env["OSLONAC_OIDC_ISSUER"] == f"{keycloak['KC_HOSTNAME']}/realms/{name}"
+        assert env["OSLONAC_OIDC_INTERNAL_URL"] == f"http://keycloak:8080/realms/{name}"
         assert env["OSLONAC_JWKS_URL"] == f"http://keycloak:8080/realms/{name}/protocol/openid-connect/certs"
         assert env["OSLONAC_JWT_AUDIENCE"] in _realm_audiences()
     public_origin = re.match(r"^https?://[^/]+", keycloak["KC_HOSTNAME"])
@@ -451,7 +454,8 @@ def test_k8s_config_map_carries_the_settings() -> None:
         "OSLONAC_KAFKA_BOOTSTRAP_SERVERS",
         "OSLONAC_KAFKA_ENABLE_IDEMPOTENCE",
         "OSLONAC_JWKS_URL",
-        "OSLONAC_JWT_ISSUER",
+        "OSLONAC_OIDC_ISSUER",
+        "OSLONAC_OIDC_INTERNAL_URL",
         "OSLONAC_LOG_FORMAT",
     ):
         assert data.get(key), key

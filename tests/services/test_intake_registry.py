@@ -1288,7 +1288,18 @@ async def test_access_matrix(offline_intake: RunningService, route: tuple[str, s
     assert answered == expected
 
 
-PUBLIC = {"/login", "/logout", "/language", "/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs"}
+PUBLIC = {
+    "/login",
+    "/logout",
+    "/auth/callback",
+    "/signed-out",
+    "/language",
+    "/health/live",
+    "/health/ready",
+    "/metrics",
+    "/openapi.json",
+    "/docs",
+}
 REFERENCE = {("GET", "/api/municipalities"), ("GET", "/api/skills")}
 
 

@@ -18,7 +18,6 @@ from fastapi import Depends, FastAPI, HTTPException
 from fastapi.testclient import TestClient
 
 from shared.auth import (
-    TOKEN_COOKIE,
     AuthError,
     DemoUser,
     DevIssuer,
@@ -373,22 +372,17 @@ def test_supervisor_is_200(client: TestClient, issuer: DevIssuer) -> None:
     assert response.json() == {"sub": "mira.supervisor", "municipalities": sorted([RUMA, ADA])}
 
 
-def test_token_from_the_cookie(verifier: TokenVerifier, issuer: DevIssuer) -> None:
-    app = supervision_app(verifier)
-    with TestClient(app) as cookie_client:
-        cookie_client.cookies.set(TOKEN_COOKIE, issuer.login("mira.supervisor", PASSWORD))
-        response = cookie_client.get("/supervision")
-        assert response.status_code == 200
-        assert response.json()["sub"] == "mira.supervisor"
-
-        cookie_client.cookies.set(TOKEN_COOKIE, issuer.login("ana.worker", PASSWORD))
-        assert cookie_client.get("/supervision").status_code == 403
+def test_a_token_in_a_cookie_is_not_accepted(verifier: TokenVerifier, issuer: DevIssuer) -> None:
+    """The API takes bearer tokens only: the old ``oslonac_token`` cookie (pages keep a server-side session now)
+    signs nobody in."""
+    with TestClient(supervision_app(verifier)) as cookie_client:
+        cookie_client.cookies.set("oslonac_token", issuer.login("mira.supervisor", PASSWORD))
+        assert cookie_client.get("/supervision").status_code == 401
 
 
-def test_bearer_header_wins_over_the_cookie(verifier: TokenVerifier, issuer: DevIssuer) -> None:
-    app = supervision_app(verifier)
-    with TestClient(app) as cookie_client:
-        cookie_client.cookies.set(TOKEN_COOKIE, issuer.login("ana.worker", PASSWORD))
+def test_the_bearer_header_is_accepted_whatever_the_cookies(verifier: TokenVerifier, issuer: DevIssuer) -> None:
+    with TestClient(supervision_app(verifier)) as cookie_client:
+        cookie_client.cookies.set("oslonac_token", issuer.login("ana.worker", PASSWORD))
         response = cookie_client.get("/supervision", headers=bearer(issuer.login("mira.supervisor", PASSWORD)))
         assert response.status_code == 200
         assert response.json()["sub"] == "mira.supervisor"
