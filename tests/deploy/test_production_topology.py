@@ -311,7 +311,9 @@ def test_a_case_worker_signs_in_at_the_provider_registers_a_household_sees_its_c
         shot(page, "production-04-case")
 
         # Signing out ends the page session and the provider's: the next visit asks for the password again.
-        page.get_by_role("link", name=re.compile("^Odjava$")).click()
+        # A link, or a form's button where sign-out is a POST (CSRF-protected).
+        sign_out = page.get_by_role("link", name=re.compile("^Odjava$"))
+        sign_out.or_(page.get_by_role("button", name=re.compile("^Odjava$"))).first.click()
         expect(page).to_have_url(re.compile(rf"^{re.escape(topology.origin)}/cases/signed-out"))
         shot(page, "production-05-signed-out")
         page.goto("/intake/")
