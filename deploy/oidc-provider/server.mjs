@@ -238,7 +238,7 @@ function escape(value) {
 function page(title, body) {
   return `<!DOCTYPE html><html lang="sr-Latn"><head><meta charset="utf-8"><title>${escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:sans-serif;max-width:24rem;margin:3rem auto}label,input,button{display:block;width:100%;
+<style>*{box-sizing:border-box}body{font-family:sans-serif;max-width:24rem;margin:3rem auto}label,input,button{display:block;width:100%;
 margin:.3rem 0}input{padding:.4rem}button{padding:.5rem;margin-top:1rem}.error{color:#a00}</style></head>
 <body><h1>${escape(realm.displayName || realm.realm)}</h1>${body}</body></html>`;
 }
