@@ -151,6 +151,18 @@ def test_the_provider_is_served_under_auth_with_the_public_issuer(topology: Prod
     assert "client_credentials" in discovery["grant_types_supported"]
 
 
+def test_asked_on_the_back_channel_the_provider_still_sends_browsers_to_the_public_issuer(
+    topology: ProductionTopology,
+) -> None:
+    """As Keycloak with KC_HOSTNAME and a dynamic back channel, which the services' OIDC_INTERNAL_URL relies on."""
+    discovery = httpx.get(f"{topology.internal_issuer}/.well-known/openid-configuration").json()
+    assert discovery["issuer"] == topology.issuer
+    assert discovery["authorization_endpoint"].startswith(f"{topology.issuer}/")
+    assert discovery["end_session_endpoint"].startswith(f"{topology.issuer}/")
+    assert discovery["token_endpoint"].startswith(f"{topology.internal_issuer}/")
+    assert httpx.get(discovery["jwks_uri"]).json()["keys"][0]["alg"] == "RS256"
+
+
 def test_the_providers_login_page_refuses_a_wrong_password(topology: ProductionTopology) -> None:
     with pytest.raises(PermissionError):
         topology.code_flow_tokens("demo-worker", password="not-the-password")
