@@ -24,7 +24,9 @@ import base64
 import contextlib
 import json
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -50,6 +52,7 @@ from tests.fixtures.production import (
     missing_parts,
     production_topology,
 )
+from tests.fixtures.production_parts import PROMETHEUS, Processes, start_prometheus
 
 pytestmark = pytest.mark.production
 ADA = "80012"
@@ -105,6 +108,31 @@ def test_promtool_accepts_the_prometheus_configuration() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout + done.stderr
+
+
+def test_prometheus_scrapes_every_service_with_the_deployment_configuration(topology: ProductionTopology) -> None:
+    """Debian's Prometheus on deploy/prometheus/prometheus.yml (targets on this machine, 1 s interval): every
+    service's target is up, and its series carry its own `service` label (no clash with a target label)."""
+    if PROMETHEUS is None:
+        pytest.skip("prometheus is missing (apt-get install prometheus; `make production-deps`)")
+    work = Path(tempfile.mkdtemp(prefix="oslonac-prometheus-"))
+    processes = Processes(LOGS)
+    try:
+        api = f"http://127.0.0.1:{start_prometheus(processes, work, topology.service_ports)}/api/v1"
+        expected = {(service, service) for service in SERVICES}
+        deadline, health, labelled = time.monotonic() + 30, {}, set()
+        while time.monotonic() < deadline and (set(health.values()) != {"up"} or labelled != expected):
+            time.sleep(0.5)
+            processes.check_alive()
+            targets = httpx.get(f"{api}/targets").json()["data"]["activeTargets"]
+            health = {t["labels"]["job"]: t["health"] for t in targets if t["labels"]["job"] in SERVICES}
+            found = httpx.get(f"{api}/query", params={"query": "oslonac_outbox_backlog"}).json()["data"]["result"]
+            labelled = {(r["metric"]["job"], r["metric"].get("service")) for r in found}
+        assert health == dict.fromkeys(SERVICES, "up"), health
+        assert labelled == expected
+    finally:
+        processes.stop_all()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def test_the_init_script_made_one_database_per_service_and_each_service_migrated_its_own(
