@@ -121,7 +121,6 @@ class Platform:
                 "OSLONAC_KAFKA_HEARTBEAT_INTERVAL_MS": str(self.config.heartbeat_interval_ms),
                 "OSLONAC_JWT_PUBLIC_KEY_FILE": str(self.public_key_path),
                 "OSLONAC_OIDC_ISSUER": self.oidc_issuer,
-                "OSLONAC_PUBLIC_URL": self.origin,
                 "OSLONAC_LOG_FORMAT": "json",
             }
         )
@@ -217,7 +216,11 @@ class Platform:
         )
 
     def provider(self, issuer: DevIssuer) -> DevProvider:
-        return DevProvider(issuer, [web_client(self.origin, list(self.children))])
+        """Pages come back to the origin the browser used (the proxy forwards its host): on loopback, either name."""
+        origins = [self.origin]
+        if self.origin.startswith("http://127.0.0.1:"):
+            origins.append(f"http://localhost:{self.config.port}")
+        return DevProvider(issuer, [web_client(origins, list(self.children))])
 
     async def watch(self) -> None:
         """Restart a crashed service; on a broker crash, restart the broker and everything behind it."""

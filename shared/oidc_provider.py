@@ -35,13 +35,16 @@ class ClientRegistration:
     secret: str | None = None
 
 
-def web_client(origin: str, services: Iterable[str], client_id: str = "oslonac-web") -> ClientRegistration:
-    """The pages of ``services`` served on ``origin`` as one public client."""
-    origin = origin.rstrip("/")
+def web_client(
+    origins: str | Iterable[str], services: Iterable[str], client_id: str = "oslonac-web"
+) -> ClientRegistration:
+    """The pages of ``services`` served on ``origins`` (one origin, or its aliases) as one public client."""
+    bases = [origins.rstrip("/")] if isinstance(origins, str) else [o.rstrip("/") for o in origins]
+    names = list(services)
     return ClientRegistration(
         client_id,
-        frozenset(f"{origin}/{name}/auth/callback" for name in services),
-        frozenset(f"{origin}/{name}/signed-out" for name in services),
+        frozenset(f"{base}/{name}/auth/callback" for base in bases for name in names),
+        frozenset(f"{base}/{name}/signed-out" for base in bases for name in names),
     )
 
 
@@ -56,7 +59,9 @@ class SignInThrottle:
         self._failures: dict[str, deque[float]] = {}
 
     def _recent(self, key: str) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
+        failures = self._failures.get(key)
+        if failures is None:
+            return deque()
         cutoff = self.clock() - self.window_s
         while failures and failures[0] <= cutoff:
             failures.popleft()
@@ -74,7 +79,8 @@ class SignInThrottle:
     def failed(self, keys: Iterable[str]) -> None:
         now = self.clock()
         for key in keys:
-            self._recent(key).append(now)
+            self._recent(key)  # drop the failures that left the window
+            self._failures.setdefault(key, deque()).append(now)
         if len(self._failures) > 10_000:  # forget keys with no recent failure
             self._failures = {k: v for k, v in self._failures.items() if self._recent(k)}
 

@@ -20,9 +20,12 @@ from shared.oidc import OidcClient, OidcRefused, OidcUnavailable, pkce_pair
 from shared.settings import Environment, Settings
 from shared.ui.i18n import N_
 from shared.ui.sessions import SESSION_COOKIE, SIGNIN_COOKIE, SIGNIN_TTL_S, PendingSignIn, WebSessions
-from shared.ui.templating import SERVICE_NAMES, shared_templates, translator
+from shared.ui.templating import shared_templates, translator
 
 log = structlog.get_logger(__name__)
+
+# Every service on the origin: sign-out forgets all their session cookies (shared cannot import oslonac.registry).
+SERVICES = ("intake", "cases", "activation", "reporting")
 
 NOT_CONFIGURED = N_("Signing in is not set up on this server (OSLONAC_OIDC_ISSUER is not set).")
 UNAVAILABLE = N_("The sign-in service is not answering. Try again in a moment.")
@@ -102,8 +105,8 @@ def sign_in_problem(request: Request, detail: str, status_code: int, back_to: st
 
 def _redirect(request: Request, url: str) -> Response:
     if request.headers.get("hx-request") == "true":  # htmx follows HX-Redirect with a full page load
-        return Response(status_code=401, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
+        return Response(status_code=401, headers={"HX-Redirect": url, "Cache-Control": "no-store"})
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 async def start_sign_in(request: Request, back_to: str) -> Response:
@@ -193,7 +196,9 @@ def signin_router(settings: Settings) -> APIRouter:
             log.error("auth.signin.subject_mismatch", service=service)
             return sign_in_problem(request, _(SIGN_IN_REFUSED), 400, pending.return_to)
         value = await store.open(sub=user.sub, tokens=tokens)
-        response = RedirectResponse(pending.return_to or service_root, status_code=303)
+        response = RedirectResponse(
+            pending.return_to or service_root, status_code=303, headers={"Cache-Control": "no-store"}
+        )
         secure = _secure(request)
         response.set_cookie(SESSION_COOKIE, value, path=service_root, httponly=True, samesite="lax", secure=secure)
         response.delete_cookie(SIGNIN_COOKIE, path=service_root, httponly=True, samesite="lax", secure=secure)
@@ -221,7 +226,7 @@ def signin_router(settings: Settings) -> APIRouter:
                 target = metadata.end_session_endpoint + separator + urlencode(params)
         response = RedirectResponse(target, status_code=303)
         secure = _secure(request)
-        for name in SERVICE_NAMES:  # a response may delete cookies of other paths on this host
+        for name in SERVICES:  # a response may delete cookies of other paths on this host
             for cookie in (SESSION_COOKIE, SIGNIN_COOKIE):
                 response.delete_cookie(cookie, path=f"/{name}/", httponly=True, samesite="lax", secure=secure)
         return response

@@ -33,6 +33,7 @@ SERVICE_NAMES: dict[str, str] = {
     "cases": N_("Cases"),
     "activation": N_("Activation"),
     "reporting": N_("Reporting"),
+    "auth": N_("Sign-in"),  # the development OIDC provider's pages (shared.oidc_provider_app)
 }
 ROLE_NAMES: dict[str, str] = {
     "case_worker": N_("Case manager"),

@@ -51,3 +51,16 @@ def test_sign_in_at_intake_then_cases_silently_then_sign_out(platform: PlatformP
 
     # The password form for scripts still answers through the same origin.
     assert platform.token("demo-worker")
+
+
+def test_a_browser_on_localhost_comes_back_to_localhost(platform: PlatformProcess) -> None:
+    base = platform.base_url.replace("127.0.0.1", "localhost")
+    with httpx.Client(base_url=base, timeout=15) as browser:
+        authorize = browser.get("/reporting/").headers["location"]
+        params = {k: v[0] for k, v in parse_qs(urlsplit(authorize).query).items()}
+        assert params["redirect_uri"] == f"{base}/reporting/auth/callback"
+        answer = browser.post(
+            authorize.split("?")[0], data={**params, "username": "demo-analyst", "password": PASSWORD}
+        )
+        landed = browser.get(answer.headers["location"], follow_redirects=True)
+        assert str(landed.url) == f"{base}/reporting/" and "Prijavljeni ste kao demo-analyst" in landed.text

@@ -14,6 +14,7 @@ from oslonac.process import PASSWORD
 from shared.oidc import s256
 from shared.ui.sessions import SESSION_COOKIE, SIGNIN_COOKIE
 from tests.fixtures.browser import served_service
+from tests.fixtures.databases import DatabaseFactory
 from tests.fixtures.oidc import ISSUER, USERS, SignInWorld, query, sign_in_world
 
 SIGNED_IN_AS = "Prijavljeni ste kao worker"
@@ -259,3 +260,40 @@ async def test_the_page_session_reads_the_api_downloads_pages_link_to_but_never_
         assert template.status_code == 200 and template.headers["content-type"].startswith("text/csv")
         write = await world.browser.request("POST", "/intake/api/households", json={})
         assert write.status_code == 401
+
+
+async def test_sign_in_refresh_and_sign_out_on_each_store(databases: DatabaseFactory, tmp_path: Path) -> None:
+    url = await databases.url_for("cases")
+    async with sign_in_world(tmp_path, "cases", database_url=url, provider_options={"access_ttl_s": 30}) as world:
+        page = await world.sign_in("/cases/")
+        assert page.status_code == 200 and SIGNED_IN_AS in page.text
+        (before,) = await sessions(world)
+        assert SIGNED_IN_AS in (await world.browser.get("/cases/")).text
+        (after,) = await sessions(world)
+        assert after.refresh_token != before.refresh_token
+        signed_out = await world.browser.follow(await world.browser.request("POST", "/cases/logout"))
+        assert str(signed_out.url) == "http://testserver/cases/signed-out"
+        (ended,) = await sessions(world)
+        assert ended.ended_reason == "signed_out" and ended.sub == "worker"
+
+
+def test_sign_out_knows_every_service_of_the_platform() -> None:
+    from oslonac import registry
+    from shared.ui.signin import SERVICES
+
+    assert set(SERVICES) == set(registry.SERVICES)
+
+
+def test_cookies_are_secure_over_https_behind_a_proxy_and_always_in_production() -> None:
+    from starlette.requests import Request
+
+    from shared.ui.signin import is_secure
+
+    def request(scheme: str, **headers: str) -> Request:
+        raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        return Request({"type": "http", "scheme": scheme, "headers": raw, "path": "/", "server": ("x", 80)})
+
+    assert not is_secure(request("http"), production=False)
+    assert is_secure(request("https"), production=False)
+    assert is_secure(request("http", **{"X-Forwarded-Proto": "https"}), production=False)
+    assert is_secure(request("http"), production=True)
