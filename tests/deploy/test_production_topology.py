@@ -359,3 +359,28 @@ def test_a_case_worker_signs_in_at_the_provider_registers_a_household_sees_its_c
         page.goto("/intake/")
         expect(page).to_have_url(login_page)
         expect(page.get_by_label(re.compile("Lozinka"))).to_be_visible()
+
+
+def test_indicator_changes_stream_through_nginx_as_they_happen(topology: ProductionTopology) -> None:
+    """Server-Sent Events through the proxy's unbuffered /reporting/: a registration's indicator change arrives
+    on a stream opened before it, while the stream stays open."""
+    api = bearer(topology.client_credentials_token())
+    analyst = bearer(topology.code_flow_tokens("demo-analyst")["access_token"])
+    events: list[str] = []
+    stream_url = f"{topology.origin}/reporting/api/indicators/stream"
+    timeout = httpx.Timeout(10, read=20)
+    with httpx.stream("GET", stream_url, params={"municipality": ADA}, headers=analyst, timeout=timeout) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.iter_lines()
+        assert next(lines).startswith("retry:")  # the stream is open before the registration
+        body = household(f"Tok{uuid.uuid4().hex[:6]}")
+        r = httpx.post(f"{topology.origin}/intake/api/households", json=body, headers=api)
+        assert r.status_code == 201, r.text
+        deadline = time.monotonic() + 20
+        for line in lines:
+            if line.startswith("event:"):
+                events.append(line.removeprefix("event:").strip())
+            if "indicators.updated" in events or time.monotonic() > deadline:
+                break
+    assert "indicators.updated" in events, events
