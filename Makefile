@@ -39,8 +39,8 @@ browser-deps:
 	      || echo "chromium could not be installed: the browser tests will be skipped"; \
 	  else echo "chromium is missing (apt-get install chromium as root): the browser tests will be skipped"; fi; }
 
-# The production-topology test (tests/deploy/test_production_topology.py) runs Debian's nginx, promtool (package
-# prometheus) and the oidc-provider npm package under node. nginx and prometheus come through apt when this runs as
+# The production-topology test (tests/deploy/test_production_topology.py) runs Debian's nginx, Prometheus and
+# promtool (package prometheus) and the oidc-provider npm package under node. nginx and prometheus come through apt when this runs as
 # root, the provider's modules from deploy/oidc-provider/package-lock.json; what cannot be installed makes those
 # tests skip and say why.
 production-deps:
