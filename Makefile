@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # The reporting rebuild is measured on the embedded default (SQLite) and, where it runs, on PostgreSQL too.
 REPORTING_BENCH_ARGS ?= --postgres
 
-.PHONY: run test lint typecheck contracts unit docs bench clean browser-deps
+.PHONY: run test lint typecheck contracts unit docs bench clean browser-deps production-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,7 +39,24 @@ browser-deps:
 	      || echo "chromium could not be installed: the browser tests will be skipped"; \
 	  else echo "chromium is missing (apt-get install chromium as root): the browser tests will be skipped"; fi; }
 
-test: $(STAMP) browser-deps lint typecheck contracts
+# The production-topology test (tests/deploy/test_production_topology.py) runs Debian's nginx, Prometheus and
+# promtool (package prometheus) and the oidc-provider npm package under node. nginx and prometheus come through apt when this runs as
+# root, the provider's modules from deploy/oidc-provider/package-lock.json; what cannot be installed makes those
+# tests skip and say why.
+production-deps:
+	@{ command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing nginx and prometheus (promtool) for the production-topology test (apt)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      nginx prometheus >/dev/null) || echo "nginx/prometheus could not be installed: those tests will be skipped"; \
+	  else echo "nginx or promtool is missing (apt-get install nginx prometheus as root): those tests will be skipped"; fi; }
+	@if ! command -v npm >/dev/null 2>&1; then echo "npm is missing: the production-topology test will be skipped"; \
+	elif [ ! -f deploy/oidc-provider/node_modules/.package-lock.json ] || \
+	     [ deploy/oidc-provider/package-lock.json -nt deploy/oidc-provider/node_modules/.package-lock.json ]; then \
+	  (cd deploy/oidc-provider && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+	    || echo "npm ci failed in deploy/oidc-provider: the production-topology test will be skipped"; fi
+
+test: $(STAMP) browser-deps production-deps lint typecheck contracts
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 docs: $(STAMP)

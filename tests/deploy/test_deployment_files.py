@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -345,6 +346,30 @@ def test_nginx_routes_auth_to_keycloak_and_listens_on_8000() -> None:
     assert any(str(m).startswith("./deploy/nginx/nginx.conf:/etc/nginx/") for m in compose_service("proxy")["volumes"])
 
 
+def _interpolated(value: str) -> str:
+    """A compose value with ``${VAR:-default}`` taking its default and ``${VAR:?error}`` (required from .env)
+    a 44-character stand-in, as `docker compose` would once .env holds it."""
+    value = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+    return re.sub(r"\$\{\w+:\?[^}]*\}", "x" * 44, value)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_gives_each_service_every_setting_production_demands(
+    service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The services' own production validators (shared.settings) accept compose's environment: a secret a
+    validator demands and compose does not give would stop the container at start-up."""
+    from shared.settings import Environment, Settings
+
+    for name in [n for n in os.environ if n.startswith("OSLONAC_")]:
+        monkeypatch.delenv(name)
+    for name, value in compose_env(service).items():
+        monkeypatch.setenv(name, _interpolated(value))
+    settings = Settings(service=service)
+    assert settings.env is Environment.production
+    assert settings.resolved_database_url().startswith("postgresql+asyncpg://")
+
+
 def test_issuer_audience_and_jwks_agree_with_keycloak() -> None:
     keycloak = compose_env("keycloak")
     name = realm()["realm"]
@@ -616,12 +641,39 @@ def test_realm_users_have_only_temporary_passwords_and_known_roles() -> None:
             assert re.fullmatch(r"\d{5}", code), code
 
 
+def _realm_client(client_id: str) -> dict[str, Any]:
+    (client,) = [c for c in realm()["clients"] if c["clientId"] == client_id]
+    return client
+
+
 def test_realm_client_is_public_with_pkce_and_no_password_grant() -> None:
-    (client,) = realm()["clients"]
+    client = _realm_client("oslonac-web")
     assert client["publicClient"] is True
+    assert client["standardFlowEnabled"] is True
     assert client["attributes"]["pkce.code.challenge.method"] == "S256"
     assert client["directAccessGrantsEnabled"] is False
     assert client["implicitFlowEnabled"] is False
+
+
+def test_realm_web_client_redirects_only_to_the_services_callbacks_and_signed_out_pages() -> None:
+    client = _realm_client("oslonac-web")
+    origin = client["rootUrl"]
+    assert sorted(client["redirectUris"]) == sorted(f"{origin}/{s}/auth/callback" for s in SERVICES)
+    post_logout = client["attributes"]["post.logout.redirect.uris"].split("##")
+    assert sorted(post_logout) == sorted(f"{origin}/{s}/signed-out" for s in SERVICES)
+
+
+def test_realm_api_client_is_a_confidential_service_account_with_the_same_claims() -> None:
+    client = _realm_client("oslonac-api")
+    assert client["publicClient"] is False and client["serviceAccountsEnabled"] is True
+    assert not client["standardFlowEnabled"] and not client["directAccessGrantsEnabled"]
+    assert "secret" not in client, "Keycloak generates the secret at import; none is kept in the repository"
+    claims = {m["config"].get("claim.name") for m in client["protocolMappers"]}
+    assert {"roles", "municipalities", "organisation"} <= claims
+    audiences = {m["config"].get("included.custom.audience") for m in client["protocolMappers"]}
+    assert compose_env("intake")["OSLONAC_JWT_AUDIENCE"] in audiences
+    (account,) = [u for u in realm()["users"] if u.get("serviceAccountClientId") == "oslonac-api"]
+    assert account["realmRoles"] and set(account["realmRoles"]) <= ROLES
 
 
 # --- Dockerfile ----------------------------------------------------------------------------------------
