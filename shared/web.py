@@ -23,6 +23,7 @@ from shared.observability import metrics
 from shared.observability.logging import configure_logging
 from shared.problems import install_openapi, install_problem_handlers
 from shared.settings import Settings
+from shared.ui.api_docs import install_api_docs
 from shared.ui.login import install_ui
 from shared.ui.security import install_security
 from shared.ui.signin import oidc_client
@@ -139,10 +140,11 @@ def create_service_app(
         version="0.1.0",
         lifespan=lifespan,
         openapi_url=f"{prefix}/openapi.json",
-        docs_url=f"{prefix}/docs",
+        docs_url=None,  # our own page (shared.ui.api_docs): Swagger UI from this origin, no CDN
         redoc_url=None,
     )
     app.state.settings = settings
+    install_api_docs(app, prefix=prefix, title=title)
 
     async def provider_key(token: str) -> Any:
         client = oidc_client(app)

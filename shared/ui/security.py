@@ -29,12 +29,10 @@ PAGE_POLICY = (
 )
 # Anything else (JSON, CSV, files): it is never a document that may run or load anything.
 OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
-# The Swagger UI pages (``/{service}/docs``) as FastAPI serves them: its script and stylesheet from the jsDelivr
-# CDN and one inline script that starts it. They show only the OpenAPI document, no personal data, so they get
-# this looser policy instead of a vendored copy of Swagger UI (~10 MB of script for a developer tool).
+# The API documentation page (``/{service}/docs``, shared.ui.api_docs): Swagger UI served from this origin, started
+# by a script file; its React views set style attributes, so only this page allows inline styles.
 DOCS_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 HSTS = "max-age=31536000"
@@ -137,7 +135,7 @@ def install_security(app: FastAPI, settings: Settings) -> None:
 
     Call it after ``install_ui``: the sign-in routes it installs are not checked (signing in has no session yet
     to protect; the provider's redirect back is a GET protected by OIDC ``state``)."""
-    app.add_middleware(SecurityHeadersMiddleware, page_policy=page_policy(settings), docs_path=app.docs_url)
+    app.add_middleware(SecurityHeadersMiddleware, page_policy=page_policy(settings), docs_path=f"/{settings.service}/docs")
     app.router.dependencies.append(Depends(csrf_protect))
 
     @app.exception_handler(CsrfRefused)
