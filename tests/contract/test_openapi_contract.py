@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 
 pytestmark = pytest.mark.contract
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 EXAMPLES = int(os.environ.get("OSLONAC_CONTRACT_EXAMPLES", "4"))
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 USERS = [
@@ -123,9 +124,12 @@ def summary() -> Iterator[list[Tally]]:
     tallies: list[Tally] = []
     yield tallies
     if tallies:
-        print("\nschemathesis contract run:")
-        for tally in tallies:
-            print("  " + tally.line())
+        # Also written where `make test` keeps artifacts, since pytest hides what passing tests print.
+        lines = [f"schemathesis {schemathesis.__version__}, {EXAMPLES} examples per operation and kind:"]
+        lines += ["  " + tally.line() for tally in tallies]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "contract-summary.txt").write_text("\n".join(lines) + "\n")
+        print("\n" + "\n".join(lines))
 
 
 @dataclass
