@@ -135,7 +135,9 @@ def install_security(app: FastAPI, settings: Settings) -> None:
 
     Call it after ``install_ui``: the sign-in routes it installs are not checked (signing in has no session yet
     to protect; the provider's redirect back is a GET protected by OIDC ``state``)."""
-    app.add_middleware(SecurityHeadersMiddleware, page_policy=page_policy(settings), docs_path=f"/{settings.service}/docs")
+    app.add_middleware(
+        SecurityHeadersMiddleware, page_policy=page_policy(settings), docs_path=f"/{settings.service}/docs"
+    )
     app.router.dependencies.append(Depends(csrf_protect))
 
     @app.exception_handler(CsrfRefused)
