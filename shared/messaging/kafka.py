@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -50,6 +51,42 @@ def make_consumer(settings: KafkaSettings, group_id: str, topics: Iterable[str])
         fetch_min_bytes=settings.fetch_min_bytes,
         request_timeout_ms=max(settings.request_timeout_ms, settings.session_timeout_ms + 5000),
     )
+
+
+@dataclass
+class FetchPacer:
+    """The fetch wait a consumer should use next: short while fetches return records, long once one came back
+    empty (the first record after a quiet spell then waits at most one long wait; the rest flow at once)."""
+
+    busy_ms: int
+    idle_ms: int
+    current_ms: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: KafkaSettings) -> FetchPacer:
+        return cls(settings.fetch_max_wait_ms, max(settings.fetch_max_wait_idle_ms, settings.fetch_max_wait_ms))
+
+    def __post_init__(self) -> None:
+        self.current_ms = self.busy_ms
+
+    @property
+    def idle(self) -> bool:
+        return self.current_ms > self.busy_ms
+
+    def after_fetch(self, got_records: bool) -> int:
+        self.current_ms = self.busy_ms if got_records else self.idle_ms
+        return self.current_ms
+
+
+def set_fetch_wait(consumer: AIOKafkaConsumer, wait_ms: int) -> bool:
+    """Change the fetch wait of a running consumer (aiokafka has no public setter: its fetcher reads
+    ``_fetch_max_wait_ms`` for every fetch request it builds). False if this aiokafka has no such attribute; a
+    test pins the attribute, so an aiokafka upgrade that renames it fails there, not silently here."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    if fetcher is None or not hasattr(fetcher, "_fetch_max_wait_ms"):
+        return False
+    fetcher._fetch_max_wait_ms = wait_ms
+    return True
 
 
 def wanted_topics(settings: KafkaSettings) -> dict[str, int]:
