@@ -65,7 +65,7 @@ class PlatformConfig:
     seed: bool = True
     services: tuple[str, ...] = registry.SERVICES
     session_timeout_ms: int = 3000
-    heartbeat_interval_ms: int = 500
+    heartbeat_interval_ms: int = 1000
     extra_env: dict[str, str] = field(default_factory=dict)
 
 

@@ -254,7 +254,7 @@ class EventConsumer:
             self._waiting = True
             try:
                 batches = await consumer.getmany(
-                    timeout_ms=POLL_IDLE_MS if pacer.idle else POLL_BUSY_MS, max_records=self.batch_size
+                    timeout_ms=min(POLL_IDLE_MS, max(POLL_BUSY_MS, pacer.current_ms)), max_records=self.batch_size
                 )
             finally:
                 self._waiting = False

@@ -18,6 +18,8 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from shared.events.catalogue import DLQ_PARTITIONS, TOPICS
 from shared.settings import KafkaSettings
 
+FETCH_LOOP_IDLE_MS = 1000
+
 
 def topic_name(settings: KafkaSettings, name: str) -> str:
     """The physical topic for a logical one (a prefix isolates tests sharing one broker)."""
@@ -50,17 +52,23 @@ def make_consumer(settings: KafkaSettings, group_id: str, topics: Iterable[str])
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         fetch_min_bytes=settings.fetch_min_bytes,
         request_timeout_ms=max(settings.request_timeout_ms, settings.session_timeout_ms + 5000),
+        # How often aiokafka's fetch loop looks around when nothing happens (default 200 ms): a finished fetch,
+        # a consumed batch or a rebalance wakes it anyway, so a long one costs no latency, only idle wake-ups.
+        consumer_timeout_ms=FETCH_LOOP_IDLE_MS,
     )
 
 
 @dataclass
 class FetchPacer:
-    """The fetch wait a consumer should use next: short while fetches return records, long once one came back
-    empty (the first record after a quiet spell then waits at most one long wait; the rest flow at once)."""
+    """The fetch wait a consumer should use next: ``busy_ms`` while fetches return records; after an empty one,
+    doubling (from ``FIRST_IDLE_STEP_MS``) up to ``idle_ms``. A short lull keeps the wait short; only a long quiet
+    spell costs its first record up to ``idle_ms`` (the records after it flow at once again)."""
 
     busy_ms: int
     idle_ms: int
     current_ms: int = 0
+
+    FIRST_IDLE_STEP_MS = 100
 
     @classmethod
     def from_settings(cls, settings: KafkaSettings) -> FetchPacer:
@@ -74,7 +82,10 @@ class FetchPacer:
         return self.current_ms > self.busy_ms
 
     def after_fetch(self, got_records: bool) -> int:
-        self.current_ms = self.busy_ms if got_records else self.idle_ms
+        if got_records:
+            self.current_ms = self.busy_ms
+        else:
+            self.current_ms = min(self.idle_ms, max(self.current_ms * 2, self.FIRST_IDLE_STEP_MS, self.busy_ms))
         return self.current_ms
 
 
