@@ -62,6 +62,10 @@ class RepeatFilter(logging.Filter):
         return True
 
 
+class _JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler configure_logging installs on the root logger (told apart from other handlers by its type)."""
+
+
 def _shared_processors() -> list[Any]:
     return [
         structlog.contextvars.merge_contextvars,
@@ -96,12 +100,14 @@ def configure_logging(service: str, *, fmt: str = "auto", level: str = "INFO") -
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _JsonLinesHandler(sys.stderr)
     handler.setFormatter(formatter)
     handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        # Ours from an earlier call, or a plain-text one (basicConfig); others stay (pytest's log capture).
+        if isinstance(old, _JsonLinesHandler) or type(old) is logging.StreamHandler:
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric_level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
