@@ -64,6 +64,7 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.pipeline $(BENCH_ARGS)
+	$(BIN)/python -m bench.idle $(IDLE_BENCH_ARGS)
 	$(BIN)/python -m bench.imports $(IMPORT_BENCH_ARGS)
 	$(BIN)/python -m bench.matching $(MATCHING_BENCH_ARGS)
 	$(BIN)/python -m bench.reporting $(REPORTING_BENCH_ARGS)

@@ -46,6 +46,10 @@ def _cmd_serve(args: argparse.Namespace) -> None:
         access_log=False,
         lifespan="on",
         timeout_keep_alive=75,
+        # Our logging (JSON lines, shared/observability/logging.py), not uvicorn's plain-text handlers.
+        log_config=None,
+        # Open requests and streams get this long after SIGTERM (then the runtime stops within 1.4 s).
+        timeout_graceful_shutdown=1,
     )
 
 

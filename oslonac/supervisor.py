@@ -2,7 +2,8 @@
 
 Starts the embedded broker, creates the topics, starts the four services as separate OS processes
 (each migrates its own SQLite database at start-up), serves them on one origin, seeds demo data,
-restarts a crashed service, recovers from a broker restart (topics recreated, outboxes replayed), and on
+restarts a crashed service, replaces a crashed broker on the same port while the services keep running
+(topics recreated, outboxes replayed, services told to reconnect: docs/adr/0003-broker-loss.md), and on
 Ctrl-C or SIGTERM stops every child, the broker included.
 """
 
@@ -34,6 +35,7 @@ from shared.db import create_engine
 from shared.messaging.embedded import EmbeddedBroker, free_port, wait_for_port
 from shared.messaging.kafka import ensure_topics
 from shared.messaging.outbox import replay
+from shared.messaging.runtime import BROKER_REPLACED_SIGNAL
 from shared.observability.logging import configure_logging
 from shared.oidc_provider import DevProvider, web_client
 from shared.settings import KafkaSettings
@@ -64,7 +66,7 @@ class PlatformConfig:
     seed: bool = True
     services: tuple[str, ...] = registry.SERVICES
     session_timeout_ms: int = 3000
-    heartbeat_interval_ms: int = 500
+    heartbeat_interval_ms: int = 1000
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -222,25 +224,42 @@ class Platform:
             origins.append(f"http://localhost:{self.config.port}")
         return DevProvider(issuer, [web_client(origins, list(self.children))])
 
+    async def replace_broker(self) -> None:
+        """A new broker on the same port while the services keep running (intake keeps taking registrations
+        into its outbox meanwhile): topics created again, every outbox replayed, then each service told to wake
+        its relay and rebuild its consumer. Only if the port cannot be had again are the services restarted too
+        (their clients know the old address)."""
+        started = time.monotonic()
+        try:
+            self.broker = EmbeddedBroker(port=self.broker.port, log_path=self.logs / "broker.log")
+            await self.start_broker()
+        except OSError as exc:
+            log.error("supervisor.broker_port_lost", port=self.broker.port, error=repr(exc))
+            await self.stop_children(list(self.children.values()))
+            self.broker = EmbeddedBroker(log_path=self.logs / "broker.log")
+            await self.start_broker()
+            await self.replay_outboxes()
+            for child in self.children.values():
+                self.start_child(child)
+            self.write_pids()
+            return
+        await self.replay_outboxes()
+        for child in self.children.values():
+            if child.process is not None and child.process.poll() is None:
+                child.process.send_signal(BROKER_REPLACED_SIGNAL)
+        self.write_pids()
+        log.info("supervisor.broker_replaced", port=self.broker.port, seconds=round(time.monotonic() - started, 3))
+
     async def watch(self) -> None:
-        """Restart a crashed service; on a broker crash, restart the broker and everything behind it."""
+        """Restart a crashed service; replace a crashed broker (see ``replace_broker``)."""
         while not self._stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=1.0)
             if self._stop.is_set():
                 return
             if not self.broker.alive():
-                log.error(
-                    "supervisor.broker_died",
-                    hint="restarting broker, replaying outboxes, restarting services",
-                )
-                await self.stop_children(list(self.children.values()))
-                self.broker = EmbeddedBroker(log_path=self.logs / "broker.log")
-                await self.start_broker()
-                await self.replay_outboxes()
-                for child in self.children.values():
-                    self.start_child(child)
-                self.write_pids()
+                log.error("supervisor.broker_died", hint="a new broker on the same port; outboxes replayed")
+                await self.replace_broker()
                 continue
             for child in self.children.values():
                 if child.process is not None and child.process.poll() is not None:
@@ -392,8 +411,14 @@ async def seed_cases_registries(client: httpx.AsyncClient, admin: dict[str, str]
         r.raise_for_status()
 
 
+def _print_on_terminal(*args: Any, **kwargs: Any) -> None:
+    """For a person at a terminal; a log file gets only JSON lines (``supervisor.ready`` says the same)."""
+    if sys.stdout.isatty():
+        print(*args, **kwargs)
+
+
 async def run_platform(config: PlatformConfig) -> None:
-    configure_logging("supervisor", fmt=os.environ.get("OSLONAC_LOG_FORMAT", "console"))
+    configure_logging("supervisor", fmt=os.environ.get("OSLONAC_LOG_FORMAT", "auto"))
     platform = Platform(config)
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
@@ -419,7 +444,9 @@ async def run_platform(config: PlatformConfig) -> None:
         )
         internal_port = free_port()
         server = _Server(
-            uvicorn.Config(gateway, host="127.0.0.1", port=internal_port, log_level="warning", access_log=False)
+            uvicorn.Config(
+                gateway, host="127.0.0.1", port=internal_port, log_level="warning", access_log=False, log_config=None
+            )
         )
         serve_task = asyncio.create_task(server.serve())
         await asyncio.to_thread(wait_for_port, internal_port, timeout_s=15)
@@ -434,7 +461,8 @@ async def run_platform(config: PlatformConfig) -> None:
             seeded = await seed_demo_data(origin, issuer, platform.data_dir)
             if seeded:
                 log.info("supervisor.demo_seeded", households=seeded)
-        print(
+        log.info("supervisor.ready", origin=origin, data_dir=str(platform.data_dir), logs=str(platform.logs))
+        _print_on_terminal(
             f"\nOslonac is running at {origin}/\n"
             f"  data directory: {platform.data_dir}\n"
             f"  logs:           {platform.logs}/\n"

@@ -22,21 +22,33 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
-from sqlalchemy import Executable, insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.context import correlation
-from shared.db import PlumbingTables, is_store_unavailable, unit_of_work, utcnow
+from shared.db import PlumbingTables, is_store_unavailable, unit_of_work
 from shared.events.base import EventData
 from shared.events.catalogue import EVENT_TYPES, UPCASTERS, UnknownEventType, decode_event
 from shared.events.envelope import Envelope, EnvelopeError
-from shared.messaging.kafka import make_consumer, make_producer, topic_name
+from shared.messaging.kafka import FetchPacer, make_consumer, make_producer, set_fetch_wait, topic_name
+from shared.messaging.ledger import ProcessedLedger
 from shared.observability import metrics
+from shared.observability.outage import Outage
 from shared.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
+
+# How long getmany waits for records while they flow, and while the consumer is idle (a local wait: no request).
+POLL_BUSY_MS = 500
+POLL_IDLE_MS = 2000
+# A client stopped while the broker does not answer gives up after this long (on stop: STOP_CLOSE_S).
+CLOSE_S = 3.0
+STOP_CLOSE_S = 0.5
+
+
+class BrokerLost(Exception):
+    """The broker does not hold what this consumer's client was built on (a commit that never completes, a
+    broker that was replaced): the client is rebuilt from scratch."""
+
 
 Handler = Callable[[AsyncSession, EventData, Envelope], Awaitable[None]]
 # Applies many events in one go, in the order given (a service whose handlers gain from seeing a batch at once).
@@ -48,68 +60,6 @@ class Outcome(StrEnum):
     duplicate = "duplicate"
     ignored = "ignored"
     dead_lettered = "dead_lettered"
-
-
-@dataclass
-class ProcessedLedger:
-    """Claims an event id for a consumer inside the handler's transaction."""
-
-    tables: PlumbingTables
-    consumer: str
-    # Every id claimed so far, when this ledger alone writes a store that started empty (a rebuild): claiming
-    # then needs no lookup.
-    known: set[str] | None = None
-
-    def __post_init__(self) -> None:
-        table = self.tables.processed_events
-        # Compiled once per dialect and executed with parameters: this runs for every event.
-        self._statements: dict[str, Executable] = {
-            "postgresql": pg_insert(table).on_conflict_do_nothing(),
-            "sqlite": sqlite_insert(table).on_conflict_do_nothing(),
-        }
-
-    async def claim(self, session: AsyncSession, envelope: Envelope) -> bool:
-        # On the session's connection, as Core: the ORM's statement path costs more than the insert itself.
-        conn = await session.connection()
-        stmt = self._statements.get(conn.dialect.name)
-        if stmt is None:  # pragma: no cover - only the two supported stores
-            stmt = insert(self.tables.processed_events)
-        result = await conn.execute(
-            stmt,
-            {"consumer": self.consumer, "event_id": envelope.id, "event_type": envelope.type, "processed_at": utcnow()},
-        )
-        return bool(getattr(result, "rowcount", 0))
-
-    async def claim_many(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> list[bool]:
-        """Claim many event ids with one statement: True for each id not claimed before (a repeat within
-        ``envelopes`` too is False). The insert skips ids already in the ledger and returns the ones it added,
-        so no lookup runs first (a lookup by a long IN list can get a poor cached plan on a young table)."""
-        conn = await session.connection()
-        table = self.tables.processed_events
-        now = utcnow()
-        first: dict[str, dict[str, object]] = {}
-        for envelope in envelopes:
-            if envelope.id not in first and (self.known is None or envelope.id not in self.known):
-                first[envelope.id] = {
-                    "consumer": self.consumer,
-                    "event_id": envelope.id,
-                    "event_type": envelope.type,
-                    "processed_at": now,
-                }
-        added: set[str] = set()
-        if first and self.known is not None:  # only this replay writes the ledger: nothing to skip
-            await conn.execute(insert(table), list(first.values()))
-            added = set(first)
-            self.known.update(added)
-        elif first:
-            dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            stmt = dialect_insert(table).on_conflict_do_nothing().returning(table.c.event_id)
-            added = set((await conn.execute(stmt, list(first.values()))).scalars())
-        claimed: list[bool] = []
-        for envelope in envelopes:
-            claimed.append(envelope.id in added)
-            added.discard(envelope.id)  # a repeat within the batch is a duplicate
-        return claimed
 
 
 def _declared_type(record: ConsumerRecord[bytes, bytes]) -> str | None:
@@ -152,6 +102,11 @@ class EventConsumer:
     _stopping: bool = False
     _consumer: AIOKafkaConsumer | None = None
     _dlq_producer: AIOKafkaProducer | None = None
+    # The current client's session (start, fetch, apply, commit): cancelled at once when it is only waiting.
+    _session: asyncio.Task[None] | None = None
+    _waiting: bool = False
+    _rebuild: bool = False
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -162,61 +117,109 @@ class EventConsumer:
         )
         self.ledger = ProcessedLedger(self.tables, self.service)
         self._physical_to_logical = {topic_name(self.kafka, t): t for t in self.topics}
+        self._broker_outage = Outage("consumer.broker", {"service": self.service}, logger=log)
+        self._store_outage = Outage("consumer.store", {"service": self.service}, logger=log)
 
     @property
     def group(self) -> str:
         return self.group_id or self.service
 
     async def stop(self) -> None:
+        """Stop consuming: a client waiting for records stops at once; one applying a batch finishes it first
+        (ServiceRuntime.stop bounds that too)."""
         self._stopping = True
-        if self._consumer is not None:
-            with contextlib.suppress(Exception):
-                self._consumer.unsubscribe()
+        self._interrupt_wait()
+
+    def rebuild(self) -> None:
+        """Drop the client and build a new one (the broker was replaced and knows neither our group nor our
+        offsets): the new client joins afresh and reads from the committed offsets, or from the beginning."""
+        self._rebuild = True
+        self._interrupt_wait()
+
+    def _interrupt_wait(self) -> None:
+        self._wake.set()
+        if self._waiting and self._session is not None and not self._session.done():
+            self._session.cancel()
 
     async def run(self) -> None:
         """Consume until stopped. After broker or store trouble the client starts again from the last
         committed offset (handlers are idempotent), so no error ends the loop."""
         backoff = 0.2
         while not self._stopping:
+            self._session = asyncio.create_task(self._run_once(), name=f"{self.service}-consumer-session")
             try:
-                await self._run_once()
+                await self._session
                 backoff = 0.2
+            except asyncio.CancelledError:
+                me = asyncio.current_task()
+                if me is not None and me.cancelling():
+                    raise  # run() itself was cancelled
+                if self._rebuild and not self._stopping:
+                    log.info("consumer.rebuilding", service=self.service)
             except Exception as exc:
                 if self._stopping:
                     break
-                log.warning("consumer.restarting", service=self.service, error=repr(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
+                self._broker_outage.failed(exc, retry_in=backoff)
+                log.debug("consumer.restarting", service=self.service, error=repr(exc), retry_in=backoff)
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):  # stop() and rebuild() end the wait
+                    await asyncio.wait_for(self._wake.wait(), timeout=backoff)
                 backoff = min(backoff * 2, 5.0)
             finally:
+                self._rebuild = False
                 await self._close()
 
     async def _close(self) -> None:
         consumer, self._consumer = self._consumer, None
         producer, self._dlq_producer = self._dlq_producer, None
-        for client in (consumer, producer):
-            if client is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(client.stop(), timeout=10)
+        timeout = STOP_CLOSE_S if self._stopping else CLOSE_S
+        clients = [client for client in (consumer, producer) if client is not None]
+        await asyncio.gather(*(_stop_within(client, timeout) for client in clients))
 
     async def _run_once(self) -> None:
         consumer = make_consumer(self.kafka, self.group, self.topics)
         self._consumer = consumer
-        await consumer.start()
+        self._waiting = True
+        try:
+            await consumer.start()
+        finally:
+            self._waiting = False
         self.ready.set()
-        while not self._stopping:
-            batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
+        pacer = FetchPacer.from_settings(self.kafka)
+        while not (self._stopping or self._rebuild):
+            self._waiting = True
+            try:
+                batches = await consumer.getmany(
+                    timeout_ms=min(POLL_IDLE_MS, max(POLL_BUSY_MS, pacer.current_ms)), max_records=self.batch_size
+                )
+            finally:
+                self._waiting = False
+            self._broker_outage.recovered()
+            before = pacer.current_ms
+            if pacer.after_fetch(bool(batches)) != before:
+                set_fetch_wait(consumer, pacer.current_ms)
             if not batches:
                 await self._record_lag(consumer)
                 continue
             # One transaction for everything fetched (per-partition order kept), then one offset commit.
             await self.process_batch([record for records in batches.values() for record in records])
             offsets = {tp: OffsetAndMetadata(records[-1].offset + 1, "") for tp, records in batches.items()}
-            try:
-                await consumer.commit(offsets)
-            except CommitFailedError as exc:
-                # Rebalanced meanwhile: the new owner re-reads from the last commit; handlers are idempotent.
-                log.info("consumer.commit_failed", service=self.service, error=str(exc))
+            await self._commit(consumer, offsets)
             await self._record_lag(consumer)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+        """Commit, bounded: aiokafka retries a commit for as long as the group coordinator is unknown, which after
+        a broker that lost its groups is forever. Then the client is rebuilt (handlers are idempotent)."""
+        try:
+            await asyncio.wait_for(consumer.commit(offsets), timeout=self._commit_timeout_s())
+        except CommitFailedError as exc:
+            # Rebalanced meanwhile: the new owner re-reads from the last commit; handlers are idempotent.
+            log.info("consumer.commit_failed", service=self.service, error=str(exc))
+        except TimeoutError as exc:
+            raise BrokerLost(f"offset commit did not complete in {self._commit_timeout_s():.0f} s") from exc
+
+    def _commit_timeout_s(self) -> float:
+        return max(self.kafka.request_timeout_ms, self.kafka.session_timeout_ms) / 1000
 
     async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
         for tp in consumer.assignment():
@@ -336,9 +339,7 @@ class EventConsumer:
                 if is_store_unavailable(exc):
                     if self._stopping:
                         raise
-                    log.warning(
-                        "consumer.store_unavailable", service=self.service, error=repr(exc), retry_in=outage_wait
-                    )
+                    self._store_outage.failed(exc)
                     await asyncio.sleep(outage_wait)
                     outage_wait = min(outage_wait * 2, 5.0)
                     continue
@@ -357,6 +358,7 @@ class EventConsumer:
                     return Outcome.dead_lettered
                 await asyncio.sleep(self.backoff_base_s * 2 ** (attempt - 1))
                 continue
+            self._store_outage.recovered()
             metrics.HANDLER_LATENCY.labels(self.service, envelope.type).observe(time.perf_counter() - started)
             metrics.EVENTS_PROCESSED.labels(self.service, envelope.type, outcome).inc()
             return outcome
@@ -417,6 +419,12 @@ class EventConsumer:
             offset=record.offset,
             error=str(exc)[:500],
         )
+
+
+async def _stop_within(client: AIOKafkaConsumer | AIOKafkaProducer, timeout_s: float) -> None:
+    """Stop a client, giving up after ``timeout_s`` (a client whose broker is gone can wait much longer)."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(client.stop(), timeout=timeout_s)
 
 
 __all__ = ["BatchHandler", "EventConsumer", "Handler", "Outcome", "Prepared", "ProcessedLedger", "TopicPartition"]

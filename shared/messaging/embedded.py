@@ -69,12 +69,18 @@ class EmbeddedBroker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        try:
-            wait_for_port(self.port)
-        except TimeoutError:
-            self.stop()
-            raise
-        return self
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                wait_for_port(self.port, timeout_s=0.2)
+                return self
+            except TimeoutError:
+                if self.process.poll() is not None:  # it could not listen there (the port is taken)
+                    code, self.process = self.process.returncode, None
+                    raise OSError(f"the embedded broker exited with {code} on port {self.port}") from None
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -16,6 +17,8 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.events.catalogue import DLQ_PARTITIONS, TOPICS
 from shared.settings import KafkaSettings
+
+FETCH_LOOP_IDLE_MS = 1000
 
 
 def topic_name(settings: KafkaSettings, name: str) -> str:
@@ -49,7 +52,52 @@ def make_consumer(settings: KafkaSettings, group_id: str, topics: Iterable[str])
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         fetch_min_bytes=settings.fetch_min_bytes,
         request_timeout_ms=max(settings.request_timeout_ms, settings.session_timeout_ms + 5000),
+        # How often aiokafka's fetch loop looks around when nothing happens (default 200 ms): a finished fetch,
+        # a consumed batch or a rebalance wakes it anyway, so a long one costs no latency, only idle wake-ups.
+        consumer_timeout_ms=FETCH_LOOP_IDLE_MS,
     )
+
+
+@dataclass
+class FetchPacer:
+    """The fetch wait a consumer should use next: ``busy_ms`` while fetches return records; after an empty one,
+    doubling (from ``FIRST_IDLE_STEP_MS``) up to ``idle_ms``. A short lull keeps the wait short; only a long quiet
+    spell costs its first record up to ``idle_ms`` (the records after it flow at once again)."""
+
+    busy_ms: int
+    idle_ms: int
+    current_ms: int = 0
+
+    FIRST_IDLE_STEP_MS = 100
+
+    @classmethod
+    def from_settings(cls, settings: KafkaSettings) -> FetchPacer:
+        return cls(settings.fetch_max_wait_ms, max(settings.fetch_max_wait_idle_ms, settings.fetch_max_wait_ms))
+
+    def __post_init__(self) -> None:
+        self.current_ms = self.busy_ms
+
+    @property
+    def idle(self) -> bool:
+        return self.current_ms > self.busy_ms
+
+    def after_fetch(self, got_records: bool) -> int:
+        if got_records:
+            self.current_ms = self.busy_ms
+        else:
+            self.current_ms = min(self.idle_ms, max(self.current_ms * 2, self.FIRST_IDLE_STEP_MS, self.busy_ms))
+        return self.current_ms
+
+
+def set_fetch_wait(consumer: AIOKafkaConsumer, wait_ms: int) -> bool:
+    """Change the fetch wait of a running consumer (aiokafka has no public setter: its fetcher reads
+    ``_fetch_max_wait_ms`` for every fetch request it builds). False if this aiokafka has no such attribute; a
+    test pins the attribute, so an aiokafka upgrade that renames it fails there, not silently here."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    if fetcher is None or not hasattr(fetcher, "_fetch_max_wait_ms"):
+        return False
+    fetcher._fetch_max_wait_ms = wait_ms
+    return True
 
 
 def wanted_topics(settings: KafkaSettings) -> dict[str, int]:

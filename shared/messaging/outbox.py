@@ -21,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from shared.context import causation_id_var, current_correlation_id, new_id
-from shared.db import PlumbingTables, transaction_lock, utcnow
+from shared.db import PlumbingTables, is_store_unavailable, transaction_lock, utcnow
 from shared.events.base import EventData
 from shared.events.envelope import Envelope
 from shared.messaging.kafka import topic_name
 from shared.messaging.ordered_send import OutboxRecord, send_in_partition_order
 from shared.observability import metrics
+from shared.observability.outage import Outage
 from shared.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -126,6 +127,9 @@ class OutboxRelay:
     producer_factory: ProducerFactory
     batch_size: int = 500
     poll_interval_s: float = 1.0
+    # Commits in this process wake the relay at once, so its poll is only a safety net (rows written by another
+    # process, ``oslonac outbox-replay``): after each empty poll it waits twice as long, up to this.
+    idle_poll_max_s: float = 30.0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _producer: AIOKafkaProducer | None = None
     _stopping: bool = False
@@ -135,9 +139,13 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        """Publish until stopped. No error ends the loop: broker and database outages are waited out."""
+        """Publish until stopped. No error ends the loop: broker and database outages are waited out, and each
+        is logged once when it starts and once when it ends (``outbox.broker_*``, ``outbox.store_*``)."""
         backoff = 0.1
+        poll = self.poll_interval_s
         lock_conn: AsyncConnection | None = None
+        broker = Outage("outbox.broker", {"service": self.service}, logger=log)
+        store = Outage("outbox.store", {"service": self.service}, logger=log)
         try:
             while not self._stopping:
                 try:
@@ -151,11 +159,22 @@ class OutboxRelay:
                                 continue
                     count = await self.publish_batch()
                     backoff = 0.1
+                    store.recovered()
+                    if count:
+                        broker.recovered()
                     if count >= self.batch_size:
                         continue
-                    await self._sleep(self.poll_interval_s)
+                    # Idle: poll less and less often; a commit here (or a failure) starts again from the base.
+                    poll = self.poll_interval_s if count else min(poll * 2, max(self.idle_poll_max_s, poll))
+                    if await self._sleep(poll):
+                        poll = self.poll_interval_s
                 except Exception as exc:
-                    log.warning("outbox.publish_failed", service=self.service, error=repr(exc), retry_in=backoff)
+                    if isinstance(exc, KafkaError | OSError):
+                        broker.failed(exc, retry_in=backoff)
+                    elif is_store_unavailable(exc):
+                        store.failed(exc, retry_in=backoff)
+                    else:
+                        log.warning("outbox.publish_failed", service=self.service, error=repr(exc), retry_in=backoff)
                     if not isinstance(exc, KafkaError):
                         with contextlib.suppress(Exception):
                             if lock_conn is not None:
@@ -164,6 +183,7 @@ class OutboxRelay:
                     await self._drop_producer()
                     await self._sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
+                    poll = self.poll_interval_s
         finally:
             if lock_conn is not None:
                 with contextlib.suppress(Exception):
@@ -174,10 +194,15 @@ class OutboxRelay:
         self._stopping = True
         self._wake.set()
 
-    async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(asyncio.TimeoutError):
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait ``seconds`` or until woken; True if woken."""
+        woken = True
+        try:
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        except TimeoutError:
+            woken = False
         self._wake.clear()
+        return woken
 
     async def _take_leadership(self) -> AsyncConnection | None:
         """On PostgreSQL only one relay per service database publishes (keeps per-key order)."""
@@ -203,10 +228,11 @@ class OutboxRelay:
         return self._producer
 
     async def _drop_producer(self) -> None:
+        """Stop the producer, bounded (a producer whose broker is gone waits long for its last sends)."""
         if self._producer is not None:
             producer, self._producer = self._producer, None
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(producer.stop(), timeout=5)
+                await asyncio.wait_for(producer.stop(), timeout=0.5 if self._stopping else 3)
 
     async def publish_batch(self) -> int:
         """Publish the oldest unpublished rows; return how many were taken, raise the first transient failure

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,16 @@ log = structlog.get_logger(__name__)
 # Long-running work of a service besides relay and consumer (intake's import jobs): started after the migrations,
 # cancelled on stop, so it must leave the database consistent at any await (one transaction per step).
 BackgroundWork = Callable[["ServiceRuntime"], Awaitable[None]]
+
+# The embedded platform's supervisor sends this after it restarted the (in-memory) broker on the same port and
+# replayed the outboxes: the relay looks at its outbox at once and the consumer rebuilds its client.
+BROKER_REPLACED_SIGNAL = signal.SIGUSR1
+# Stopping takes at most about STOP_GRACE_S + STOP_CANCEL_S + STOP_DISPOSE_S, whatever the broker does: relay
+# and consumer get the grace to finish what they are doing, then are cancelled (a cancelled batch rolls back and
+# its offsets stay uncommitted: it is applied again later, idempotently).
+STOP_GRACE_S = 0.8
+STOP_CANCEL_S = 0.3
+STOP_DISPOSE_S = 0.3
 
 
 @dataclass
@@ -88,7 +99,24 @@ class ServiceRuntime:
             batch_handler=self.batch_handler,
         )
 
+    def broker_replaced(self) -> None:
+        """The broker was replaced by one that lost everything and the outboxes were marked for replay."""
+        log.info("runtime.broker_replaced", service=self.service)
+        self.relay.notify()
+        if self.consumer is not None:
+            self.consumer.rebuild()
+
+    def _listen_for_broker_replacement(self, listen: bool) -> None:
+        """Only a process's main thread can take a signal (tests serve apps on other threads: nothing to do)."""
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            loop = asyncio.get_running_loop()
+            if listen:
+                loop.add_signal_handler(BROKER_REPLACED_SIGNAL, self.broker_replaced)
+            else:
+                loop.remove_signal_handler(BROKER_REPLACED_SIGNAL)
+
     async def start(self) -> None:
+        self._listen_for_broker_replacement(True)
         if self.settings.migrate_on_start:
             await migrate(self.engine, self.migrations)
         if self.settings.run_relay:
@@ -100,20 +128,30 @@ class ServiceRuntime:
             self._background_tasks.append(asyncio.create_task(_background(work(self)), name=name))
 
     async def stop(self) -> None:
+        """Stop within about two seconds whatever the broker and the store do (see STOP_GRACE_S)."""
+        self._listen_for_broker_replacement(False)
         for task in self._background_tasks:
             task.cancel()
-        await asyncio.gather(*self._background_tasks, return_exceptions=True)
-        self._background_tasks.clear()
         await self.relay.stop()
         if self.consumer is not None:
             await self.consumer.stop()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=10)
-        for task in self._tasks:
-            task.cancel()
+        tasks = [*self._tasks, *self._background_tasks]
         self._tasks.clear()
-        await self.engine.dispose()
+        self._background_tasks.clear()
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
+            for task in pending:
+                task.cancel()
+            stuck: set[asyncio.Task[None]] = set()
+            if pending:
+                _done, stuck = await asyncio.wait(pending, timeout=STOP_CANCEL_S)
+                if stuck:
+                    log.warning("runtime.stop_abandoned", service=self.service, tasks=[t.get_name() for t in stuck])
+            for task in tasks:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    log.warning("runtime.stopped_with_error", task=task.get_name(), error=repr(task.exception()))
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.engine.dispose(), timeout=STOP_DISPOSE_S)
 
     async def check_database(self) -> None:
         await asyncio.wait_for(ping(self.engine), timeout=3)

@@ -145,8 +145,8 @@ def test_kill_9_of_cases_during_2000_registrations_loses_nothing_and_duplicates_
 
 
 def test_a_broker_that_lost_everything_is_repopulated_and_nothing_is_counted_twice(platform: PlatformProcess):
-    """kill -9 of the in-memory broker: the supervisor restarts it, recreates the topics, replays every
-    outbox and restarts the services; consumers skip what they already applied."""
+    """kill -9 of the in-memory broker: the supervisor starts a new one on the same port, recreates the topics,
+    replays every outbox and tells the services to reconnect; consumers skip what they already applied."""
     worker, analyst = platform.token("demo-worker"), platform.token("demo-supervisor")  # exact figures of Ada and Ruma
     with httpx.Client(base_url=platform.base_url, timeout=10) as client:
         before = indicators(client, analyst, ADA)

@@ -1,0 +1,107 @@
+"""The consumer on the real broker: it idles with a long fetch wait yet applies the next event, rebuilds its client
+when told the broker was replaced, and stops at once while it waits."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from services.cases.models import plumbing as cases_plumbing
+from shared.db import create_engine, session_factory
+from shared.events import Envelope, EventData, HouseholdRegisteredV2
+from shared.messaging.consumer import EventConsumer
+from shared.messaging.kafka import ensure_topics
+from shared.settings import KafkaSettings
+from tests.fixtures.databases import DatabaseFactory
+from tests.fixtures.kafka_tools import eventually, produce_event
+from tests.integration.test_pipeline import registered
+
+
+@pytest.fixture
+async def cases_db(databases: DatabaseFactory):
+    engine = create_engine(await databases.url_for("cases"))
+    yield engine
+    await engine.dispose()
+
+
+def recording_consumer(cases_db, kafka: KafkaSettings, applied: list[str]) -> EventConsumer:
+    async def record(_session, _event: EventData, envelope: Envelope) -> None:
+        applied.append(envelope.id)
+
+    return EventConsumer(
+        service="cases",
+        topics=["intake.household"],
+        handlers={HouseholdRegisteredV2: record},
+        sessions=session_factory(cases_db),
+        tables=cases_plumbing,
+        kafka=kafka,
+    )
+
+
+def fetch_wait_ms(consumer: EventConsumer) -> int | None:
+    """What aiokafka's fetcher will ask the broker to wait next (the attribute shared.messaging.kafka sets)."""
+    client = consumer._consumer
+    return None if client is None else client._fetcher._fetch_max_wait_ms
+
+
+async def test_an_idle_consumer_fetches_with_the_long_wait_and_still_applies_the_next_event(
+    cases_db, kafka_settings: KafkaSettings
+):
+    kafka = kafka_settings.model_copy(update={"fetch_max_wait_ms": 10, "fetch_max_wait_idle_ms": 800})
+    await ensure_topics(kafka)
+    applied: list[str] = []
+    consumer = recording_consumer(cases_db, kafka, applied)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await asyncio.wait_for(consumer.ready.wait(), timeout=30)
+        await eventually(lambda: asyncio.sleep(0, fetch_wait_ms(consumer)), lambda ms: ms == 800, timeout_s=30)
+
+        event, envelope = registered()
+        await produce_event(kafka, event, envelope)
+        await eventually(lambda: asyncio.sleep(0, list(applied)), lambda ids: ids == [envelope.id], timeout_s=30)
+        # Records flowed: the next fetches wait the short time again (until the next quiet spell).
+        assert fetch_wait_ms(consumer) in {10, 100, 200, 400, 800}
+    finally:
+        await consumer.stop()
+        await asyncio.wait_for(task, timeout=5)
+
+
+async def test_a_consumer_told_the_broker_was_replaced_builds_a_new_client_and_goes_on(
+    cases_db, kafka_settings: KafkaSettings
+):
+    await ensure_topics(kafka_settings)
+    applied: list[str] = []
+    consumer = recording_consumer(cases_db, kafka_settings, applied)
+    task = asyncio.create_task(consumer.run())
+    try:
+        first, first_envelope = registered()
+        await produce_event(kafka_settings, first, first_envelope)
+        await eventually(lambda: asyncio.sleep(0, list(applied)), lambda ids: ids == [first_envelope.id])
+        old_client = consumer._consumer
+
+        consumer.rebuild()
+        await eventually(lambda: asyncio.sleep(0, consumer._consumer), lambda c: c is not None and c is not old_client)
+        second, second_envelope = registered()
+        await produce_event(kafka_settings, second, second_envelope)
+        await eventually(lambda: asyncio.sleep(0, list(applied)), lambda ids: second_envelope.id in ids)
+        assert applied == [first_envelope.id, second_envelope.id]  # the first one was not applied again
+    finally:
+        await consumer.stop()
+        await asyncio.wait_for(task, timeout=5)
+
+
+async def test_a_waiting_consumer_stops_without_waiting_for_its_fetch(cases_db, kafka_settings: KafkaSettings):
+    kafka = kafka_settings.model_copy(update={"fetch_max_wait_idle_ms": 30_000})
+    await ensure_topics(kafka)
+    consumer = recording_consumer(cases_db, kafka, [])
+    task = asyncio.create_task(consumer.run())
+    await asyncio.wait_for(consumer.ready.wait(), timeout=30)
+    await eventually(lambda: asyncio.sleep(0, fetch_wait_ms(consumer)), lambda ms: ms is not None and ms >= 3200)
+    asked = time.monotonic()
+    await consumer.stop()
+    await asyncio.wait_for(task, timeout=10)
+    took = time.monotonic() - asked
+    print(f"\nstopped {took:.2f} s after stop() with a fetch of up to 30 s in flight")
+    assert consumer._consumer is None and task.exception() is None
