@@ -32,13 +32,14 @@ def _cmd_run(args: argparse.Namespace) -> None:
 def _cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from oslonac.serving import CalmServer
     from shared.settings import Settings
 
     settings = Settings(service=args.service)
     app = registry.create_app(args.service)(settings)
     # A long keep-alive: a reverse proxy in front pools connections, and one the server closed while idle
     # would cost a POST a 503 (the proxy never resends a non-idempotent request).
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
@@ -51,6 +52,10 @@ def _cmd_serve(args: argparse.Namespace) -> None:
         # Open requests and streams get this long after SIGTERM (then the runtime stops within 1.4 s).
         timeout_graceful_shutdown=1,
     )
+    server = CalmServer(config)
+    server.run()
+    if not server.started:  # as uvicorn.run: a failed start-up is an error exit, so the supervisor sees it
+        raise SystemExit(3)
 
 
 def _cmd_migrate(args: argparse.Namespace) -> None:

@@ -30,6 +30,7 @@ import uvicorn
 from oslonac import demo, registry
 from oslonac.gateway import create_gateway
 from oslonac.proxy import ReverseProxy, Upstream
+from oslonac.serving import CalmServer
 from shared.auth import DevIssuer, generate_keypair
 from shared.db import create_engine
 from shared.messaging.embedded import EmbeddedBroker, free_port, wait_for_port
@@ -70,7 +71,7 @@ class PlatformConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
-class _Server(uvicorn.Server):
+class _Server(CalmServer):
     """uvicorn without its own signal handling: the supervisor owns SIGINT/SIGTERM."""
 
     @contextlib.contextmanager

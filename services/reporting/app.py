@@ -20,6 +20,8 @@ log = structlog.get_logger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 FEED_RETENTION = timedelta(days=7)
 PRUNE_EVERY_S = 600.0
+# An idle feed checks for changed cells at most this seldom (see announce_changes).
+FEED_IDLE_MAX_S = 5.0
 
 
 async def prune_feed(runtime: ServiceRuntime) -> None:
@@ -36,14 +38,20 @@ async def prune_feed(runtime: ServiceRuntime) -> None:
 
 
 async def announce_changes(runtime: ServiceRuntime) -> None:
-    """Announce the cells changed since the last round, every ``feed_interval_s``."""
+    """Announce the cells changed since the last round, every ``feed_interval_s`` while cells change; rounds that
+    find nothing stretch the wait, doubling up to ``FEED_IDLE_MAX_S``, so an idle service does not query its store
+    every second (the first change after a quiet spell is announced within that long, the rest at the usual pace)."""
+    base = runtime.settings.feed_interval_s
+    wait = base
     while True:
-        await asyncio.sleep(runtime.settings.feed_interval_s)
+        await asyncio.sleep(wait)
+        announced = 0
         try:
             async with unit_of_work(runtime.sessions) as session:
-                await feed.announce_pending(session, runtime.outbox, utcnow())
+                announced = await feed.announce_pending(session, runtime.outbox, utcnow())
         except Exception as exc:  # the store may be away for a while; the cells stay pending
             log.warning("reporting.announce_failed", error=repr(exc))
+        wait = base if announced else min(wait * 2, max(base, FEED_IDLE_MAX_S))
 
 
 def make_runtime(settings: Settings) -> ServiceRuntime:
