@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -25,7 +24,7 @@ from sqlalchemy import Table, delete, insert, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.middleware import Middleware
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,6 +32,7 @@ from shared.auth import AuthError, TokenVerifier
 from shared.db import transaction_hook, utcnow
 from shared.errors import Conflict, DomainError, Invalid, field_error
 from shared.idempotency_openapi import HEADER, REPLAYED, document_idempotent_operations
+from shared.problems import PROBLEM_MEDIA_TYPE, problem_body, problem_response
 
 log = structlog.get_logger(__name__)
 
@@ -247,13 +247,9 @@ async def purge_expired(session: AsyncSession, table: Table, now: datetime) -> N
     await session.execute(delete(table).where(tuple_(t.principal, t.operation, t.key).in_(batch)))
 
 
-_ERASED = {
-    "type": "about:blank",
-    "title": "Gone",
-    "status": 410,
-    "detail": "The answer to this request held personal data that has since been erased.",
-    "code": "idempotent_answer_erased",
-}
+_ERASED = problem_body(
+    410, "idempotent_answer_erased", "The answer to this request held personal data that has since been erased."
+)
 
 
 async def redact_answers_mentioning(session: AsyncSession, table: Table, needle: str) -> None:
@@ -264,16 +260,10 @@ async def redact_answers_mentioning(session: AsyncSession, table: Table, needle:
         .where(table.c.body.contains(needle, autoescape=True))
         .values(
             status_code=410,
-            headers=[["content-type", "application/problem+json"]],
+            headers=[["content-type", PROBLEM_MEDIA_TYPE]],
             body=json.dumps(_ERASED, separators=(",", ":")),
         )
     )
-
-
-def _problem(status: int, detail: str, code: str, **extra: Any) -> JSONResponse:
-    """RFC 9457, for the answers this middleware gives itself (the app's handlers give the others)."""
-    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail, "code": code}
-    return JSONResponse(body | extra, status_code=status, media_type="application/problem+json")
 
 
 class IdempotencyMiddleware:
@@ -311,10 +301,10 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         if len(keys) != 1 or _KEY.fullmatch(keys[0]) is None:
-            invalid = _problem(
+            invalid = problem_response(
                 400,
-                f"The {HEADER} header must appear once and hold 1 to 255 printable ASCII characters.",
                 IdempotencyKeyInvalid.code,
+                f"The {HEADER} header must appear once and hold 1 to 255 printable ASCII characters.",
                 errors=[field_error(["header", HEADER], "1 to 255 printable ASCII characters")],
             )
             await invalid(scope, receive, send)
@@ -361,10 +351,12 @@ class IdempotencyMiddleware:
                 # The type only: a database error's text can carry the statement's parameters (the answer).
                 log.warning("http.idempotent_commit_failed", operation=request.operation, error=type(exc).__name__)
                 held = []
-                unavailable = _problem(
-                    503, "The database did not take the change; nothing was saved. Try again shortly.", "unavailable"
+                unavailable = problem_response(
+                    503,
+                    "unavailable",
+                    "The database did not take the change; nothing was saved. Try again shortly.",
+                    headers={"Retry-After": "2"},
                 )
-                unavailable.headers["Retry-After"] = "2"
                 await unavailable(scope, receive, send)
                 return
         for message in held:

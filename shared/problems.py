@@ -79,14 +79,8 @@ class Problem(BaseModel):
     )
 
 
-def problem_response(
-    status: int,
-    code: str,
-    detail: str,
-    *,
-    errors: Any = None,
-    headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
+def problem_body(status: int, code: str, detail: str, *, errors: Any = None) -> dict[str, Any]:
+    """The RFC 9457 body every refusal of the platform carries (middleware that answers by itself included)."""
     body: dict[str, Any] = {
         "type": f"{PROBLEM_TYPE_BASE}{code}",
         "title": _title(status),
@@ -96,6 +90,18 @@ def problem_response(
     }
     if errors is not None:
         body["errors"] = errors
+    return body
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = problem_body(status, code, detail, errors=errors)
     return JSONResponse(body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_MEDIA_TYPE)
 
 

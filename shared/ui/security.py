@@ -9,13 +9,15 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.problems import problem_response
 from shared.settings import Settings
 from shared.ui.csrf import CsrfRefused, csrf_protect
 from shared.ui.i18n import N_
+from shared.ui.login import wants_page
 from shared.ui.templating import shared_templates, translator
 
 CSRF_TITLE = N_("The form was not accepted")
@@ -108,9 +110,9 @@ class SecurityHeadersMiddleware:
 
 
 def _page_request(request: Request) -> bool:
-    if "/api/" in request.url.path:
-        return False
-    return "text/html" in request.headers.get("accept", "") or request.headers.get("hx-request") == "true"
+    """A page request as error pages see it (``wants_page``), or an htmx request from a page."""
+    htmx = request.headers.get("hx-request") == "true" and "/api/" not in request.url.path
+    return wants_page(request) or htmx
 
 
 def csrf_refusal(request: Request, exc: CsrfRefused) -> Response:
@@ -120,14 +122,7 @@ def csrf_refusal(request: Request, exc: CsrfRefused) -> Response:
         context = {"title": _(CSRF_TITLE), "detail": _(CSRF_REFUSED)}
         response = shared_templates().render(request, "error.html", context, user=None, status_code=403)
         return response
-    body = {
-        "type": "about:blank",
-        "title": "Forbidden",
-        "status": 403,
-        "detail": CSRF_REFUSED,
-        "code": "csrf_failed",
-    }
-    return JSONResponse(body, status_code=403, media_type="application/problem+json")
+    return problem_response(403, "csrf_failed", CSRF_REFUSED)
 
 
 def install_security(app: FastAPI, settings: Settings) -> None:
