@@ -60,6 +60,18 @@ def _redirect_with(uri: str, params: dict[str, str]) -> RedirectResponse:
     return RedirectResponse(uri + separator + given if given else uri, status_code=303)
 
 
+def _code_redirect(provider: DevProvider, ar: AuthorizationRequest, sid: str) -> RedirectResponse:
+    """Back to the client with a one-time code for the signed-in provider session ``sid``."""
+    code = provider.issue_code(
+        client_id=ar.client_id,
+        redirect_uri=ar.redirect_uri,
+        challenge=ar.code_challenge,
+        nonce=ar.nonce or None,
+        sid=sid,
+    )
+    return _redirect_with(ar.redirect_uri, {"code": code, "state": ar.state})
+
+
 def _oidc_error(exc: OidcError) -> JSONResponse:
     headers = {"Cache-Control": "no-store"}
     if exc.status == 401:
@@ -156,14 +168,7 @@ def provider_router(provider: DevProvider) -> APIRouter:
         sid = request.cookies.get(PROVIDER_COOKIE)
         if provider.session(sid) is not None and prompt != "login":
             assert sid is not None
-            code = provider.issue_code(
-                client_id=ar.client_id,
-                redirect_uri=ar.redirect_uri,
-                challenge=ar.code_challenge,
-                nonce=ar.nonce or None,
-                sid=sid,
-            )
-            return _redirect_with(ar.redirect_uri, {"code": code, "state": ar.state})
+            return _code_redirect(provider, ar, sid)
         if prompt == "none":
             return _redirect_with(ar.redirect_uri, {"error": "login_required", "state": ar.state})
         return _sign_in_page(request, ar)
@@ -197,14 +202,7 @@ def provider_router(provider: DevProvider) -> APIRouter:
         provider.throttle.succeeded(keys[0])
         sid = provider.open_session(user)
         log.info("audit.auth.provider_signed_in", user=user.username, client_id=ar.client_id)
-        code = provider.issue_code(
-            client_id=ar.client_id,
-            redirect_uri=ar.redirect_uri,
-            challenge=ar.code_challenge,
-            nonce=ar.nonce or None,
-            sid=sid,
-        )
-        response = _redirect_with(ar.redirect_uri, {"code": code, "state": ar.state})
+        response = _code_redirect(provider, ar, sid)
         response.set_cookie(
             PROVIDER_COOKIE,
             sid,
