@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,6 +10,22 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+class Unreachable(Exception):
+    """No PostgreSQL answered: the phase is skipped, and the report says why."""
+
+
+async def server_version(dsn: str) -> str:
+    """The server's ``server_version``; ``Unreachable`` when it does not answer within 3 s."""
+    try:
+        conn = await asyncio.wait_for(asyncpg.connect(dsn), timeout=3)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        raise Unreachable(f"PostgreSQL at {dsn.split('@')[-1]} is not reachable ({type(exc).__name__})") from exc
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
 
 
 def async_url(dsn: str, database: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -13,7 +12,7 @@ from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.matching.phases import candidate_sql, load_split, timed_recompute
-from bench.postgres import fresh_postgres
+from bench.postgres import Unreachable, fresh_postgres, server_version
 from services.activation.app import MIGRATIONS
 from services.activation.models import Base
 from shared.db import create_engine, migrate
@@ -43,11 +42,9 @@ async def copy_tables(source: AsyncEngine, target: AsyncEngine, raw_dsn: str) ->
 
 async def postgres_phase(sqlite_url: str, dsn: str) -> dict[str, Any]:
     try:
-        probe = await asyncio.wait_for(asyncpg.connect(dsn), timeout=3)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        return {"skipped": f"PostgreSQL at {dsn.split('@')[-1]} is not reachable ({type(exc).__name__})"}
-    version = await probe.fetchval("SHOW server_version")
-    await probe.close()
+        version = await server_version(dsn)
+    except Unreachable as exc:
+        return {"skipped": str(exc)}
     async with fresh_postgres(dsn, "oslonac_bench_matching") as (url, raw_dsn):
         engine = create_engine(url)
         source = create_engine(sqlite_url)
