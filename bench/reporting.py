@@ -1,7 +1,7 @@
 """`python -m bench.reporting`: reporting's rebuild from the topics (issue 7), against the raw limit of the same run.
 
 Starts an embedded broker (Tansu, in memory) and creates the platform's topics, publishes ``--events`` events of
-the realistic stream of ``bench/reporting_events.py`` (about 10 per household, 30 months of every service's events,
+the realistic stream of ``bench/reporting_events/`` (about 10 per household, 30 months of every service's events,
 seeded) as the outbox relays would (CloudEvents, keyed by aggregate, ``acks=all``), then:
 
 * the raw limit: a plain aiokafka consumer (no group) reads every record of those topics from the beginning
@@ -337,7 +337,7 @@ def write_section(path: Path, machine: dict[str, str], r: dict[str, Any]) -> Non
         f"benchmark {r['wall_s']:.0f} s; 1-minute load average {r['loadavg'][0]:.1f} at its start and "
         f"{r['loadavg'][1]:.1f} at its end.",
         "",
-        f"**Data**: the first {p['events']:,} events of `bench/reporting_events.py`'s stream of {p['households']:,} "
+        f"**Data**: the first {p['events']:,} events of `bench/reporting_events/`'s stream of {p['households']:,} "
         f"households (seed {r['seed']}; every service's real event classes, 30 months from 2024-01-01, in time "
         f"order), published to the embedded broker as the outbox relays do, at {p['per_s']:,.0f} records/s "
         f"(generation included). By topic: {topics}."

@@ -130,7 +130,7 @@ def write_section(path: Path, machine: dict[str, str], r: dict[str, Any]) -> Non
         START,
         "## Matching at scale (activation, issue 6)",
         "",
-        f"Measured by `make bench` (`bench/matching.py`) on {r['date']}, on {machine['cpu']} ({machine['cores']} "
+        f"Measured by `make bench` (`bench/matching/`) on {r['date']}, on {machine['cpu']} ({machine['cores']} "
         f"cores, {machine['memory']}), {machine['os']}, Python {machine['python']}, SQLite {machine['sqlite']}; "
         f"whole benchmark {r['wall_s']:.0f} s; 1-minute load average {r['loadavg'][0]:.1f} at its start and "
         f"{r['loadavg'][1]:.1f} at its end (anything else running on the two cores shows in the figures).",
