@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import matching as package
 from bench.machine import describe
 from bench.matching.data import Data, generate, load_events
 from bench.matching.on_postgres import postgres_phase
@@ -151,7 +152,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.matching", description=package.__doc__)
     parser.add_argument("--candidates", type=int, default=100_000)
     parser.add_argument("--opportunities", type=int, default=2_000)
     parser.add_argument("--neighbours", type=int, default=3, help="nearest municipalities in each agreement")

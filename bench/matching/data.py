@@ -40,6 +40,8 @@ ORG_KINDS = ("public_enterprise", "public_institution", "civil_society", "privat
 OPP_TYPES = {"community_work": 40, "public_works": 25, "training": 15, "internship": 10, "job": 10}
 ORGS_PER_KIND = {"city": 3, "city_municipality": 2, "municipality": 1}
 TODAY = date.today()
+
+
 # --- the data -------------------------------------------------------------------------------------------------
 
 

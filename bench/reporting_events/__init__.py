@@ -24,7 +24,7 @@ the same stream. Events after ``start + months`` are not produced: the stream is
 on that day.
 
 Measured on the bench machine (AMD EPYC, 2 cores, Python 3.11), seed 7, 30 months from 2024-01-01: 10.11 events
-per household (100,000 households → 1,011,084 events; ``EVENTS_PER_HOUSEHOLD``; 9.9–10.2 from 2,000 households
+per household (100,000 households → 1,011,006 events; ``EVENTS_PER_HOUSEHOLD``; 9.9–10.2 from 2,000 households
 up), generated at about 35,000–38,000 events/s on a quiet machine (27 s, peak RSS 670 MB for 100,000 households).
 Some shares depend on the scale: at a few thousand households a small municipality rarely has an opportunity
 open, so fewer candidates are proposed (25% instead of 40%).

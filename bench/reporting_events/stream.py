@@ -10,7 +10,7 @@ from bench.reporting_events.intake import _Intake
 from bench.reporting_events.tables import DAY, _add_months, _day, _ts
 from shared.events import EventData, HouseholdUpdatedV1
 
-# Measured with seed 7 over 30 months from 2024-01-01 (see the module docstring): events per household.
+# Measured with seed 7 over 30 months from 2024-01-01 (see the package's docstring): events per household.
 EVENTS_PER_HOUSEHOLD = 10.11
 
 
