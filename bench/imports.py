@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from bench.machine import describe, peak_rss_mib, replace_section
+from bench.machine import current_rss_mib, describe, peak_rss_mib, replace_section
 from oslonac.demo import FAMILY, GIVEN_F, GIVEN_M, SETTLEMENTS, SKILLS
 from services.intake.app import MIGRATIONS, create_app
 from services.intake.domain import make_jmbg
@@ -224,13 +224,6 @@ async def import_phase(data_dir: Path, kafka: KafkaSettings, generated: Generate
         "rss_before_mib": rss_before,
         "reported_rate": rates[-1] if rates else None,
     }
-
-
-def current_rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def plain_insert(source_db: Path, fresh_db: Path, *, chunk_persons: int) -> dict[str, Any]:

@@ -50,6 +50,14 @@ def peak_rss_mib(pid: int) -> float | None:
     return None
 
 
+def current_rss_mib() -> float:
+    """Resident set size (VmRSS) of this process now."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU time a live process has used so far."""
     try:

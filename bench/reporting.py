@@ -1,7 +1,7 @@
 """`python -m bench.reporting`: reporting's rebuild from the topics (issue 7), against the raw limit of the same run.
 
 Starts an embedded broker (Tansu, in memory) and creates the platform's topics, publishes ``--events`` events of
-the realistic stream of ``bench/reporting_events.py`` (about 10 per household, 30 months of every service's events,
+the realistic stream of ``bench/reporting_events/`` (about 10 per household, 30 months of every service's events,
 seeded) as the outbox relays would (CloudEvents, keyed by aggregate, ``acks=all``), then:
 
 * the raw limit: a plain aiokafka consumer (no group) reads every record of those topics from the beginning
@@ -25,10 +25,8 @@ import os
 import shutil
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
@@ -37,7 +35,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from bench.machine import describe, peak_rss_mib, replace_section
+from bench.postgres import DEFAULT_PG, Unreachable, fresh_postgres, server_version
 from bench.reporting_events import EVENTS_PER_HOUSEHOLD, generate, publish
+from bench.timing import step
 from shared.events import EventData
 from shared.events.catalogue import SUBSCRIPTIONS
 from shared.messaging.embedded import EmbeddedBroker
@@ -46,7 +46,6 @@ from shared.settings import KafkaSettings, Settings
 
 START, END = "<!-- bench:reporting:start -->", "<!-- bench:reporting:end -->"
 TARGET = 10_000  # events/s
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 FACT_TABLES = (
     "household_facts",
     "person_facts",
@@ -58,10 +57,6 @@ FACT_TABLES = (
     "opportunity_facts",
     "placement_facts",
 )
-
-
-def step(message: str, started: float) -> None:
-    print(f"[{time.perf_counter() - started:7.1f} s] {message}", flush=True)
 
 
 def counted(events: Iterable[EventData], topics: Counter[str], types: Counter[str]) -> Iterator[EventData]:
@@ -210,42 +205,14 @@ async def rebuild_phase(
     return out
 
 
-def _async_url(dsn: str, database: str) -> str:
-    return dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{database}"
-
-
-@asynccontextmanager
-async def fresh_postgres(dsn: str) -> AsyncIterator[str]:
-    import asyncpg
-
-    name = f"oslonac_bench_reporting_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    try:
-        yield _async_url(dsn, name)
-    finally:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-
 async def postgres_phase(
     kafka: KafkaSettings, data_dir: Path, dsn: str, expected: int, *, timeout_s: float, wall: float
 ) -> dict[str, Any]:
-    import asyncpg
-
     try:
-        probe = await asyncio.wait_for(asyncpg.connect(dsn), timeout=3)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        return {"skipped": f"PostgreSQL at {dsn.split('@')[-1]} is not reachable ({type(exc).__name__})"}
-    version = await probe.fetchval("SHOW server_version")
-    await probe.close()
-    async with fresh_postgres(dsn) as url:
+        version = await server_version(dsn)
+    except Unreachable as exc:
+        return {"skipped": str(exc)}
+    async with fresh_postgres(dsn, "oslonac_bench_reporting") as (url, _):
         result = await rebuild_phase(
             kafka, data_dir, url, expected, timeout_s=timeout_s, wall=wall, label="rebuild (PostgreSQL)"
         )
@@ -370,7 +337,7 @@ def write_section(path: Path, machine: dict[str, str], r: dict[str, Any]) -> Non
         f"benchmark {r['wall_s']:.0f} s; 1-minute load average {r['loadavg'][0]:.1f} at its start and "
         f"{r['loadavg'][1]:.1f} at its end.",
         "",
-        f"**Data**: the first {p['events']:,} events of `bench/reporting_events.py`'s stream of {p['households']:,} "
+        f"**Data**: the first {p['events']:,} events of `bench/reporting_events/`'s stream of {p['households']:,} "
         f"households (seed {r['seed']}; every service's real event classes, 30 months from 2024-01-01, in time "
         f"order), published to the embedded broker as the outbox relays do, at {p['per_s']:,.0f} records/s "
         f"(generation included). By topic: {topics}."

@@ -8,6 +8,8 @@ and cuts their placements' link to the person; a merge re-keys them to the survi
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,7 +47,20 @@ async def candidate_requested(*, session: AsyncSession, event: ActivationRequest
     if found is not None and found.requested_at > event.requested_at:
         return  # an older request arriving late
     withdrawn = mark is not None and mark.withdrawn_at is not None
-    profile = {
+    profile = candidate_profile(event, household_id=household_id, active=not withdrawn, now=utcnow())
+    if found is None:
+        session.add(Candidate(person_id=person_id, placed=False, **profile))
+    else:
+        for key, value in profile.items():
+            setattr(found, key, value)
+    await session.flush()
+
+
+def candidate_profile(
+    event: ActivationRequestedV1, *, household_id: uuid.UUID, active: bool, now: datetime
+) -> dict[str, Any]:
+    """The columns a request writes for its candidate (all but the person's id and ``placed``)."""
+    return {
         "household_id": household_id,
         "case_id": event.case_id,
         "request_id": event.request_id,
@@ -63,15 +78,9 @@ async def candidate_requested(*, session: AsyncSession, event: ActivationRequest
         "available_from": event.availability.available_from,
         "requested_at": event.requested_at,
         "able_to_work": True,  # cases engages only members able to work
-        "active": not withdrawn,
-        "updated_at": utcnow(),
+        "active": active,
+        "updated_at": now,
     }
-    if found is None:
-        session.add(Candidate(person_id=person_id, placed=False, **profile))
-    else:
-        for key, value in profile.items():
-            setattr(found, key, value)
-    await session.flush()
 
 
 async def resolve(session: AsyncSession, person_id: uuid.UUID, household_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:

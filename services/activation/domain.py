@@ -28,7 +28,9 @@ class OpportunityType(StrEnum):
 
 
 PRIORITY_GROUPS = ("single_parent", "woman", "roma", "long_term_unemployed", "disability")
+MARKER_GROUPS = ("single_parent", "roma", "disability")  # the priority groups a recorded marker names
 LONG_TERM_UNEMPLOYED_MONTHS = 12
+IN_EDUCATION = "pupil_student"  # the employment status a forum may exclude
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,7 @@ def age_on(birth_year: int, on: date) -> int:
 
 
 def priority_groups_of(candidate: Candidate, on: date) -> frozenset[str]:
-    groups: set[str] = {g for g in ("single_parent", "roma", "disability") if g in candidate.markers}
+    groups: set[str] = {g for g in MARKER_GROUPS if g in candidate.markers}
     if candidate.sex == "F":
         groups.add("woman")
     if months_unemployed(candidate, on) >= LONG_TERM_UNEMPLOYED_MONTHS:
@@ -129,7 +131,7 @@ def eligibility(
             )
         )
     if criteria.exclude_in_education:
-        studying = candidate.employment_status == "pupil_student"
+        studying = candidate.employment_status == IN_EDUCATION
         checks.append(Check("not_in_education", not studying, "in education" if studying else "not in education"))
     if criteria.exclude_placed:
         checks.append(Check("not_placed", not candidate.placed, "already placed" if candidate.placed else "not placed"))
@@ -169,6 +171,12 @@ WEIGHTS: Mapping[str, float] = {
     "availability": 15.0,  # hours overlap and being available by the start date
     "unemployed": 10.0,  # time unemployed, full at 24 months
 }
+UNEMPLOYED_FULL_MONTHS = 24
+
+
+def distance_points(km: float) -> float:
+    """Another municipality an agreement covers: the distance weight less 1 point per 5 km, at least 5."""
+    return max(5.0, WEIGHTS["distance"] - km / 5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,8 +214,7 @@ def score(
     if candidate.municipality_code == opportunity.municipality_code:
         distance = WEIGHTS["distance"]
     else:
-        km = distance_km(candidate.municipality_code, opportunity.municipality_code)
-        distance = max(5.0, WEIGHTS["distance"] - km / 5)
+        distance = distance_points(distance_km(candidate.municipality_code, opportunity.municipality_code))
 
     groups = priority_groups_of(candidate, on) & criteria.priority_groups
     priority = min(3, len(groups)) * WEIGHTS["priority"] / 3
@@ -222,7 +229,7 @@ def score(
     )
     availability = WEIGHTS["availability"] * (0.5 * hours_share + (0.5 if ready else 0.0))
 
-    unemployed = WEIGHTS["unemployed"] * min(1.0, months_unemployed(candidate, on) / 24)
+    unemployed = WEIGHTS["unemployed"] * min(1.0, months_unemployed(candidate, on) / UNEMPLOYED_FULL_MONTHS)
     return {
         "skills": round2(skills),
         "distance": round2(distance),

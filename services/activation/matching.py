@@ -210,6 +210,7 @@ class Pool:
             return found
 
         n = len(rows)
+        in_education = domain.IN_EDUCATION
         muni = np.fromiter((index.get(r.municipality_code, unknown) for r in rows), np.int64, n)
         by = np.fromiter((r.birth_year for r in rows), np.int64, n)
         hmin = np.fromiter((r.hours_min for r in rows), np.int64, n)
@@ -226,7 +227,7 @@ class Pool:
             woman=np.fromiter((r.sex == "F" for r in rows), np.bool_, n),
             birth_year=by,
             able=np.fromiter((bool(r.able_to_work) for r in rows), np.bool_, n),
-            studying=np.fromiter((r.employment_status == "pupil_student" for r in rows), np.bool_, n),
+            studying=np.fromiter((r.employment_status == in_education for r in rows), np.bool_, n),
             placed=np.fromiter((bool(r.placed) for r in rows), np.bool_, n),
             single_parent=flags[0],
             roma=flags[1],
@@ -257,7 +258,7 @@ class Geography:
                 reach[i], points[i] = True, weight
             elif scope == "agreement" and self.reachable(code, opportunity_municipality):
                 reach[i] = True
-                points[i] = max(5.0, weight - self.distance_km(code, opportunity_municipality) / 5)
+                points[i] = domain.distance_points(self.distance_km(code, opportunity_municipality))
         return reach, points
 
     def municipalities_reaching(self, opportunity_municipality: str, scope: str) -> list[str]:
@@ -350,7 +351,7 @@ def evaluate(
         ready = np.where((avail == 0) | (avail <= opportunity.starts_on.toordinal()), 0.5, 0.0)
     availability = _round2(weights["availability"] * (0.5 * share + ready))
 
-    unemployed = _round2(weights["unemployed"] * np.minimum(1.0, months / 24))
+    unemployed = _round2(weights["unemployed"] * np.minimum(1.0, months / domain.UNEMPLOYED_FULL_MONTHS))
     scores = _round2(skills + distance + priority + availability + unemployed)
     return Evaluation(rows=rows, scores=scores)
 

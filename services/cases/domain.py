@@ -120,6 +120,12 @@ def plan_is_overdue(review_date: date | None, today: date) -> bool:
     return review_date is not None and review_date < today
 
 
+# --- work engagement ------------------------------------------------------------------------------------------
+
+# The markers a candidate profile carries to activation: a victim of violence is never named outside the case.
+ACTIVATION_MARKERS = frozenset({"unemployed_able_to_work", "disability", "single_parent", "roma", "without_documents"})
+
+
 # --- services and referrals -----------------------------------------------------------------------------------
 
 SERVICE_TYPES = (

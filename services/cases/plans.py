@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases import repository
 from services.cases.casework import case_for, move_case
-from services.cases.domain import TRANSITIONS, CaseStatus
+from services.cases.domain import ACTIVATION_MARKERS, TRANSITIONS, CaseStatus
 from services.cases.models import Case, Plan, PlanAction
 from services.cases.schemas import PlanCreate
 from services.cases.service import timeline_row
@@ -160,7 +160,6 @@ async def agree_plan(
 
 def activation_request(case: Case, member: Any, action: Any, request_id: uuid.UUID, now: datetime) -> EventData:
     """The candidate profile activation matches on: no name, no JMBG, no address, no free text."""
-    allowed = {"unemployed_able_to_work", "disability", "single_parent", "roma", "without_documents"}
     return ActivationRequestedV1(
         request_id=request_id,
         person_id=member.person_id,
@@ -172,7 +171,7 @@ def activation_request(case: Case, member: Any, action: Any, request_id: uuid.UU
         education=member.education,
         employment_status=member.employment_status,
         skills=list(member.skills),
-        markers=[m for m in member.markers if m in allowed],
+        markers=[m for m in member.markers if m in ACTIVATION_MARKERS],
         below_poverty_line=case.below_poverty_line,
         unemployed_since=action.unemployed_since,
         availability=Availability(

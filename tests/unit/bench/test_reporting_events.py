@@ -19,11 +19,14 @@ import pytest
 
 from bench import reporting_events
 from bench.reporting_events import event_time, generate, publish
+from services.cases.domain import ACTIVATION_MARKERS, MemberFacts, case_priority
+from services.intake.domain import equivalent_adults
 from shared.events import (
     ActivationRequestedV1,
     AgreementChangedV1,
     AssessmentCompletedV1,
     CaseOpenedV1,
+    CasePriorityChangedV1,
     CaseStatusChangedV1,
     CaseTransferredV1,
     Envelope,
@@ -234,6 +237,41 @@ def test_shares_of_the_later_events(stream: list[EventData]) -> None:
     assert all(1 <= e.positions <= 10 and e.opportunity_type for e in opportunities)
     providers = {e.provider_id for e in stream if isinstance(e, ProviderChangedV1)}
     assert len(providers) == 200
+
+
+# --- the services' own rules --------------------------------------------------------------------------------
+
+
+def test_every_households_scale_is_intakes(stream: list[EventData]) -> None:
+    states = [e for e in stream if isinstance(e, HouseholdRegisteredV2 | HouseholdUpdatedV1)]
+    for e in states:
+        year = event_time(e).year
+        assert e.equivalent_adults == equivalent_adults([year - m.birth_year for m in e.members])
+    assert {e.equivalent_adults for e in states} >= {1.0, 1.5, 1.3}
+
+
+def test_cases_prioritise_by_cases_rule_on_the_household_they_last_heard_of(stream: list[EventData]) -> None:
+    latest: dict[UUID, HouseholdRegisteredV2 | HouseholdUpdatedV1] = {}
+    checked: Counter[str] = Counter()
+    for event in stream:
+        if isinstance(event, HouseholdRegisteredV2 | HouseholdUpdatedV1):
+            latest[event.household_id] = event
+        elif isinstance(event, CaseOpenedV1 | CasePriorityChangedV1):
+            if isinstance(event, CaseOpenedV1) and event.transferred_from_case_id is not None:
+                continue  # a transferred case keeps its origin's priority
+            household = latest[event.household_id]
+            facts = [MemberFacts(birth_year=m.birth_year, markers=frozenset(m.markers)) for m in household.members]
+            on = event_time(event).date()
+            rule = case_priority(members=facts, below_poverty_line=household.below_poverty_line, on=on)
+            assert event.priority == rule.value
+            checked[event.priority] += 1
+    assert set(checked) == {"urgent", "high", "medium", "low"}
+
+
+def test_activation_hears_only_the_markers_cases_sends(stream: list[EventData]) -> None:
+    requests = [e for e in stream if isinstance(e, ActivationRequestedV1)]
+    assert all(set(e.markers) <= ACTIVATION_MARKERS for e in requests)
+    assert any(e.markers for e in requests)
 
 
 # --- order per household, case, referral and placement -------------------------------------------------------
