@@ -87,7 +87,17 @@ async def mark_pending(session: AsyncSession, cells: Collection[Cell]) -> None:
     conn = await session.connection()
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     rows = [{"municipality_code": m, "ym": ym} for m, ym in sorted(cells)]
-    await conn.execute(dialect_insert(PENDING).on_conflict_do_nothing(), rows)
+    # DO UPDATE, not DO NOTHING: it takes the row's lock, so a batch that touches a cell which a round has
+    # selected (FOR UPDATE) waits for that round to commit and then marks the cell again. With DO NOTHING the
+    # batch could commit after the round read its figures and before it cleared the mark, and the change would
+    # never be announced (seen on PostgreSQL as a stale last announcement).
+    stmt = dialect_insert(PENDING)
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[PENDING.c.municipality_code, PENDING.c.ym], set_={"ym": stmt.excluded.ym}
+        ),
+        rows,
+    )
 
 
 async def announce_pending(session: AsyncSession, outbox: OutboxWriter, at: datetime, *, limit: int = 2000) -> int:
