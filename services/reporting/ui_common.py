@@ -83,16 +83,13 @@ def read_filters(query: QueryParams, defaults: dict[str, Any] | None = None, *, 
 def mark_problems(filters: Filters, exc: DomainError, request: Request) -> Message:
     """The query parser's field errors onto the form, and the page's message saying the figures are not shown."""
     translate = translator(request)
-    for problem in exc.details if isinstance(exc.details, list) else []:
-        loc = [str(part) for part in problem.get("loc", []) if part != "query"]
-        name = loc[0] if loc else ""
-        text = labels.problem_text(name, str(problem.get("msg", "")), translate)
+    for name, text in labels.REFUSALS.field_texts(exc, translate).items():
         if name in filters.errors:
             if text not in filters.errors[name]:
                 filters.errors[name] += " " + text
         else:
             filters.errors[name] = text
-    return Message(translate(labels.FILTERS_NOT_VALID), "error")
+    return Message(labels.REFUSALS.error_text(exc, translate), "error")
 
 
 def vocabularies(request: Request) -> dict[str, Any]:
