@@ -1,8 +1,8 @@
 """What reporting's pages and exports call things: the dimensions and their values, the table's columns, the units,
 the refusals of the filters and the exports' notes, marked for translation (English is the source language; the
 catalogues in shared/locale hold the rest). The indicators' own names and descriptions are in ``ui_indicators``.
-Labels other services' pages use too (sex, groups, case states, service and opportunity types) are the same English
-msgids, so they are translated once."""
+The values of the events (sex, case states, service and opportunity types) are labelled once, in
+``shared.ui.vocabularies``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from shared import disclosure
+from shared.ui import vocabularies
 from shared.ui.i18n import N_
 from shared.ui.messages import labelled as labelled  # the templates call labels.labelled
 from shared.ui.refusals import Refusals
@@ -27,7 +28,7 @@ DIMENSIONS = {
     "group": N_("Vulnerable group"),
     "category": N_("Category"),
 }
-SEX = {"F": N_("Female"), "M": N_("Male"), "unknown": N_("Sex not recorded")}
+SEX = {**vocabularies.SEX, "unknown": N_("Sex not recorded")}
 AGE_BANDS = {"0-17": "0–17", "18-29": "18–29", "30-49": "30–49", "50-64": "50–64", "65+": "65+"}
 GROUPS = {
     "unemployed_able_to_work": N_("Unemployed and able to work"),
@@ -38,34 +39,9 @@ GROUPS = {
     "elderly": N_("Elderly (65+)"),
     "child": N_("Child (under 18)"),
 }
-CASE_STATES = {
-    "open": N_("Open"),
-    "assessment": N_("Assessment"),
-    "plan": N_("Plan"),
-    "active": N_("Active"),
-    "closed": N_("Closed"),
-    "transferred": N_("Transferred"),
-}
-SERVICE_TYPES = {
-    "day_care": N_("Day care"),
-    "home_help": N_("Home help"),
-    "personal_assistance": N_("Personal assistance"),
-    "supported_housing": N_("Supported housing"),
-    "counselling": N_("Counselling"),
-    "shelter": N_("Shelter for victims of violence"),
-    "foster_care": N_("Foster care"),
-    "residential_care": N_("Residential care"),
-    "one_off_assistance": N_("One-off financial assistance"),
-    "documents_help": N_("Help to obtain personal documents"),
-    "employment_registration": N_("Employment-service registration"),
-}
-OPPORTUNITY_TYPES = {
-    "community_work": N_("Community work"),
-    "public_works": N_("Public works"),
-    "training": N_("Training"),
-    "internship": N_("Internship"),
-    "job": N_("Job"),
-}
+CASE_STATES = vocabularies.CASE_STATES
+SERVICE_TYPES = vocabularies.SERVICE_TYPES
+OPPORTUNITY_TYPES = vocabularies.OPPORTUNITY_TYPES
 CATEGORIES = {"case_state": CASE_STATES, "service_type": SERVICE_TYPES, "opportunity_type": OPPORTUNITY_TYPES}
 CATEGORY_NAMES = {
     "case_state": N_("Case state"),

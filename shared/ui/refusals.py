@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.errors import DomainError, field_errors
-from shared.ui.i18n import LANGUAGES, N_, po_path, translations
+from shared.ui.i18n import LANGUAGES, N_, translated_msgids, translations
 
 Translate = Callable[[str], str]
 
@@ -153,26 +153,17 @@ def raised_codes(package: Path, *, root: Path | None = None) -> list[RaisedCode]
     return sorted(found)
 
 
-def _translated(language: str) -> dict[str, bool]:
-    """msgid → whether ``language``'s catalogue has a translation for it that is not empty and not fuzzy."""
-    from babel.messages.pofile import read_po
-
-    with po_path(language).open("rb") as source:
-        catalog = read_po(source, domain="oslonac")
-    return {str(m.id): bool(m.string) and not m.fuzzy for m in catalog if m.id and isinstance(m.id, str)}
-
-
 def untranslated(refusals: Refusals, codes: Iterable[str], *, languages: Iterable[str] = LANGUAGES) -> list[str]:
     """What keeps a page from saying each of ``codes`` in every language: a code missing from ``refusals``, or its
     sentence missing (or empty, or fuzzy) in a language's catalogue. Empty when all is well."""
     problems: list[str] = []
-    catalogues = {language: _translated(language) for language in languages}
+    catalogues = {language: translated_msgids(language) for language in languages}
     for code in sorted(set(codes)):
         template = refusals.template(code)
         if template is None:
             problems.append(f"{code}: no page sentence in the service's Refusals table")
             continue
         for language, translated in catalogues.items():
-            if not translated.get(template, False):
+            if template not in translated:
                 problems.append(f"{code}: {template!r} has no translation in {language}")
     return problems
