@@ -20,6 +20,7 @@ from typing import Any
 
 from shared.errors import DomainError, field_errors
 from shared.ui.i18n import LANGUAGES, N_, translated_msgids, translations
+from shared.ui.messages import render
 
 Translate = Callable[[str], str]
 
@@ -32,18 +33,6 @@ GENERIC: dict[str, str] = {
     "forbidden": N_("You do not have permission to see this record."),
     "conflict": N_("The record changed in the meantime or this step is not allowed now."),
 }
-
-
-def render(template: str, params: Mapping[str, Any] | None, translate: Translate) -> str:
-    """The translated template with ``params``; without them if they do not fit (a translation's mistake must not
-    take the page down)."""
-    text = translate(template)
-    if not params:
-        return text
-    try:
-        return text % dict(params)
-    except (KeyError, TypeError, ValueError):
-        return text
 
 
 @dataclass(frozen=True)
@@ -151,6 +140,16 @@ def raised_codes(package: Path, *, root: Path | None = None) -> list[RaisedCode]
         where = path.relative_to(base).as_posix()
         found += [RaisedCode(code, f"{where}:{line}") for code, line in _codes_in(tree)]
     return sorted(found)
+
+
+def refusal_problems(package: Path, refusals: Refusals, *, dynamic: Iterable[str] = ()) -> list[str]:
+    """What a service's translation test asserts empty: every code ``package`` raises (found by
+    :func:`raised_codes`, plus the ``dynamic`` ones it computes at run time) said by ``refusals`` in every
+    language, and every code of ``refusals``' own table raised somewhere (a sentence nobody needs is a chore for
+    translators)."""
+    raised = {found.code for found in raised_codes(package)} | set(dynamic)
+    unused = [f"{code}: in the Refusals table but never raised" for code in sorted(set(refusals.texts) - raised)]
+    return untranslated(refusals, raised) + unused
 
 
 def untranslated(refusals: Refusals, codes: Iterable[str], *, languages: Iterable[str] = LANGUAGES) -> list[str]:

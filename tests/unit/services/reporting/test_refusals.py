@@ -10,21 +10,19 @@ import services.reporting
 from services.reporting.indicators import parse_query
 from services.reporting.ui_labels import REFUSALS
 from shared.errors import Invalid
-from shared.ui.refusals import raised_codes, untranslated
+from shared.ui.refusals import raised_codes, refusal_problems
 
 PACKAGE = Path(services.reporting.__file__).parent
 
 
-def test_every_raised_code_has_a_page_sentence_in_every_language() -> None:
-    codes = {found.code for found in raised_codes(PACKAGE)}
-    assert "unknown_indicator" in codes  # the search sees the query parser
-    assert untranslated(REFUSALS, codes) == []
+def test_every_raised_code_has_a_page_sentence_in_every_language_and_every_sentence_is_needed() -> None:
+    assert refusal_problems(PACKAGE, REFUSALS) == []
 
 
-def test_every_sentence_of_the_table_is_raised_somewhere() -> None:
-    """A code nobody raises any more is a sentence translators keep for nothing."""
-    codes = {found.code for found in raised_codes(PACKAGE)}
-    assert set(REFUSALS.texts) - codes == set()
+def test_the_search_sees_the_query_parser_and_the_api() -> None:
+    where = {found.code: found.where for found in raised_codes(PACKAGE)}
+    assert where["unknown_indicator"].startswith("reporting/indicators.py:")
+    assert where["unknown_event_id"].startswith("reporting/api.py:")
 
 
 def test_the_query_parser_refuses_by_code_with_values() -> None:

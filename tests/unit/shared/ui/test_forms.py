@@ -55,6 +55,29 @@ class Shown:
         return Response(status_code=status_code)
 
 
+async def _post(
+    session: AsyncSession,
+    data: Named | None,
+    command: Any,
+    *,
+    form: Form | None = None,
+    render: Shown | None = None,
+    language: str = "en",
+    **options: Any,
+) -> Response:
+    return await post_form(
+        _request(language),
+        session,
+        form or Form({}),
+        data,
+        command=command,
+        render=render or Shown(),
+        refusals=REFUSALS,
+        not_done="Not saved.",
+        **options,
+    )
+
+
 async def _count(session: AsyncSession) -> int:
     return int((await session.execute(text("SELECT count(*) FROM things"))).scalar_one())
 
@@ -67,9 +90,7 @@ async def test_a_form_that_did_not_parse_comes_back_422_and_nothing_runs(session
         return "/x/done"
 
     form = Form({"name": ""}, {"name": "This field is required."})
-    answer = await post_form(
-        _request(), session, form, None, command=command, render=shown, refusals=REFUSALS, not_done="Not saved."
-    )
+    answer = await _post(session, None, command, form=form, render=shown)
     assert answer.status_code == 422 and ran == []
     assert shown.calls[0]["messages"] == [Message("Not saved.", "error")]
 
@@ -79,16 +100,7 @@ async def test_a_command_that_succeeds_redirects_where_it_says(session: AsyncSes
         await session.execute(text("INSERT INTO things VALUES (:n)"), {"n": data.name})
         return f"/x/things/{data.name}"
 
-    answer = await post_form(
-        _request(),
-        session,
-        Form({}),
-        Named(name="a", size=1),
-        command=command,
-        render=Shown(),
-        refusals=REFUSALS,
-        not_done="Not saved.",
-    )
+    answer = await _post(session, Named(name="a", size=1), command)
     assert (answer.status_code, answer.headers["location"]) == (303, "/x/things/a")
     assert await _count(session) == 1
 
@@ -109,16 +121,8 @@ async def test_a_refusal_undoes_only_the_command_and_shows_the_form_with_its_fie
 
     shown = Shown()
     form = Form({"name": "b"})
-    answer = await post_form(
-        _request(language),
-        session,
-        form,
-        Named(name="b", size=1),
-        command=command,
-        render=shown,
-        refusals=REFUSALS,
-        not_done="Not saved.",
-        error_prefix="thing.",
+    answer = await _post(
+        session, Named(name="b", size=1), command, form=form, render=shown, language=language, error_prefix="thing."
     )
     assert answer.status_code == 422
     assert await _count(session) == 1  # the row from before the savepoint is still there, the command's is not
@@ -133,33 +137,14 @@ async def test_a_refusal_that_is_not_the_forms_goes_to_the_error_page(session: A
         raise NotFound("No such thing.")
 
     with pytest.raises(NotFound):
-        await post_form(
-            _request(),
-            session,
-            Form({}),
-            Named(name="c", size=1),
-            command=command,
-            render=Shown(),
-            refusals=REFUSALS,
-            not_done="Not saved.",
-            reraise=(NotFound,),
-        )
+        await _post(session, Named(name="c", size=1), command, reraise=(NotFound,))
 
 
 async def test_an_other_refusal_is_shown_in_its_own_status(session: AsyncSession) -> None:
     async def command(data: Named) -> str:
         raise Conflict("Closed.", reason="taken")
 
-    answer = await post_form(
-        _request(),
-        session,
-        Form({}),
-        Named(name="c", size=1),
-        command=command,
-        render=Shown(),
-        refusals=REFUSALS,
-        not_done="Not saved.",
-    )
+    answer = await _post(session, Named(name="c", size=1), command)
     assert answer.status_code == 409
 
 
