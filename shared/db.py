@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -31,9 +32,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, NotSupportedError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
+from shared.observability.outage import Outage
 from shared.sqlite_inline import inline_creator
 
 NAMING_CONVENTION = {
@@ -279,6 +281,92 @@ def is_store_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError | SATimeoutError | OSError | TimeoutError | ConnectionError)
 
 
+T = TypeVar("T")
+
+
+@dataclass
+class Backoff:
+    """Waits that double after each failure, from ``first_s`` up to ``max_s``; ``reset`` after a success."""
+
+    first_s: float = 0.5
+    max_s: float = 10.0
+    _next_s: float | None = None
+
+    def next(self) -> float:
+        wait = self.first_s if self._next_s is None else self._next_s
+        self._next_s = min(wait * 2, self.max_s)
+        return wait
+
+    def reset(self) -> None:
+        self._next_s = None
+
+
+async def retry_until_available(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    backoff: Backoff | None = None,
+    outage: Outage | None = None,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    unavailable: Callable[[BaseException], bool] = is_store_unavailable,
+) -> T:
+    """``await attempt()`` until it succeeds, waiting out an outage of the store: a failure ``unavailable`` says
+    is the infrastructure's (``is_store_unavailable``) is followed by a wait from ``backoff`` and another attempt,
+    for as long as it takes; any other exception goes to the caller at once. ``outage`` (if given) logs the
+    first failure and the recovery, once each."""
+    waits = backoff or Backoff()
+    while True:
+        try:
+            result = await attempt()
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            wait = waits.next()
+            if outage is not None:
+                outage.failed(exc, retry_in=wait)
+            await sleep(wait)
+            continue
+        if outage is not None:
+            outage.recovered()
+        return result
+
+
+def advisory_lock_key(name: str) -> int:
+    """The PostgreSQL advisory lock key of ``name`` (its CRC-32: stable across processes and versions)."""
+    return zlib.crc32(name.encode())
+
+
+async def advisory_xact_lock(bind: AsyncSession | AsyncConnection, name: str) -> None:
+    """Wait for the advisory lock ``name`` in ``bind``'s transaction; PostgreSQL releases it when the transaction
+    ends. Elsewhere (SQLite: one writer, one process) there is nothing to wait for."""
+    connection = await bind.connection() if isinstance(bind, AsyncSession) else bind
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_lock_key(name)})
+
+
+@asynccontextmanager
+async def advisory_lock(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
+    """Try for the advisory lock ``name`` for as long as the block runs, without waiting: yields whether this
+    process holds it. The lock lives on a connection of its own, so it outlasts the block's transactions and goes
+    with the connection if the process dies. On SQLite (one process) it is always held."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = advisory_lock_key(name)
+    conn = await engine.connect()
+    try:
+        held = bool((await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar())
+        await conn.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                with contextlib.suppress(Exception):  # a lost connection released it already
+                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    await conn.commit()
+    finally:
+        await conn.close()
+
+
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
@@ -297,10 +385,8 @@ def _upgrade(connection: Connection, script_location: Path, revision: str) -> No
 async def migrate(engine: AsyncEngine, script_location: Path, revision: str = "head") -> None:
     """Apply a service's Alembic migrations over the service's own async engine."""
     async with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Replicas starting together migrate one at a time (the lock ends with the transaction).
-            key = zlib.crc32(f"oslonac-migrate-{script_location}".encode()) & 0x7FFFFFFF
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        # Replicas starting together migrate one at a time (the lock ends with the transaction).
+        await advisory_xact_lock(conn, f"oslonac-migrate-{script_location}")
         await conn.run_sync(_upgrade, script_location, revision)
 
 

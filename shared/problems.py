@@ -60,7 +60,8 @@ class FieldError(BaseModel):
 
     loc: list[str | int] = Field(description='where, e.g. ["body", "members", 0, "given_name"]')
     msg: str
-    type: str
+    type: str = Field(description="stable, machine-readable: what is wrong with the field (pages translate by it)")
+    ctx: dict[str, Any] | None = Field(default=None, description="the values the message names, when it names any")
 
 
 class Problem(BaseModel):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, insert, select, text, update
+from sqlalchemy import String, cast, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.activation import domain, matching
@@ -25,6 +25,7 @@ from services.activation.models import (
     ShortlistDigest,
     ShortlistEntry,
 )
+from shared.db import advisory_xact_lock
 
 # --- organisations and forums ---------------------------------------------------------------------------------
 
@@ -245,9 +246,8 @@ async def replace_shortlists(
     rows: list[dict[str, Any]],
     digests: dict[uuid.UUID, str] | None = None,
 ) -> None:
-    if (await session.connection()).dialect.name == "postgresql":
-        # Two recomputes (two replicas, or a click during the background one) write one after the other.
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('oslonac.activation.shortlists'))"))
+    # Two recomputes (two replicas, or a click during the background one) write one after the other.
+    await advisory_xact_lock(session, "oslonac.activation.shortlists")
     for start in range(0, len(opportunity_ids), 500):
         chunk = list(opportunity_ids[start : start + 500])
         await session.execute(delete(ShortlistEntry).where(ShortlistEntry.opportunity_id.in_(chunk)))

@@ -26,17 +26,16 @@ import re
 import unicodedata
 import uuid
 import weakref
-import zlib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, get_args
 
 import structlog
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import event, insert, select, text, tuple_, update
+from sqlalchemy import event, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, defer
 
 from services.intake import repository
@@ -45,10 +44,11 @@ from services.intake.models import ImportedHousehold, ImportJob, ImportRowError
 from services.intake.schemas import HouseholdCreate, IncomeSource
 from services.intake.service import Prepared, member_problems, prepare_household, store_prepared
 from shared.auth import Role, User
-from shared.db import is_store_unavailable, unit_of_work, utcnow
+from shared.db import Backoff, advisory_lock, retry_until_available, unit_of_work, utcnow
 from shared.errors import DomainError, Forbidden, Invalid, NotFound
 from shared.messaging.outbox import OutboxWriter
 from shared.messaging.runtime import ServiceRuntime
+from shared.observability.outage import Outage
 from shared.reference import municipalities
 from shared.script import to_latin
 
@@ -813,17 +813,17 @@ class ImportRunner:
 
     async def run(self) -> None:
         _runners.add(self)
-        backoff = 0.5
+        backoff = Backoff(first_s=0.5, max_s=30.0)
         while True:
             self._wake.clear()
             try:
                 worked = await self.run_next()
-                backoff = 0.5
+                backoff.reset()
             except Exception as exc:
-                log.warning("intake.import.runner_failed", error=repr(exc)[:500], retry_in=backoff)
+                wait = backoff.next()
+                log.warning("intake.import.runner_failed", error=repr(exc)[:500], retry_in=wait)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=backoff)
-                backoff = min(backoff * 2, 30.0)
+                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
                 continue
             if not worked:
                 with contextlib.suppress(TimeoutError):
@@ -842,7 +842,7 @@ class ImportRunner:
                 ).scalars()
             )
         for job_id in ids:
-            async with _job_lock(self.engine, job_id) as held:
+            async with advisory_lock(self.engine, f"oslonac-import-{job_id}") as held:
                 if held:
                     await self.run_job(job_id)
                     return True
@@ -923,12 +923,15 @@ class ImportRunner:
             log.exception("intake.import.validation_failed", job_id=str(job_id))
             await self._finish(job_id, error=f"internal error at row {group.rows[0][0]}: {exc!r}"[:2000])
             return False
-        attempt, backoff = 0, 0.5
-        while True:
-            attempt += 1
+
+        async def store() -> None:
+            async with unit_of_work(self.sessions) as session:
+                await store_chunk(session, self.outbox, job_id, checked, prepared, ctx=ctx, now=now)
+
+        outage = Outage("intake.import.store", fields={"job_id": str(job_id)})
+        for attempt in range(1, 4):
             try:
-                async with unit_of_work(self.sessions) as session:
-                    await store_chunk(session, self.outbox, job_id, checked, prepared, ctx=ctx, now=now)
+                await retry_until_available(store, backoff=Backoff(first_s=0.5, max_s=10.0), outage=outage)
                 break
             except IntegrityError as exc:  # a registration or another job took a JMBG or a reference meanwhile
                 if attempt >= 3:
@@ -936,13 +939,9 @@ class ImportRunner:
                     return False
                 log.warning("intake.import.chunk_conflict", job_id=str(job_id), attempt=attempt)
             except Exception as exc:
-                if not is_store_unavailable(exc):
-                    log.exception("intake.import.chunk_failed", job_id=str(job_id))
-                    await self._finish(job_id, error=f"internal error at row {groups[0].rows[0][0]}: {exc!r}"[:2000])
-                    return False
-                log.warning("intake.import.store_unavailable", job_id=str(job_id), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                log.exception("intake.import.chunk_failed", job_id=str(job_id))
+                await self._finish(job_id, error=f"internal error at row {groups[0].rows[0][0]}: {exc!r}"[:2000])
+                return False
         await asyncio.sleep(0)
         return True
 
@@ -990,29 +989,6 @@ def _heap_frozen() -> Iterator[None]:
         _frozen -= 1
         if _frozen == 0:
             gc.unfreeze()
-
-
-@contextlib.asynccontextmanager
-async def _job_lock(engine: AsyncEngine, job_id: uuid.UUID) -> AsyncIterator[bool]:
-    """On PostgreSQL a session advisory lock per job, so replicas never run one job twice (it goes with the
-    connection if the process dies). SQLite has one process."""
-    if engine.dialect.name != "postgresql":
-        yield True
-        return
-    conn: AsyncConnection = await engine.connect()
-    key = zlib.crc32(f"oslonac-import-{job_id}".encode())
-    try:
-        held = bool((await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar())
-        await conn.commit()
-        try:
-            yield held
-        finally:
-            if held:
-                with contextlib.suppress(Exception):
-                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    await conn.commit()
-    finally:
-        await conn.close()
 
 
 @dataclass(slots=True)

@@ -106,13 +106,19 @@ async def indicator_stream(
     codes = frozenset(code for item in municipality or [] for code in item.split(",") if code)
     for code in codes:
         if not code.isdigit() or len(code) != 5:
-            raise Invalid("Unknown municipality code.", details=[field_error(["query", "municipality"], code)])
+            raise Invalid(
+                "Unknown municipality code.",
+                reason="unknown_municipality",
+                params={"code": code},
+                details=[field_error(["query", "municipality"], code, "unknown_municipality", params={"code": code})],
+            )
     start: int | None = since
     if last_event_id is not None:
         if not EVENT_ID.fullmatch(last_event_id.strip()) or int(last_event_id) > MAX_EVENT_ID:
             raise Invalid(
                 "Last-Event-ID must be an event id this stream sent.",
-                details=[field_error(["header", "Last-Event-ID"], "a whole number")],
+                reason="unknown_event_id",
+                details=[field_error(["header", "Last-Event-ID"], "a whole number", "unknown_event_id")],
             )
         start = int(last_event_id)
     return StreamingResponse(

@@ -22,13 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.reporting import domain
 from services.reporting.models import FeedEntry, FeedPending
 from services.reporting.projection import CASES, HOUSEHOLDS, OPPORTUNITIES, PERSONS, PLACEMENTS, REFERRALS, Cell
+from shared.disclosure import SUPPRESSED as SUPPRESSED
+from shared.disclosure import disclosed
 from shared.events import EventData, IndicatorsUpdatedV1
 from shared.messaging.outbox import OutboxWriter
 from shared.reference import municipalities
 
 FEED = cast(Table, FeedEntry.__table__)
 PENDING = cast(Table, FeedPending.__table__)
-SUPPRESSED = "<5"
 _CHUNK = 300
 
 # Headline counts of one municipality and month: independent figures (none is another's part), so suppressing
@@ -42,10 +43,6 @@ HEADLINE: dict[str, tuple[Table, str, tuple[Any, ...]]] = {
     "opportunities_published": (OPPORTUNITIES, "published_ym", ()),
     "placements_started": (PLACEMENTS, "started_ym", ()),
 }
-
-
-def suppress(value: int) -> int | str:
-    return SUPPRESSED if 1 <= value <= 4 else value
 
 
 async def headline(session: AsyncSession, cells: Collection[Cell]) -> dict[Cell, dict[str, int]]:
@@ -125,7 +122,7 @@ async def announce(session: AsyncSession, outbox: OutboxWriter, cells: Collectio
     rows: list[dict[str, Any]] = []
     events: list[EventData] = []
     for cell, values in counts.items():
-        shown = {name: suppress(v) for name, v in values.items()}
+        shown = {name: disclosed(v) for name, v in values.items()}
         municipality, label = labels[cell]
         previous = last.get((municipality, label))
         if previous is not None and previous.get("indicators") == shown:

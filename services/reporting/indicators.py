@@ -46,6 +46,8 @@ from services.reporting.projection import (
     REFERRALS,
     TRANSITIONS,
 )
+from shared import disclosure
+from shared.disclosure import is_small
 from shared.errors import Invalid, field_error
 from shared.events.activation import OpportunityType
 from shared.events.cases import CaseStatusName, ServiceType
@@ -58,8 +60,7 @@ AGE_BANDS = domain.AGE_BANDS
 GROUPS = domain.GROUPS
 SEXES = ("F", "M")
 COUNTRY = "RS"
-SUPPRESSED = "<5"
-SMALL = range(1, 5)
+SUPPRESSED = disclosure.SUPPRESSED
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "case_state": get_args(CaseStatusName),
     "service_type": get_args(ServiceType),
@@ -661,58 +662,64 @@ def parse_query(params: Mapping[str, str | Sequence[str]]) -> Query:
     """A query from query-string values; every problem is reported at once (422)."""
     errors: list[dict[str, Any]] = []
 
-    def bad(name: str, message: str) -> None:
-        errors.append(field_error(["query", name], message))
+    def bad(field: str, message: str, /, *, reason: str, **params: Any) -> None:
+        errors.append(field_error(["query", field], message, reason, params=params))
 
     name = _one(params, "indicator")
     indicator = CATALOGUE.get(name or "")
     if name is None:
-        bad("indicator", "choose an indicator (GET /reporting/api/catalogue lists them)")
+        bad("indicator", "choose an indicator (GET /reporting/api/catalogue lists them)", reason="indicator_missing")
     elif indicator is None:
-        bad("indicator", f"unknown indicator {name!r}")
+        bad("indicator", f"unknown indicator {name!r}", reason="unknown_indicator", indicator=name)
     period = _one(params, "period") or "year"
     if period not in PERIODS:
-        bad("period", f"must be one of {', '.join(PERIODS)}")
+        bad("period", f"must be one of {', '.join(PERIODS)}", reason="unknown_period")
     area = _one(params, "area") or "country"
     if area not in AREAS:
-        bad("area", f"must be one of {', '.join(AREAS)}")
+        bad("area", f"must be one of {', '.join(AREAS)}", reason="unknown_area")
     start, end = _one(params, "from"), _one(params, "to")
     for label, value in (("from", start), ("to", end)):
         if value is not None and _month(value) is None:
-            bad(label, "a month as YYYY-MM")
+            bad(label, "a month as YYYY-MM", reason="month_format")
     if start and end and _month(start) and _month(end) and (_month(start) or 0) > (_month(end) or 0):
-        bad("from", "the range starts after it ends")
+        bad("from", "the range starts after it ends", reason="months_reversed")
     codes = _values(params, "municipality")
     for code in codes:
         if not municipalities.is_known(code):
-            bad("municipality", f"unknown municipality code {code}")
+            bad("municipality", f"unknown municipality code {code}", reason="unknown_municipality", code=code)
     known_districts = {m.district for m in municipalities.municipalities().values()}
     districts = _values(params, "district")
     for district in districts:
         if district not in known_districts:
-            bad("district", f"unknown district {district!r}")
+            bad("district", f"unknown district {district!r}", reason="unknown_district", name=district)
     sex = _one(params, "sex")
     if sex is not None and sex not in SEXES:
-        bad("sex", "F or M")
+        bad("sex", "F or M", reason="unknown_sex")
     band = _one(params, "age_band")
     if band is not None and band not in AGE_BANDS:
-        bad("age_band", f"one of {', '.join(AGE_BANDS)}")
+        bad("age_band", f"one of {', '.join(AGE_BANDS)}", reason="unknown_age_band")
     group = _one(params, "group")
     if group is not None and group not in GROUPS:
-        bad("group", f"one of {', '.join(GROUPS)}")
+        bad("group", f"one of {', '.join(GROUPS)}", reason="unknown_group")
     by = tuple(dict.fromkeys(_values(params, "by")))
     for dim in by:
         if dim not in DIMENSIONS:
-            bad("by", f"unknown dimension {dim!r}; one of {', '.join(DIMENSIONS)}")
+            message = f"unknown dimension {dim!r}; one of {', '.join(DIMENSIONS)}"
+            bad("by", message, reason="unknown_dimension", dimension=dim)
     if indicator is not None:
         for dim in by:
             if dim in DIMENSIONS and dim not in indicator.dims:
-                bad("by", f"{indicator.label} cannot be broken down by {dim.replace('_', ' ')}")
-        for dim, value in (("sex", sex), ("age_band", band), ("group", group)):
-            if value is not None and dim not in indicator.dims:
-                bad(dim, f"{indicator.label} cannot be filtered by {dim.replace('_', ' ')}")
+                message = f"{indicator.label} cannot be broken down by {dim.replace('_', ' ')}"
+                bad("by", message, reason="not_by_dimension", dimension=dim)
+        # Three sentences rather than one with the dimension in it: Serbian words each its own way.
+        if sex is not None and "sex" not in indicator.dims:
+            bad("sex", f"{indicator.label} cannot be filtered by sex", reason="not_filtered_by_sex")
+        if band is not None and "age_band" not in indicator.dims:
+            bad("age_band", f"{indicator.label} cannot be filtered by age band", reason="not_filtered_by_age_band")
+        if group is not None and "group" not in indicator.dims:
+            bad("group", f"{indicator.label} cannot be filtered by group", reason="not_filtered_by_group")
     if errors:
-        raise Invalid("The indicator query has errors.", details=errors)
+        raise Invalid("The indicator query has errors.", reason="query_not_valid", details=errors)
     return Query(
         indicator=name or "",
         period=period,
@@ -1117,31 +1124,25 @@ async def _caseload(session: AsyncSession, shape: _Shape, filters: _Filters, nor
 # Small-cell suppression
 
 
-def _small(value: Any) -> bool:
-    return (
-        isinstance(value, int | float) and not isinstance(value, bool) and value in SMALL and float(value).is_integer()
-    )
-
-
 def _suppress(indicator: Indicator, shape: _Shape, cells: dict[Key, dict[str, Any]]) -> int:
     """Hide counts from 1 to 4, what would reveal them, and enough neighbours that no margin gives one away."""
     hidden = 0
     unit = indicator.unit
     for cell in cells.values():
-        if unit == "count" and _small(cell["value"]):
+        if unit == "count" and is_small(cell["value"]):
             cell["value"] = SUPPRESSED
         elif unit in ("rate", "share") and "numerator" in cell:
             num, den = cell["numerator"], cell["denominator"]
-            if _small(num) or _small(den - num):
+            if is_small(num) or is_small(den - num):
                 cell.update(value=SUPPRESSED, numerator=SUPPRESSED)
-            if _small(den):
+            if is_small(den):
                 cell.update(value=SUPPRESSED, denominator=SUPPRESSED)
         elif unit == "rate" and "occupancy" in cell:
-            if _small(cell["occupancy"]):
+            if is_small(cell["occupancy"]):
                 cell.update(value=SUPPRESSED, occupancy=SUPPRESSED)
-        elif unit == "median_days" and _small(cell["cases"]):
+        elif unit == "median_days" and is_small(cell["cases"]):
             cell.update(value=SUPPRESSED, cases=SUPPRESSED)
-        elif unit == "per_worker" and _small(cell["active_cases"]):
+        elif unit == "per_worker" and is_small(cell["active_cases"]):
             cell.update(value=SUPPRESSED, active_cases=SUPPRESSED)
     if unit == "count":
         _secondary(indicator, shape, cells)

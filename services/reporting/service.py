@@ -22,6 +22,7 @@ from services.reporting.schemas import (
     TablePublic,
 )
 from shared.auth import Role, User
+from shared.disclosure import SUPPRESSED, disclosed, is_small
 from shared.errors import Invalid, field_error
 from shared.reference import municipalities
 
@@ -156,11 +157,11 @@ def _summary_row(
     found = municipalities.get(code) if code else None
 
     def _shown(value: int, exact: bool, name: str = "") -> int | str:
-        return value if exact or not (1 <= value <= 4 or name in hidden) else indicators.SUPPRESSED
+        return SUPPRESSED if name in hidden and not exact else disclosed(value, exact=exact)
 
     female, male = _shown(counts["female"], exact, "female"), _shown(counts["male"], exact, "male")
-    if indicators.SUPPRESSED in (female, male):  # the total would give the other away
-        female = male = indicators.SUPPRESSED
+    if SUPPRESSED in (female, male):  # the total would give the other away
+        female = male = SUPPRESSED
     return IndicatorsPublic(
         municipality_code=code,
         municipality_name=found.name_latin if found else None,
@@ -184,7 +185,16 @@ async def summary(*, session: AsyncSession, user: User, municipality_code: str |
     if municipality_code is not None and not municipalities.is_known(municipality_code):
         raise Invalid(
             f"Unknown municipality code {municipality_code}.",
-            details=[field_error(["query", "municipality"], "unknown municipality code")],
+            reason="unknown_municipality",
+            params={"code": municipality_code},
+            details=[
+                field_error(
+                    ["query", "municipality"],
+                    "unknown municipality code",
+                    "unknown_municipality",
+                    params={"code": municipality_code},
+                )
+            ],
         )
     updated_at = await session.scalar(select(func.max(HOUSEHOLDS.c.projected_at)))
     counts = await _by_municipality(session, municipality_code)
@@ -197,7 +207,7 @@ async def summary(*, session: AsyncSession, user: User, municipality_code: str |
     if Role.admin not in user.roles:
         # The country's total is shown: a municipality hidden alone in a column would be the difference.
         for name in _SUMMARY:
-            small = [c for c in codes if not exact[c] and 1 <= counts[c][name] <= 4]
+            small = [c for c in codes if not exact[c] and is_small(counts[c][name])]
             if len(small) == 1:
                 others = [c for c in codes if c not in small and counts[c][name] > 0]
                 if others:

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
 from starlette.datastructures import QueryParams
 
 from services.reporting import ui_format, ui_indicators
@@ -21,6 +20,8 @@ from shared.auth import Role, User
 from shared.errors import DomainError
 from shared.ui.access import require_page_role
 from shared.ui.i18n import language_for
+from shared.ui.pages import Pages, base_context
+from shared.ui.places import all_districts, all_municipalities
 from shared.ui.templating import Message, make_templates, translator
 
 TEMPLATES = make_templates(Path(__file__).with_name("templates"))
@@ -83,16 +84,13 @@ def read_filters(query: QueryParams, defaults: dict[str, Any] | None = None, *, 
 def mark_problems(filters: Filters, exc: DomainError, request: Request) -> Message:
     """The query parser's field errors onto the form, and the page's message saying the figures are not shown."""
     translate = translator(request)
-    for problem in exc.details if isinstance(exc.details, list) else []:
-        loc = [str(part) for part in problem.get("loc", []) if part != "query"]
-        name = loc[0] if loc else ""
-        text = labels.problem_text(name, str(problem.get("msg", "")), translate)
+    for name, text in labels.REFUSALS.field_texts(exc, translate).items():
         if name in filters.errors:
             if text not in filters.errors[name]:
                 filters.errors[name] += " " + text
         else:
             filters.errors[name] = text
-    return Message(translate(labels.FILTERS_NOT_VALID), "error")
+    return Message(labels.REFUSALS.error_text(exc, translate), "error")
 
 
 def vocabularies(request: Request) -> dict[str, Any]:
@@ -107,32 +105,20 @@ def vocabularies(request: Request) -> dict[str, Any]:
         "age_band_options": [(band, labels.AGE_BANDS.get(band, band)) for band in AGE_BANDS],
         "group_options": [(g, translate(labels.GROUPS[g]) if g in labels.GROUPS else g) for g in GROUPS],
         "dimension_options": labels.labelled(labels.DIMENSIONS, translate),
-        "municipality_options": ui_format.all_municipalities(language),
-        "district_options": ui_format.all_districts(language),
+        "municipality_options": all_municipalities(language),
+        "district_options": all_districts(language),
         "indicator_dims": {name: sorted(i.dims) for name, i in CATALOGUE.items()},
     }
 
 
 def common(request: Request, user: User) -> dict[str, Any]:
-    language = language_for(request)
-    translate = translator(request)
     return {
-        "labels": labels,
-        "tr": translate,
-        "nav": "",
+        **base_context(request, user, labels=labels),
         "asset_url": lambda file: f"{ASSETS_PATH}/{file}",
-        "language_code": language,
     }
 
 
-def page(request: Request, name: str, user: User, status_code: int = 200, **context: Any) -> HTMLResponse:
-    return TEMPLATES.render(
-        request,
-        name,
-        {**common(request, user), **context},
-        user=user,
-        status_code=status_code,
-    )
+page = Pages(TEMPLATES, common)
 
 
 def query_string(query: Query) -> str:

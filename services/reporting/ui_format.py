@@ -10,8 +10,7 @@ from typing import Any
 from services.reporting import ui_indicators
 from services.reporting import ui_labels as labels
 from services.reporting.indicators import COUNTRY, Indicator, Query, Table
-from shared.reference import municipalities
-from shared.script import to_cyrillic
+from shared.ui.places import district_name, municipality_name, municipality_names
 
 Translate = Callable[[str], str]
 DIMENSION_COLUMNS = frozenset({"period", "area", "sex", "age_band", "group", "category"})
@@ -19,30 +18,6 @@ DIMENSION_COLUMNS = frozenset({"period", "area", "sex", "age_band", "group", "ca
 COUNT_COLUMNS = frozenset(
     {"numerator", "denominator", "workers", "active_cases", "over_norm", "norm", "capacity", "occupancy", "providers"}
 )
-
-
-def municipality_name(code: str, language: str) -> str:
-    found = municipalities.get(code)
-    if found is None:
-        return code
-    return found.name_cyrillic if language == "sr-Cyrl" else found.name_latin
-
-
-def district_name(name: str, language: str) -> str:
-    """Districts are named in Latin in the reference list; Cyrillic pages get them transliterated."""
-    return to_cyrillic(name) if language == "sr-Cyrl" else name
-
-
-def all_municipalities(language: str) -> list[tuple[str, str]]:
-    return sorted(
-        ((code, municipality_name(code, language)) for code in municipalities.municipalities()),
-        key=lambda pair: pair[1],
-    )
-
-
-def all_districts(language: str) -> list[tuple[str, str]]:
-    names = {m.district for m in municipalities.municipalities().values()}
-    return sorted(((name, district_name(name, language)) for name in names), key=lambda pair: pair[1])
 
 
 def area_name(key: str, level: str, language: str, translate: Translate) -> str:
@@ -117,7 +92,7 @@ def filter_lines(query: Query, language: str, translate: Translate) -> list[tupl
         (translate(labels.FILTERS["area"]), translate(labels.AREAS.get(query.area, query.area))),
         (
             translate(labels.FILTERS["municipalities"]),
-            ", ".join(municipality_name(c, language) for c in query.municipalities) or any_,
+            municipality_names(query.municipalities, language) or any_,
         ),
         (
             translate(labels.FILTERS["districts"]),

@@ -1,18 +1,19 @@
 """What reporting's pages and exports call things: the dimensions and their values, the table's columns, the units,
-the filters' problems and the exports' notes, marked for translation (English is the source language; the
+the refusals of the filters and the exports' notes, marked for translation (English is the source language; the
 catalogues in shared/locale hold the rest). The indicators' own names and descriptions are in ``ui_indicators``.
-Labels other services' pages use too (sex, groups, case states, service and opportunity types) are the same English
-msgids, so they are translated once."""
+The values of the events (sex, case states, service and opportunity types) are labelled once, in
+``shared.ui.vocabularies``."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from shared import disclosure
+from shared.ui import vocabularies
 from shared.ui.i18n import N_
-from shared.ui.messages import by_patterns
 from shared.ui.messages import labelled as labelled  # the templates call labels.labelled
+from shared.ui.refusals import Refusals
 
 Translate = Callable[[str], str]
 
@@ -27,7 +28,7 @@ DIMENSIONS = {
     "group": N_("Vulnerable group"),
     "category": N_("Category"),
 }
-SEX = {"F": N_("Female"), "M": N_("Male"), "unknown": N_("Sex not recorded")}
+SEX = {**vocabularies.SEX, "unknown": N_("Sex not recorded")}
 AGE_BANDS = {"0-17": "0–17", "18-29": "18–29", "30-49": "30–49", "50-64": "50–64", "65+": "65+"}
 GROUPS = {
     "unemployed_able_to_work": N_("Unemployed and able to work"),
@@ -38,34 +39,9 @@ GROUPS = {
     "elderly": N_("Elderly (65+)"),
     "child": N_("Child (under 18)"),
 }
-CASE_STATES = {
-    "open": N_("Open"),
-    "assessment": N_("Assessment"),
-    "plan": N_("Plan"),
-    "active": N_("Active"),
-    "closed": N_("Closed"),
-    "transferred": N_("Transferred"),
-}
-SERVICE_TYPES = {
-    "day_care": N_("Day care"),
-    "home_help": N_("Home help"),
-    "personal_assistance": N_("Personal assistance"),
-    "supported_housing": N_("Supported housing"),
-    "counselling": N_("Counselling"),
-    "shelter": N_("Shelter for victims of violence"),
-    "foster_care": N_("Foster care"),
-    "residential_care": N_("Residential care"),
-    "one_off_assistance": N_("One-off financial assistance"),
-    "documents_help": N_("Help to obtain personal documents"),
-    "employment_registration": N_("Employment-service registration"),
-}
-OPPORTUNITY_TYPES = {
-    "community_work": N_("Community work"),
-    "public_works": N_("Public works"),
-    "training": N_("Training"),
-    "internship": N_("Internship"),
-    "job": N_("Job"),
-}
+CASE_STATES = vocabularies.CASE_STATES
+SERVICE_TYPES = vocabularies.SERVICE_TYPES
+OPPORTUNITY_TYPES = vocabularies.OPPORTUNITY_TYPES
 CATEGORIES = {"case_state": CASE_STATES, "service_type": SERVICE_TYPES, "opportunity_type": OPPORTUNITY_TYPES}
 CATEGORY_NAMES = {
     "case_state": N_("Case state"),
@@ -99,7 +75,7 @@ EXPORT_UNITS = {**UNITS, "rate": N_("Rate (fraction of 1)"), "share": N_("Share 
 COUNTRY = N_("Serbia")
 PERCENT_UNITS = frozenset({"rate", "share"})
 
-SUPPRESSED = "<5"
+SUPPRESSED = disclosure.SUPPRESSED
 SUPPRESSION_NOTE = N_(
     "Small-cell suppression: a count below 5, and any figure from which one could be worked out, is shown as "
     "“<5”, so that nobody can be recognised in the table."
@@ -145,57 +121,40 @@ ANY = N_("not limited")
 WHOLE_RANGE = N_("from the first data")
 UNTIL_NOW = N_("up to now")
 
-# What the query parser says about a filter (an English sentence, maybe with the value), said in the page's
-# language, by the filter's field; anything else is shown as it came.
-_PROBLEMS: dict[str, list[tuple[re.Pattern[str], str]]] = {
-    "indicator": [
-        (re.compile(r"^choose"), N_("Choose an indicator.")),
-        (re.compile(r"unknown indicator"), N_("There is no such indicator.")),
-    ],
-    "period": [(re.compile(r"."), N_("Choose months, quarters or years."))],
-    "area": [(re.compile(r"."), N_("Choose municipalities, districts or the whole country."))],
-    "from": [
-        (re.compile(r"starts after it ends"), N_("The first month is after the last.")),
-        (re.compile(r"YYYY-MM"), N_("Give a month as year and month, for example 2026-03.")),
-    ],
-    "to": [(re.compile(r"YYYY-MM"), N_("Give a month as year and month, for example 2026-03."))],
-    "municipality": [
-        (re.compile(r"unknown municipality code (?P<code>\S+)"), N_("There is no municipality with code %(code)s."))
-    ],
-    "district": [(re.compile(r"unknown district '?(?P<name>[^']*)'?"), N_("There is no district “%(name)s”."))],
-    "sex": [
-        (re.compile(r"cannot be filtered"), N_("This indicator cannot be filtered by sex.")),
-        (re.compile(r"."), N_("Choose female or male.")),
-    ],
-    "age_band": [
-        (re.compile(r"cannot be filtered"), N_("This indicator cannot be filtered by age band.")),
-        (re.compile(r"."), N_("Choose one of the age bands.")),
-    ],
-    "group": [
-        (re.compile(r"cannot be filtered"), N_("This indicator cannot be filtered by vulnerable group.")),
-        (re.compile(r"."), N_("Choose one of the vulnerable groups.")),
-    ],
-    "by": [
-        (
-            re.compile(r"cannot be broken down by (?P<dimension>[a-z ]+)$"),
-            N_("This indicator cannot be broken down by %(dimension)s."),
-        ),
-        (re.compile(r"unknown dimension"), N_("There is no such breakdown.")),
-    ],
-}
-FILTERS_NOT_VALID = N_("The figures are not shown: check the marked filters.")
+
+def _named(params: Mapping[str, Any], translate: Translate) -> dict[str, Any]:
+    """A refusal's values as the page says them: a dimension by its (lower-case) name."""
+    out = dict(params)
+    key = str(out.get("dimension", "")).replace(" ", "_")
+    if key in DIMENSIONS:
+        out["dimension"] = translate(DIMENSIONS[key]).lower()
+    return out
 
 
-def problem_text(field: str, message: str, translate: Translate) -> str:
-    """What the query parser said about one filter, in the page's language."""
-
-    def named(params: dict[str, Any], _template: str) -> dict[str, Any]:
-        if "dimension" in params:
-            key = params["dimension"].replace(" ", "_")
-            params["dimension"] = translate(DIMENSIONS[key]).lower() if key in DIMENSIONS else params["dimension"]
-        return params
-
-    return by_patterns(message, _PROBLEMS.get(field, []), translate, named)
+# What the pages say for each refusal of the query parser and the API, by its code (shared.ui.refusals).
+REFUSALS = Refusals(
+    {
+        "query_not_valid": N_("The figures are not shown: check the marked filters."),
+        "indicator_missing": N_("Choose an indicator."),
+        "unknown_indicator": N_("There is no such indicator."),
+        "unknown_period": N_("Choose months, quarters or years."),
+        "unknown_area": N_("Choose municipalities, districts or the whole country."),
+        "months_reversed": N_("The first month is after the last."),
+        "month_format": N_("Give a month as year and month, for example 2026-03."),
+        "unknown_municipality": N_("There is no municipality with code %(code)s."),
+        "unknown_district": N_("There is no district “%(name)s”."),
+        "unknown_sex": N_("Choose female or male."),
+        "not_filtered_by_sex": N_("This indicator cannot be filtered by sex."),
+        "unknown_age_band": N_("Choose one of the age bands."),
+        "not_filtered_by_age_band": N_("This indicator cannot be filtered by age band."),
+        "unknown_group": N_("Choose one of the vulnerable groups."),
+        "not_filtered_by_group": N_("This indicator cannot be filtered by vulnerable group."),
+        "not_by_dimension": N_("This indicator cannot be broken down by %(dimension)s."),
+        "unknown_dimension": N_("There is no such breakdown."),
+        "unknown_event_id": N_("Resume from an event id this stream sent."),
+    },
+    adapt=_named,
+)
 
 
 def dimension_value(dim: str, value: object, translate: Translate, *, category: str | None = None) -> str:

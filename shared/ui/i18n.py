@@ -65,6 +65,13 @@ def translations(language: str) -> gettext.GNUTranslations:
     return load_translations(po_path(language), language)
 
 
+def translated_msgids(language: str) -> frozenset[str]:
+    """The msgids ``language``'s catalogue translates (not empty, not fuzzy): what a page can say in it."""
+    with po_path(language).open("rb") as source:
+        catalog = pofile.read_po(source, locale=catalogue_name(language), domain=DOMAIN)
+    return frozenset(m.id for m in catalog if isinstance(m.id, str) and m.id and m.string and not m.fuzzy)
+
+
 def _match(tag: str) -> str | None:
     """The interface language an Accept-Language tag asks for, if we have it."""
     parts = tag.lower().split("-")
@@ -117,6 +124,7 @@ __all__ = [
     "load_translations",
     "negotiate",
     "po_path",
+    "translated_msgids",
     "translations",
     "translations_for",
 ]

@@ -16,11 +16,11 @@ def labelled(vocabulary: Mapping[str, str], translate: Translate) -> list[tuple[
     return [(code, translate(label)) for code, label in vocabulary.items()]
 
 
-def render(template: str, params: Mapping[str, Any], translate: Translate) -> str:
+def render(template: str, params: Mapping[str, Any] | None, translate: Translate) -> str:
     """The translated template with ``params``; without them if they do not fit (a translation's mistake must not
     take the page down)."""
     try:
-        return translate(template) % params
+        return translate(template) % dict(params or {})
     except (KeyError, TypeError, ValueError):
         return translate(template)
 
