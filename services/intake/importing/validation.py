@@ -142,8 +142,8 @@ def check_household(group: Group, ctx: FileContext) -> Checked:
         for problem in jmbg_problems:
             member_index = int(problem["loc"][1])
             message = str(problem["msg"])
-            if problem.get("type") == "jmbg_repeated" or message.startswith("same JMBG as member "):
-                other = int(message.rsplit(" ", 1)[1]) - 1
+            if problem.get("type") == "jmbg_repeated":
+                other = int(problem["ctx"]["member"]) - 1
                 message = f"the same JMBG is on row {group.rows[other][0]} of this household"
             errors.append(RowError(group.rows[member_index][0], "jmbg", f"jmbg: {message}"))
     if errors:
@@ -168,7 +168,8 @@ def _row_error(error: Any, group: Group, household: dict[str, Any]) -> RowError:
     if column is None:  # a rule over several fields: JMBG or its reason, Roma only with consent, one head
         message = str(error["msg"]).removeprefix("Value error, ")
         if loc[:1] == ["members"]:
-            column = "markers" if "Roma" in message else "jmbg"
+            broken = getattr(ctx.get("error"), "reason", None)
+            column = "markers" if broken == "roma_needs_consent" else "jmbg"
             return RowError(row, column, f"{column}: {message}")
         heads = [group.rows[i][0] for i, m in enumerate(household["members"]) if m.get("relation") == "head"]
         if len(heads) > 1:
