@@ -5,7 +5,8 @@
 - supervisors: the same, plus the review of likely duplicates, erasure, the audit log of their municipalities and
   the imports of the municipalities they supervise;
 - administrators: everything everywhere, and the poverty lines;
-- employers and analysts: nothing here (they get aggregates and pseudonymous profiles from the other services).
+- employers and analysts: only the reference lists (municipalities, skills); the other services give them
+  aggregates and pseudonymous profiles.
 """
 
 from __future__ import annotations

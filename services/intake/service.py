@@ -1,8 +1,8 @@
 """Intake's use cases for households and persons: register, read, correct, search.
 
 The rows and events of a household are built in ``records``; consent and erasure are in ``privacy``, the audit
-log in ``audit``; likely duplicates and merging in ``duplicates``; poverty
-lines in ``poverty``; the bulk import in ``importing``.
+log in ``audit``; likely duplicates and merging in ``duplicates``; poverty lines in ``poverty``; the bulk import
+in ``importing``; who may do what in ``access``.
 """
 
 from __future__ import annotations
