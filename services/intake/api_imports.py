@@ -6,16 +6,15 @@ import asyncio
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
-from services.intake import importing, repository
+from services.intake import audit, importing
+from services.intake.access import Worker
 from services.intake.importing import ImportProgress
-from shared.auth import Role, User, require_role
-from shared.db import unit_of_work, utcnow
+from shared.db import unit_of_work
 from shared.web import Offset, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
-Worker = Annotated[User, Depends(require_role(Role.case_worker, Role.supervisor, Role.admin))]
 CSV = "text/csv; charset=utf-8"
 
 
@@ -47,7 +46,9 @@ async def upload(
 ) -> ImportProgress:
     """Queue the import; the job runs in the background (follow it with ``GET /api/imports/{id}``)."""
     if file.size is not None and file.size > importing.MAX_BYTES:
-        raise importing.FileTooLarge(f"The file is larger than {importing.MAX_BYTES // (1024 * 1024)} MB.")
+        raise importing.FileTooLarge(
+            f"The file is larger than {importing.MAX_BYTES // (1024 * 1024)} MB.", reason="file_too_large"
+        )
     content = await file.read(importing.MAX_BYTES + 1)
     # Checking the file is CPU work: done in a thread and before the transaction, which on SQLite would hold
     # the database for every other request meanwhile (so no SessionDep here).
@@ -79,18 +80,5 @@ async def get_import(job_id: uuid.UUID, user: Worker, session: SessionDep) -> Im
 async def import_errors(job_id: uuid.UUID, user: Worker, session: SessionDep) -> Response:
     """The failed rows with the reason for each, and the row as uploaded (fix them and upload this file)."""
     report = await importing.error_report_csv(session=session, user=user, job_id=job_id)
-    # The report holds the failed rows as uploaded (names, JMBGs): its download is a read of personal data.
-    await repository.write_audit(
-        session,
-        [
-            {
-                "at": utcnow(),
-                "actor": user.sub,
-                "action": "GET /api/imports/{job_id}/errors.csv",
-                "record_type": "import_job",
-                "record_id": job_id,
-                "municipality_code": None,
-            }
-        ],
-    )
+    await audit.import_report_read(session, user=user, action="GET /api/imports/{job_id}/errors.csv", job_id=job_id)
     return Response(report, media_type=CSV, headers=_attachment(f"import-{job_id}-errors.csv"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.intake import api, api_imports, handlers, importing, pages
+from services.intake import api, api_imports, handlers, importing, web
 from services.intake.models import plumbing
 from shared.idempotency import install_idempotency
 from shared.messaging.runtime import ServiceRuntime
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         settings=settings,
         runtime_factory=make_runtime,
-        routers=[api.router, api_imports.router, pages.router],
+        routers=[api.router, api_imports.router, web.router],
         title="Oslonac intake",
         description="Households and persons registered by social mapping.",
     )

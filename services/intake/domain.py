@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 Sex = Literal["F", "M"]
 JMBG_WEIGHTS = (7, 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+
+
+class RuleBroken(ValueError):
+    """A rule of a request model that does not hold: pydantic reports it as a ``value_error`` with the English
+    message (the API's ``msg``); the pages translate it by its ``reason`` and ``params`` (found in the error's
+    ``ctx["error"]``)."""
+
+    def __init__(self, message: str, *, reason: str, params: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.params: dict[str, Any] = dict(params or {})
+
+
+# The codes of JmbgProblem; a refusal names one as ``jmbg_<code>``.
+JMBG_PROBLEMS = ("length", "check_digit", "date", "birth_date", "sex")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,27 +10,22 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import privacy, repository, service
+from services.intake import access, audit, records, repository, service
 from services.intake.models import DuplicateCandidate, Person
 from services.intake.schemas import DuplicatePublic, MergeRequest, MergeResult, ReviewedPerson
-from shared.auth import Role, User
+from shared.auth import User
 from shared.db import utcnow
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, NotFound
 from shared.events import HouseholdMergedV1, PersonMergedV1
 from shared.messaging.outbox import OutboxWriter
-
-
-def _require_supervisor(user: User) -> None:
-    if not user.has_role(Role.supervisor, Role.admin):
-        raise Forbidden("Only a supervisor or an administrator reviews duplicates.")
 
 
 async def review_queue(
     *, session: AsyncSession, user: User, limit: int, offset: int, action: str
 ) -> list[DuplicatePublic]:
-    _require_supervisor(user)
+    access.ensure_supervisor(user, "Only a supervisor or an administrator reviews duplicates.")
     # A pair shows when either side is in the user's municipalities (a pair can cross a border).
-    pairs = await repository.open_duplicates(session, municipalities=service.scope(user), limit=limit, offset=offset)
+    pairs = await repository.open_duplicates(session, municipalities=access.scope(user), limit=limit, offset=offset)
     people = await repository.persons_by_ids(
         session, [i for pair in pairs for i in (pair.person_id, pair.other_person_id)]
     )
@@ -58,7 +53,7 @@ async def review_queue(
         )
         result.append((item, [(p, codes[p.household_id]) for p in (a, b) if visible[p.id]]))
     reads = [read for _, pair_reads in result for read in pair_reads]
-    await privacy.audit_person_reads(session, user=user, action=action, persons=reads)
+    await audit.person_reads(session, user=user, action=action, persons=reads)
     return [item for item, _ in result]
 
 
@@ -89,12 +84,12 @@ def _shown(person: Person, visible: bool, today: date) -> ReviewedPerson:
 
 
 async def _open_pair(session: AsyncSession, duplicate_id: uuid.UUID, user: User) -> DuplicateCandidate:
-    _require_supervisor(user)
+    access.ensure_supervisor(user, "Only a supervisor or an administrator reviews duplicates.")
     pair = await repository.get_duplicate(session, duplicate_id)
     if pair is None:
-        raise NotFound(f"No duplicate review item {duplicate_id}.")
+        raise NotFound(f"No duplicate review item {duplicate_id}.", reason="duplicate_not_found")
     if pair.status != "open":
-        raise Conflict(f"This pair was already {pair.status}.")
+        raise Conflict(f"This pair was already {pair.status}.", reason="pair_resolved", params={"status": pair.status})
     return pair
 
 
@@ -132,7 +127,7 @@ async def merge(
     )
     people = await repository.persons_by_ids(session, [keep_id, drop_id])
     if len(people) < 2:
-        raise Conflict("One of the two records no longer exists.")
+        raise Conflict("One of the two records no longer exists.", reason="record_gone")
     keep_h = await service.household_for(
         session=session, household_id=people[keep_id].household_id, user=user, for_update=True
     )
@@ -144,10 +139,13 @@ async def merge(
     found_survivor = next((p for p in keep_h.members if p.id == keep_id), None)
     found_merged = next((p for p in drop_h.members if p.id == drop_id), None)
     if found_survivor is None or found_merged is None:
-        raise Conflict("One of the two records changed meanwhile; open the review queue again.")
+        raise Conflict("One of the two records changed meanwhile; open the review queue again.", reason="pair_changed")
     survivor, merged = found_survivor, found_merged
     if survivor.jmbg and merged.jmbg and survivor.jmbg != merged.jmbg:
-        raise Conflict("The two records have different JMBGs: they are two people. Dismiss the pair instead.")
+        raise Conflict(
+            "The two records have different JMBGs: they are two people. Dismiss the pair instead.",
+            reason="different_jmbgs",
+        )
     now = utcnow()
 
     jmbg = merged.jmbg
@@ -199,12 +197,12 @@ async def merge(
             ),
         )
         if drop_h.id != keep_h.id:
-            service.apply_poverty(drop_h, drop_h.members, lines=lines, on=now.date())
+            records.apply_poverty(drop_h, drop_h.members, lines=lines, on=now.date())
             drop_h.version += 1
-            await outbox.add(session, service.updated_event(drop_h, drop_h.members, "merged"))
-    service.apply_poverty(keep_h, keep_h.members, lines=lines, on=now.date())
+            await outbox.add(session, records.updated_event(drop_h, drop_h.members, "merged"))
+    records.apply_poverty(keep_h, keep_h.members, lines=lines, on=now.date())
     keep_h.version += 1
-    await outbox.add(session, service.updated_event(keep_h, keep_h.members, "merged"))
+    await outbox.add(session, records.updated_event(keep_h, keep_h.members, "merged"))
     await session.flush()
     return MergeResult(
         survivor_person_id=survivor.id,

@@ -6,12 +6,12 @@ import math
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import repository, service
+from services.intake import access, records, repository
 from services.intake.models import PovertyLine
 from services.intake.schemas import PovertyLineChange, PovertyLinePublic
-from shared.auth import Role, User
+from shared.auth import User
 from shared.db import utcnow
-from shared.errors import Forbidden, Invalid
+from shared.errors import Invalid
 from shared.messaging.outbox import OutboxWriter
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -23,21 +23,28 @@ async def set_poverty_line(
 ) -> PovertyLineChange:
     """Set the year's line and recompute every household's flag; each household whose flag, applicable year or
     scale changed gets ``intake.household.updated`` (reason ``poverty_line_changed``) in the same transaction."""
-    if Role.admin not in user.roles:
-        raise Forbidden("Only an administrator sets poverty lines.")
+    access.ensure_admin(user, "Only an administrator sets poverty lines.")
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise Invalid(f"The year must be between {FIRST_YEAR} and {LAST_YEAR}.")
+        raise Invalid(
+            f"The year must be between {FIRST_YEAR} and {LAST_YEAR}.",
+            reason="poverty_line_year",
+            params={"first": FIRST_YEAR, "last": LAST_YEAR},
+        )
     if not (math.isfinite(amount) and 0 < amount <= MAX_AMOUNT):
-        raise Invalid(f"The line must be a positive amount of at most {MAX_AMOUNT:,.0f} RSD.")
+        raise Invalid(
+            f"The line must be a positive amount of at most {MAX_AMOUNT:,.0f} RSD.",
+            reason="poverty_line_amount",
+            params={"max": int(MAX_AMOUNT)},
+        )
     now = utcnow()
     line: PovertyLine = await repository.upsert_poverty_line(session, year=year, amount=amount, by=user.sub, at=now)
     lines = await repository.poverty_lines(session)
     households = await repository.all_households_for_poverty(session)
     changed = []
     for household in households:
-        if service.apply_poverty(household, household.members, lines=lines, on=now.date()):
+        if records.apply_poverty(household, household.members, lines=lines, on=now.date()):
             household.version += 1
-            changed.append(service.updated_event(household, household.members, "poverty_line_changed"))
+            changed.append(records.updated_event(household, household.members, "poverty_line_changed"))
     await outbox.add_many(session, list(changed))
     await session.flush()
     return PovertyLineChange(

@@ -1,4 +1,4 @@
-"""Consent per purpose, erasure, and the audit log of reads of personal data.
+"""Consent per purpose and erasure (the audit log of reads of personal data is in ``audit``).
 
 What each service must do on intake's privacy events is documented in docs/privacy.md.
 """
@@ -6,95 +6,34 @@ What each service must do on intake's privacy events is documented in docs/priva
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import repository, service
-from services.intake.models import AuditEntry, ConsentRecord, Household, Person, plumbing
+from services.intake import access, records, repository, service
+from services.intake.models import ConsentRecord, Household, Person, plumbing
 from services.intake.schemas import ConsentChange
-from shared.auth import Role, User
+from shared.auth import User
 from shared.db import utcnow
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, NotFound
 from shared.events import PersonConsentChangedV1, PersonErasedV1
 from shared.idempotency import redact_answers_mentioning
 from shared.messaging.outbox import OutboxWriter
 
 
-async def audit_household_read(
-    session: AsyncSession, *, user: User, action: str, households: Sequence[Household]
-) -> None:
-    """One audit row per person whose personal data ``user`` is about to see."""
-    persons = [(p, h.municipality_code) for h in households for p in h.members]
-    await audit_person_reads(session, user=user, action=action, persons=persons)
-
-
-async def audit_person_read(session: AsyncSession, *, user: User, action: str, person: Person) -> None:
-    codes = await repository.household_municipalities(session, [person.household_id])
-    await audit_person_reads(session, user=user, action=action, persons=[(person, codes.get(person.household_id, ""))])
-
-
-async def audit_person_reads(
-    session: AsyncSession, *, user: User, action: str, persons: Sequence[tuple[Person, str]]
-) -> None:
-    """One audit row per (person, municipality of their household) read; erased persons have nothing to read."""
-    now = utcnow()
-    await repository.write_audit(
-        session,
-        [
-            {
-                "at": now,
-                "actor": user.sub,
-                "action": action,
-                "record_type": "person",
-                "record_id": p.id,
-                "municipality_code": code or None,
-            }
-            for p, code in persons
-            if p.erased_at is None
-        ],
-    )
-
-
-async def audit_log(
-    *,
-    session: AsyncSession,
-    user: User,
-    record_id: uuid.UUID | None,
-    actor: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
-    offset: int,
-) -> list[AuditEntry]:
-    """Supervisors see reads in their municipalities; admins see all."""
-    if not user.has_role(Role.supervisor, Role.admin):
-        raise Forbidden("Only supervisors and administrators can read the audit log.")
-    return await repository.query_audit(
-        session,
-        municipalities=service.scope(user),
-        record_id=record_id,
-        actor=actor,
-        since=since,
-        until=until,
-        limit=limit,
-        offset=offset,
-    )
-
-
 async def _person_in_scope(session: AsyncSession, person_id: uuid.UUID, user: User) -> tuple[Household, Person]:
     found = await repository.get_person(session, person_id)
     if found is None:
-        raise NotFound(f"No person {person_id}.")
+        raise NotFound(f"No person {person_id}.", reason="person_not_found")
     household = await service.household_for(
         session=session, household_id=found.household_id, user=user, for_update=True
     )
     person = next((p for p in household.members if p.id == person_id), None)
     if person is None:  # merged away meanwhile
-        raise Conflict("This person's record changed meanwhile (merged); open the household again.")
+        raise Conflict(
+            "This person's record changed meanwhile (merged); open the household again.", reason="person_merged"
+        )
     if person.erased_at is not None:
-        raise Conflict("This person's data was erased.")
+        raise Conflict("This person's data was erased.", reason="person_erased")
     return household, person
 
 
@@ -130,7 +69,7 @@ async def change_consent(
             changed_at=now,
         ),
     )
-    await outbox.add(session, service.updated_event(household, household.members, "consent_changed"))
+    await outbox.add(session, records.updated_event(household, household.members, "consent_changed"))
     await session.flush()
     return person
 
@@ -141,8 +80,7 @@ async def erase_person(*, session: AsyncSession, outbox: OutboxWriter, person_id
     Names, JMBG, phone, birth date, skills, markers and consents go; the consent history and the audit log keep
     only the person's pseudonymous id. If no member with data is left, the household's address goes too.
     """
-    if not user.has_role(Role.supervisor, Role.admin):
-        raise Forbidden("Only a supervisor or an administrator can erase a person's data.")
+    access.ensure_supervisor(user, "Only a supervisor or an administrator can erase a person's data.")
     household, person = await _person_in_scope(session, person_id, user)
     now = utcnow()
     for name in ("given_name", "family_name", "given_key", "family_key", "search_words", "birth_date", "jmbg", "phone"):
@@ -160,6 +98,6 @@ async def erase_person(*, session: AsyncSession, outbox: OutboxWriter, person_id
     # A registration's stored answer (Idempotency-Key) holds the person's data until the key expires.
     await redact_answers_mentioning(session, plumbing.idempotency_keys, str(person.id))
     await outbox.add(session, PersonErasedV1(household_id=household.id, person_id=person.id, erased_at=now))
-    await outbox.add(session, service.updated_event(household, household.members, "person_erased"))
+    await outbox.add(session, records.updated_event(household, household.members, "person_erased"))
     await session.flush()
     return person

@@ -261,29 +261,33 @@ async def write_audit(session: AsyncSession, entries: list[dict[str, Any]]) -> N
         await session.execute(insert(AuditEntry), entries)
 
 
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Which rows of the audit log to show: of one record, of one actor, in a time range; newest first."""
+
+    record_id: uuid.UUID | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+    offset: int = 0
+
+
 async def query_audit(
-    session: AsyncSession,
-    *,
-    municipalities: Sequence[str] | None,
-    record_id: uuid.UUID | None,
-    actor: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
-    offset: int,
+    session: AsyncSession, *, municipalities: Sequence[str] | None, wanted: AuditQuery
 ) -> list[AuditEntry]:
     query = select(AuditEntry)
     if municipalities is not None:
         query = query.where(AuditEntry.municipality_code.in_(list(municipalities)))
-    if record_id is not None:
-        query = query.where(AuditEntry.record_id == record_id)
-    if actor:
-        query = query.where(AuditEntry.actor == actor)
-    if since is not None:
-        query = query.where(AuditEntry.at >= since)
-    if until is not None:
-        query = query.where(AuditEntry.at < until)
-    rows = await session.execute(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
+    if wanted.record_id is not None:
+        query = query.where(AuditEntry.record_id == wanted.record_id)
+    if wanted.actor:
+        query = query.where(AuditEntry.actor == wanted.actor)
+    if wanted.since is not None:
+        query = query.where(AuditEntry.at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(AuditEntry.at < wanted.until)
+    rows = await session.execute(query.order_by(AuditEntry.id.desc()).limit(wanted.limit).offset(wanted.offset))
     return list(rows.scalars().all())
 
 

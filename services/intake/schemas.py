@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.intake.domain import RuleBroken
 from shared.events.intake import Education, EmploymentStatus, Purpose, Relation, Sex
 from shared.reference import skills as skill_list
 from shared.text import NAME_RULE, CleanText, HumanName
@@ -66,9 +67,9 @@ class PersonCreate(Strict):
     @classmethod
     def _plausible_birth_date(cls, value: date) -> date:
         if value > date.today():
-            raise ValueError("birth date is in the future")
+            raise RuleBroken("birth date is in the future", reason="date_future")
         if value.year < 1900:
-            raise ValueError("birth date is before 1900")
+            raise RuleBroken("birth date is before 1900", reason="date_before_1900")
         return value
 
     @field_validator("skills")
@@ -76,7 +77,11 @@ class PersonCreate(Strict):
     def _known_skills(cls, value: list[str]) -> list[str]:
         unknown = skill_list.unknown(value)
         if unknown:
-            raise ValueError(f"not on the skills list: {', '.join(unknown)}")
+            raise RuleBroken(
+                f"not on the skills list: {', '.join(unknown)}",
+                reason="unknown_skills",
+                params={"skills": ", ".join(unknown)},
+            )
         return list(dict.fromkeys(value))
 
     @field_validator("markers", "consents")
@@ -87,12 +92,13 @@ class PersonCreate(Strict):
     @model_validator(mode="after")
     def _jmbg_or_reason(self) -> PersonCreate:
         if self.jmbg is None and self.missing_jmbg_reason is None:
-            raise ValueError("give the JMBG, or say why there is none (missing_jmbg_reason)")
+            raise RuleBroken("give the JMBG, or say why there is none (missing_jmbg_reason)", reason="jmbg_or_reason")
         if self.jmbg is not None:
             self.missing_jmbg_reason = None
         if "roma" in self.markers and "ethnicity" not in self.consents:
-            raise ValueError(
-                "the Roma marker is recorded only with the person's explicit consent ('ethnicity' in consents)"
+            raise RuleBroken(
+                "the Roma marker is recorded only with the person's explicit consent ('ethnicity' in consents)",
+                reason="roma_needs_consent",
             )
         return self
 
@@ -115,7 +121,10 @@ class HouseholdCreate(Strict):
     def _one_head(self) -> HouseholdCreate:
         heads = [i for i, m in enumerate(self.members) if m.relation == "head"]
         if len(heads) > 1:
-            raise ValueError(f"a household has one head; members {', '.join(str(i + 1) for i in heads)} are heads")
+            raise RuleBroken(
+                f"a household has one head; members {', '.join(str(i + 1) for i in heads)} are heads",
+                reason="one_head",
+            )
         if not heads and self.members[0].relation is None:
             self.members[0].relation = "head"
         return self
@@ -157,7 +166,7 @@ class PersonUpdate(Strict):
     @classmethod
     def _names_stay(cls, value: str | None) -> str:
         if value is None:
-            raise ValueError("a name cannot be removed (erase the person instead)")
+            raise RuleBroken("a name cannot be removed (erase the person instead)", reason="name_required")
         return value
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from services.intake import importing
 from services.intake.domain import make_jmbg
+from services.intake.importing import runner
 from services.intake.models import Household, ImportedHousehold, ImportJob, Person, plumbing
 from shared.events import HouseholdRegisteredV2, decode_event
 from shared.settings import KafkaSettings
@@ -243,9 +244,9 @@ def jmbg_date(jmbg: str) -> str:
 async def test_an_interrupted_job_is_finished_by_the_next_runtime_without_duplicates(
     database: str, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(runner, "CHUNK_ROWS", 4)
     rows = [row(f"R-{i // 2}", f"Person{i}", birth_date=f"19{50 + i}-01-01") for i in range(20)]  # 10 households
-    real_store = importing.store_chunk
+    real_store = runner.store_chunk
     calls = 0
 
     async def crash_after_two_chunks(*args: Any, **kwargs: Any) -> None:
@@ -255,7 +256,7 @@ async def test_an_interrupted_job_is_finished_by_the_next_runtime_without_duplic
             raise asyncio.CancelledError  # as if the process stopped in the middle of the job
         await real_store(*args, **kwargs)
 
-    monkeypatch.setattr(importing, "store_chunk", crash_after_two_chunks)
+    monkeypatch.setattr(runner, "store_chunk", crash_after_two_chunks)
     settings: dict[str, Any] = {"kafka": OFFLINE, "tokens": tokens, "run_relay": False, "run_consumer": False}
     async with running_service("intake", database_url=database, **settings) as first:
         r = await upload(first, csv_file(rows))
@@ -269,7 +270,7 @@ async def test_an_interrupted_job_is_finished_by_the_next_runtime_without_duplic
 
         half = await eventually(progress, lambda job: job["done"] == 8 and calls > 2)
         assert half["status"] == "running" and half["households"] == 4
-    monkeypatch.setattr(importing, "store_chunk", real_store)
+    monkeypatch.setattr(runner, "store_chunk", real_store)
 
     async with running_service("intake", database_url=database, **settings) as second:
         job = await finished(second, job_id)
@@ -345,15 +346,15 @@ async def test_the_template_downloads_and_imports(intake: RunningService):
 async def test_a_bug_while_validating_fails_the_job_instead_of_retrying_it(
     intake: RunningService, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 2)
-    real_check = importing.check_household
+    monkeypatch.setattr(runner, "CHUNK_ROWS", 2)
+    real_check = runner.check_household
 
-    def broken_on_the_third_household(group: importing.Group, ctx: importing.FileContext) -> importing.Checked:
+    def broken_on_the_third_household(group: runner.Group, ctx: runner.FileContext) -> runner.Checked:
         if group.ref == "B-3":
             raise RuntimeError("boom")
         return real_check(group, ctx)
 
-    monkeypatch.setattr(importing, "check_household", broken_on_the_third_household)
+    monkeypatch.setattr(runner, "check_household", broken_on_the_third_household)
     r = await upload(intake, csv_file([row(f"B-{i}", "Ana") for i in range(1, 6)]))
     job = await finished(intake, r.json()["id"])
     assert job["status"] == "failed"

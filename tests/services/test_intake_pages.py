@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from markupsafe import escape
 
 from services.intake.domain import make_jmbg
+from services.intake.web._labels import REFUSALS
 from shared.settings import KafkaSettings
-from tests.fixtures.auth import ADA, Tokens
+from shared.ui.refusals import refusal_text
+from tests.fixtures.auth import ADA, NOVI_SAD, Tokens
 from tests.fixtures.databases import DatabaseFactory
 from tests.fixtures.services import RunningService, running_service
 
@@ -87,6 +90,32 @@ async def test_registering_through_the_form_corrects_a_rejected_jmbg(intake: Run
     assert detail.status_code == 200
     assert "Јелена Ђорђевић" in detail.text and good in detail.text
     assert detail.text.count('class="person"') == 3
+
+
+async def test_the_forms_refusals_are_said_by_code_in_the_pages_language(intake: RunningService):
+    def speaking(language: str) -> dict[str, str]:
+        return intake.auth("worker") | {"Cookie": f"oslonac_lang={language}"}
+
+    jmbg = make_jmbg(__import__("datetime").date(1979, 4, 2), "F", serial=41)
+    form = household_form(a1=person("Vesna", "Tot", "1979-04-02", "F", jmbg=jmbg, consents="case_work"))
+    first = await intake.client.post("/intake/households/new", data=form, headers=speaking("en"))
+    assert first.status_code == 303
+    again = await intake.client.post("/intake/households/new", data=form, headers=speaking("sr-Cyrl"))
+    assert again.status_code == 422
+    assert escape(refusal_text(REFUSALS, "jmbg_registered", language="sr-Cyrl")) in again.text
+    assert first.headers["location"].split("?")[0] in again.text  # the household already registered is linked
+
+    roma = household_form(a1=person("Vesna", "Tot", "1979-04-02", "F", missing_jmbg_reason="not_known", markers="roma"))
+    refused = await intake.client.post("/intake/households/new", data=roma, headers=speaking("en"))
+    assert refused.status_code == 422
+    assert escape(refusal_text(REFUSALS, "roma_needs_consent", language="en")) in refused.text
+    assert re.search(r'id="members-a1-marker-roma"[^>]*aria-invalid="true"', refused.text)  # the field it is about
+
+    elsewhere = {**form, "municipality_code": NOVI_SAD, "members-a1-jmbg": ""}
+    elsewhere["members-a1-missing_jmbg_reason"] = "not_known"
+    foreign = await intake.client.post("/intake/households/new", data=elsewhere, headers=speaking("sr-Latn"))
+    assert foreign.status_code == 422
+    assert escape(refusal_text(REFUSALS, "municipality_not_yours", language="sr-Latn")) in foreign.text
 
 
 async def test_inline_jmbg_check_explains_the_problem(intake: RunningService):

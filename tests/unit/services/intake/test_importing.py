@@ -11,22 +11,10 @@ import pytest
 
 from services.intake import importing
 from services.intake.domain import make_jmbg
-from services.intake.importing import (
-    COLUMNS,
-    FileContext,
-    Group,
-    check_household,
-    check_upload,
-    households,
-    parse_amount,
-    parse_bool,
-    parse_codes,
-    parse_date,
-    parse_sex,
-    plan_file,
-    read_layout,
-    records,
-)
+from services.intake.importing import COLUMNS, check_upload, jobs
+from services.intake.importing.reading import Group, households, plan_file, read_layout, records
+from services.intake.importing.validation import FileContext, check_household
+from services.intake.importing.values import parse_amount, parse_bool, parse_codes, parse_date, parse_sex
 from shared.errors import Invalid
 
 ADA, RUMA, NOVI_SAD = "80012", "80357", "89010"
@@ -124,7 +112,7 @@ def test_an_upload_must_be_utf8_csv_with_rows():
 
 
 def test_a_file_over_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(importing, "MAX_BYTES", 100)
+    monkeypatch.setattr(jobs, "MAX_BYTES", 100)
     with pytest.raises(importing.FileTooLarge):
         check_upload(filename="a.csv", content=file_text([person()] * 5).encode())
 
@@ -272,7 +260,7 @@ def test_the_template_is_a_valid_household_in_both_scripts():
     assert text.startswith("\ufeff")
     checked = check_upload(filename="t.csv", content=text.encode())
     assert checked.total_rows == 2
-    decoded = importing.decode(checked.content)
+    decoded = importing.reading.decode(checked.content)
     layout = read_layout(decoded)
     assert layout.names == COLUMNS
     plan = plan_file(decoded, layout)

@@ -1,51 +1,33 @@
-"""Intake's pages for case workers: search, register a household, household detail. Thin: the same service
-calls as the API, rendered with Jinja2 + htmx. Imports, duplicates, poverty lines and the audit log are in
-``ui_admin``."""
+"""Registering a household (the form, its member rows, the inline JMBG check), the household's page, and the
+consent and erasure buttons on it."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import date
+from html import escape
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.exceptions import HTTPException
 
-from services.intake import domain, privacy, service, ui_admin, ui_forms, ui_imports
-from services.intake import ui_labels as labels
-from services.intake.schemas import ConsentChange
-from services.intake.ui_common import WorkerPage, action, page
+from services.intake import domain, privacy, service
+from services.intake.access import WorkerPage
+from services.intake.schemas import ConsentChange, HouseholdCreate
+from services.intake.web import _forms
+from services.intake.web import _labels as labels
+from services.intake.web._common import action, page
 from shared.db import utcnow
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, Forbidden
 from shared.events.intake import Purpose
+from shared.ui.formats import parse_date
+from shared.ui.forms import Form as PageForm
+from shared.ui.forms import form_text, post_form
 from shared.ui.templating import Message, translator
 from shared.web import RuntimeDep, SessionDep
 
-router = APIRouter(include_in_schema=False)
-
-
-# --- search ---------------------------------------------------------------------------------------------------
-
-
-@router.get("/", response_class=HTMLResponse)
-async def search_page(
-    request: Request, user: WorkerPage, session: SessionDep, q: str = "", municipality: str = "", offset: int = 0
-) -> HTMLResponse:
-    code = municipality or None
-    results = await service.search(
-        session=session,
-        user=user,
-        query=q[:200],
-        municipality=code,
-        limit=25,
-        offset=max(offset, 0),
-        action=action(request),
-    )
-    return page(request, "search.html", user, q=q, municipality=municipality, results=results, offset=offset)
-
-
-# --- register -------------------------------------------------------------------------------------------------
+router = APIRouter()
 
 
 def _new_token() -> str:
@@ -54,10 +36,10 @@ def _new_token() -> str:
 
 @router.get("/households/new", response_class=HTMLResponse)
 async def new_household_page(request: Request, user: WorkerPage) -> HTMLResponse:
-    first = ui_forms.empty_member(_new_token())
+    first = _forms.empty_member(_new_token())
     first["relation"] = "head"
     codes = sorted(user.municipalities)
-    form = ui_forms.HouseholdForm(
+    form = _forms.HouseholdForm(
         values={
             "municipality_code": codes[0] if len(codes) == 1 else "",
             "settlement": "",
@@ -74,80 +56,73 @@ async def new_household_page(request: Request, user: WorkerPage) -> HTMLResponse
 @router.get("/households/member-row", response_class=HTMLResponse)
 async def member_row(request: Request, user: WorkerPage) -> HTMLResponse:
     """One more member fieldset for the registration form (htmx appends it)."""
-    member = ui_forms.empty_member(_new_token())
+    member = _forms.empty_member(_new_token())
     return page(request, "_member.html", user, member=member, errors={}, number=None)
 
 
 @router.post("/households/check-jmbg", response_class=HTMLResponse)
 async def check_jmbg(request: Request, user: WorkerPage) -> HTMLResponse:
     """Inline validation of one member's JMBG against the birth date and sex typed so far."""
-    form = await request.form()
-    token = str(form.get("token", ""))
-    jmbg = str(form.get(f"members-{token}-jmbg", "")).strip()
-    birth = ui_forms.parse_date(str(form.get(f"members-{token}-birth_date", "")))
-    sex = str(form.get(f"members-{token}-sex", ""))
-    gettext = translator(request)
+    data = await request.form()
+    token = str(data.get("token", ""))
+    jmbg = form_text(data, f"members-{token}-jmbg")
+    birth = parse_date(str(data.get(f"members-{token}-birth_date", "")))
+    sex = str(data.get(f"members-{token}-sex", ""))
+    translate = translator(request)
     message = ""
     if jmbg and not (len(jmbg) == 13 and jmbg.isascii() and jmbg.isdigit()):
-        message = labels.error_text("jmbg_length", gettext)
+        message = labels.REFUSALS.say("jmbg_length", None, translate)
     elif jmbg:
         if birth is None or sex not in {"F", "M"}:
             problem = domain.check_jmbg(jmbg, birth_date=domain.jmbg_birth_date(jmbg) or utcnow().date(), sex="F")
             if problem is not None and problem.code in {"length", "check_digit", "date"}:
-                message = labels.error_text(f"jmbg_{problem.code}", gettext)
+                message = labels.REFUSALS.say(f"jmbg_{problem.code}", None, translate)
         else:
-            from datetime import date
-
             problem = domain.check_jmbg(jmbg, birth_date=date.fromisoformat(birth), sex=sex)  # type: ignore[arg-type]
             if problem is not None:
-                message = labels.error_text(f"jmbg_{problem.code}", gettext, dict(problem.params))
-    return HTMLResponse(f'<p class="field__error">{_escape(message)}</p>' if message else "")
-
-
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text)
+                message = labels.REFUSALS.say(f"jmbg_{problem.code}", dict(problem.params), translate)
+    return HTMLResponse(f'<p class="field__error">{escape(message)}</p>' if message else "")
 
 
 @router.post("/households/new", response_class=HTMLResponse)
 async def register_household_page(
     request: Request, user: WorkerPage, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
-    gettext = translator(request)
-    form = ui_forms.read_form(await request.form())
-    payload = ui_forms.to_payload(form, gettext)
-    data = ui_forms.validate(form, payload, gettext) if payload is not None else None
-    if data is not None:
+    translate = translator(request)
+    form = _forms.read_form(await request.form())
+    payload = _forms.to_payload(form, translate)
+    data = _forms.validate(form, payload, translate) if payload is not None else None
+
+    async def register(data: HouseholdCreate) -> str:
         try:
             registered = await service.register_household(session=session, outbox=runtime.outbox, data=data, user=user)
-        except Invalid as exc:
-            await session.rollback()
-            for problem in exc.details or []:
-                kind = problem.get("type", "invalid")
-                if problem.get("msg", "").startswith("unknown municipality"):
-                    kind = "unknown_municipality"
-                place_params = problem.get("ctx", {})
-                ui_forms.place_error(form, list(problem.get("loc", [])), kind, gettext, place_params)
-            if not exc.details:
-                form.form_errors.append(exc.message)
         except Conflict as exc:
-            await session.rollback()
-            existing = (exc.details or {}).get("existing_household_id")
-            form.form_errors.append(gettext("A person with this JMBG is already registered."))
-            if existing:
+            if existing := (exc.details or {}).get("existing_household_id"):
                 form.values["existing_household_id"] = existing
-        except HTTPException as exc:
-            await session.rollback()
-            if exc.status_code != 403:
-                raise
-            form.errors["municipality_code"] = gettext("You do not work for this municipality.")
-        else:
-            return RedirectResponse(f"/intake/households/{registered.household.id}?registered=1", status_code=303)
-    return page(request, "household_form.html", user, status_code=422, form=form)
+            raise
+        except Forbidden as exc:
+            if exc.reason == "municipality_not_yours":
+                form.errors["municipality_code"] = labels.REFUSALS.error_text(exc, translate)
+            raise
+        return f"/intake/households/{registered.household.id}?registered=1"
 
+    async def render(*, form: PageForm, status_code: int, messages: list[Message]) -> Response:
+        assert isinstance(form, _forms.HouseholdForm)
+        _forms.place_refusal_fields(form)
+        if not (form.errors or form.form_errors):  # a refusal of no field: said above the form
+            form.form_errors.extend(m.text for m in messages)
+        return page(request, "household_form.html", user, status_code=422, form=form)
 
-# --- household detail -----------------------------------------------------------------------------------------
+    return await post_form(
+        request,
+        session,
+        form,
+        data,
+        command=register,
+        render=render,
+        refusals=labels.REFUSALS,
+        not_done=labels.NOT_REGISTERED,
+    )
 
 
 @router.get("/households/{household_id}", response_class=HTMLResponse)
@@ -184,7 +159,3 @@ async def erase_person_page(
 ) -> Response:
     person = await privacy.erase_person(session=session, outbox=runtime.outbox, person_id=person_id, user=user)
     return RedirectResponse(f"/intake/households/{person.household_id}", status_code=303)
-
-
-router.include_router(ui_admin.router)
-router.include_router(ui_imports.router)

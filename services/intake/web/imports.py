@@ -1,4 +1,4 @@
-"""Intake's bulk-import pages: upload a field file, watch the job's progress bar, download the row errors."""
+"""Bulk import pages: upload a field file, watch the job's progress bar, download the row errors."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from services.intake import importing
-from services.intake.ui_common import WorkerPage, page
+from services.intake.access import WorkerPage
+from services.intake.web import _labels as labels
+from services.intake.web._common import page
 from shared.db import unit_of_work
-from shared.errors import Invalid
+from shared.errors import DomainError
 from shared.ui.templating import Message, translator
 from shared.web import RuntimeDep, SessionDep
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()
 
 
 @router.get("/imports", response_class=HTMLResponse)
@@ -27,6 +29,7 @@ async def imports_page(request: Request, user: WorkerPage, session: SessionDep) 
 
 @router.post("/imports", response_class=HTMLResponse)
 async def upload_page(request: Request, user: WorkerPage, runtime: RuntimeDep) -> Response:
+    """Checked outside any transaction (CPU work, in a thread), as the API does; a refusal shows the list again."""
     gettext = translator(request)
     form = await request.form()
     upload = form.get("file")
@@ -37,10 +40,12 @@ async def upload_page(request: Request, user: WorkerPage, runtime: RuntimeDep) -
         content = await upload.read(importing.MAX_BYTES + 1)
         try:
             checked = await asyncio.to_thread(importing.check_upload, filename=upload.filename, content=content)
-        except importing.FileTooLarge:
-            error = gettext("The file is larger than 50 MB; split it into several files.")
-        except Invalid as exc:
-            error = gettext("The file cannot be imported: %(reason)s") % {"reason": exc.message}
+        except importing.FileTooLarge as exc:
+            error = labels.REFUSALS.error_text(exc, gettext)
+        except DomainError as exc:
+            error = gettext("The file cannot be imported: %(reason)s") % {
+                "reason": labels.REFUSALS.error_text(exc, gettext)
+            }
         else:
             async with unit_of_work(runtime.sessions) as session:
                 job, created = await importing.create_job(session=session, user=user, file=checked)
