@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
 from services.cases.models import plumbing as cases_plumbing
 from shared.db import session_factory
 from shared.events import HouseholdRegisteredV2
@@ -34,3 +36,17 @@ def cases_consumer(cases_db, kafka: KafkaSettings, handler: EventHandler, *, max
         backoff_base_s=0.01,
     )
     return ConsumerLoop(applier=applier, topics=[TOPIC], kafka=kafka)
+
+
+async def committed(kafka: KafkaSettings, group: str, topic: str) -> int:
+    """How many records of ``topic`` consumer group ``group`` has committed, over all partitions."""
+    physical = topic_name(kafka, topic)
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers, group_id=f"{kafka.topic_prefix}{group}", enable_auto_commit=False
+    )
+    await reader.start()
+    try:
+        partitions = [TopicPartition(physical, p) for p in sorted(reader.partitions_for_topic(physical) or ())]
+        return sum([await reader.committed(tp) or 0 for tp in partitions])
+    finally:
+        await reader.stop()

@@ -7,10 +7,12 @@ import asyncio
 import time
 
 import pytest
+from faststream.kafka import KafkaBroker
+from faststream.middlewares import AckPolicy
 
 from shared.db import create_engine
 from shared.events import HouseholdRegisteredV2
-from shared.messaging.kafka import ensure_topics
+from shared.messaging.kafka import ensure_topics, topic_name
 from shared.messaging.loop import ConsumerLoop
 from shared.messaging.subscriptions import EventContext
 from shared.settings import KafkaSettings
@@ -99,3 +101,34 @@ async def test_a_waiting_consumer_stops_without_waiting_for_its_fetch(cases_db, 
     took = time.monotonic() - asked
     print(f"\nstopped {took:.2f} s after stop() with a fetch of up to 30 s in flight")
     assert consumer.client is None and task.exception() is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="FastStream's batch subscriber fetches with the one fetch wait it was built with, busy or idle: short, an "
+    "idle service asks the broker every few milliseconds (on Tansu each fetch is answered only when its wait is over); "
+    "long, every record waits that long on Tansu. The loop keeps FetchPacer on the aiokafka client FastStream built.",
+)
+async def test_an_idle_faststream_batch_subscriber_lengthens_its_fetch_wait(kafka_settings: KafkaSettings):
+    await ensure_topics(kafka_settings)
+    broker = KafkaBroker(kafka_settings.bootstrap_servers, consumer_only=True, logger=None)
+    subscriber = broker.subscriber(
+        topic_name(kafka_settings, "intake.household"),
+        group_id=f"{kafka_settings.topic_prefix}faststream-alone",
+        batch=True,
+        ack_policy=AckPolicy.MANUAL,
+        fetch_max_wait_ms=10,
+    )
+
+    @subscriber
+    async def handle(_batch: list[bytes]) -> None:
+        pass
+
+    await broker.start()
+    try:
+        await asyncio.sleep(3)  # idle: no record on the topic
+        assert subscriber.consumer is not None
+        assert subscriber.consumer._fetcher._fetch_max_wait_ms > 10
+    finally:
+        await asyncio.wait_for(broker.stop(), timeout=5)

@@ -25,7 +25,7 @@ from tests.fixtures.auth import ADA, Tokens
 from tests.fixtures.databases import DatabaseFactory, _admin_dsn
 from tests.fixtures.kafka_tools import eventually, produce, produce_event, read_topic
 from tests.fixtures.services import running_service
-from tests.integration.consumers import cases_consumer
+from tests.integration.consumers import cases_consumer, committed
 from tests.integration.test_pipeline import registered
 
 MEMBER = {
@@ -217,3 +217,40 @@ async def test_the_relay_survives_its_database_connections_being_killed(
         await eventually(lambda: backlog(intake.runtime.engine, intake_plumbing), lambda n: n == 0, timeout_s=30)
         keys = sorted(r.key.decode() for r in await read_topic(kafka_settings, "intake.household"))
         assert keys == sorted([first.json()["id"], second.json()["id"]])
+
+
+async def test_a_record_whose_header_is_not_utf8_goes_to_the_dlq_and_its_neighbours_are_applied(
+    cases_db, kafka_settings: KafkaSettings
+):
+    """The running loop on the real broker: a record FastStream's own parser could not read (a header that is not
+    UTF-8) shares a fetch with good ones; the good ones are applied, it is dead-lettered, all are committed."""
+    await ensure_topics(kafka_settings)
+    applied: list[uuid.UUID] = []
+
+    async def handler(event: HouseholdRegisteredV2, ctx: EventContext) -> None:
+        applied.append(event.household_id)
+
+    before, before_env = registered()
+    after, after_env = registered()
+    _, broken_env = registered()
+    broken_headers = [(k, b"\xff\xfe not utf-8" if k == "ce_source" else v) for k, v in broken_env.headers()]
+    key = str(uuid.uuid4()).encode()  # one key: one partition, in this order
+    await produce(kafka_settings, "intake.household", before_env.value(), key=key, headers=before_env.headers())
+    await produce(kafka_settings, "intake.household", broken_env.value(), key=key, headers=broken_headers)
+    await produce(kafka_settings, "intake.household", after_env.value(), key=key, headers=after_env.headers())
+    consumer = cases_consumer(cases_db, kafka_settings, handler, max_attempts=2)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: asyncio.sleep(0, applied), lambda a: len(a) == 2, timeout_s=30)
+        dead = await eventually(
+            lambda: read_topic(kafka_settings, "intake.household.dlq"), lambda recs: len(recs) == 1, timeout_s=10
+        )
+        await eventually(lambda: committed(kafka_settings, "cases", "intake.household"), lambda n: n == 3, timeout_s=10)
+    finally:
+        await consumer.stop()
+        await asyncio.wait_for(task, timeout=15)
+    assert applied == [before.household_id, after.household_id]
+    headers = {k: v.decode() for k, v in dead[0].headers}
+    assert headers["dlq_error_type"] == "EnvelopeError" and "ce_source" in headers["dlq_error_message"]
+    assert headers["ce_id"] == broken_env.id and headers["ce_source"] == "\ufffd\ufffd not utf-8"
+    assert dead[0].value == broken_env.value()
