@@ -36,12 +36,15 @@ from shared.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
-# How long the subscriber's getmany waits for records the client already fetched (a local wait, no request). After
-# an empty one FastStream sleeps as long again: an idle loop wakes about twice a second, and the first record after
-# a quiet spell may wait this long on top of the fetch wait.
-LOCAL_WAIT_MS = 250
-# The fetch wait steps down from busy to idle at most this often (one step per quiet spell this long).
+# How long the subscriber's getmany waits for records the client fetched (a local wait, no request; it returns as
+# soon as records are there). After an empty one FastStream sleeps as long again while the client goes on fetching:
+# an idle loop wakes every two seconds (as the aiokafka loop did), and the first record after a quiet spell may
+# wait up to this long more than the fetch wait (records that follow flow at once).
+LOCAL_WAIT_MS = 1000
+# The fetch wait steps down from busy to idle at most this often (one step per quiet spell this long); once it is at
+# the idle wait, the loop looks again (and records the lag) only this seldom.
 PACER_STEP_MIN_MS = 500
+IDLE_TICK_MS = 10_000
 # A client stopped while the broker does not answer gives up after this long (on stop: STOP_CLOSE_S).
 CLOSE_S = 3.0
 STOP_CLOSE_S = 0.5
@@ -166,8 +169,10 @@ class ConsumerLoop:
                 raise self._failure
             self._wake.clear()
             self._fetched = False
+            pacer = self._pacer
+            tick_ms = IDLE_TICK_MS if pacer.current_ms >= pacer.idle_ms else max(PACER_STEP_MIN_MS, pacer.current_ms)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(PACER_STEP_MIN_MS, self._pacer.current_ms) / 1000)
+                await asyncio.wait_for(self._wake.wait(), timeout=tick_ms / 1000)
             if not (self._fetched or self._applying or self._failure):
                 self._pace(got_records=False)
                 await self._record_lag()
