@@ -85,9 +85,19 @@ async def mark_pending(session: AsyncSession, cells: Collection[Cell]) -> None:
     if not cells:
         return
     conn = await session.connection()
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     rows = [{"municipality_code": m, "ym": ym} for m, ym in sorted(cells)]
-    await conn.execute(dialect_insert(PENDING).on_conflict_do_nothing(), rows)
+    if conn.dialect.name == "postgresql":
+        # Touch a row already pending, so that it stays locked until this transaction ends: a round that locked it
+        # first is waited for (it read the figures without this change; the row comes back after its delete), a
+        # round after skips it. With DO NOTHING a round could read the figures before this commit and then delete
+        # the row, and the change went unannounced.
+        stmt = pg_insert(PENDING)
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[PENDING.c.municipality_code, PENDING.c.ym], set_={"ym": stmt.excluded.ym}
+        )
+        await conn.execute(upsert, rows)
+    else:  # SQLite: one writer at a time, a round cannot interleave
+        await conn.execute(sqlite_insert(PENDING).on_conflict_do_nothing(), rows)
 
 
 async def announce_pending(session: AsyncSession, outbox: OutboxWriter, at: datetime, *, limit: int = 2000) -> int:
