@@ -243,14 +243,12 @@ async def load_events(data_dir: Path, public_key: Path, data: Data, *, sample: i
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         runtime = app.state.runtime
-        consumer = runtime.consumer
-        assert consumer is not None
-        outcomes = await consumer.process_batch([record_of(a) for a in data.agreements])
+        applier = runtime.applier
+        assert applier is not None
+        outcomes = await applier.apply([record_of(a) for a in data.agreements])
         started = time.perf_counter()
         for i in range(0, sample, batch):
-            outcomes += await consumer.process_batch(
-                [record_of(e) for e in data.candidates[i : min(sample, i + batch)]]
-            )
+            outcomes += await applier.apply([record_of(e) for e in data.candidates[i : min(sample, i + batch)]])
         handler_s = time.perf_counter() - started
         if any(str(o) != "applied" for o in outcomes):
             raise RuntimeError(f"events not applied: {sorted({str(o) for o in outcomes})}")

@@ -52,11 +52,13 @@ def make_runtime(settings: Settings) -> ServiceRuntime:
     explicit = {"fetch_min_bytes", "fetch_max_wait_ms"} & settings.kafka.model_fields_set
     batched = {k: v for k, v in BATCHED_FETCH.items() if k not in explicit}
     settings = settings.model_copy(update={"kafka": settings.kafka.model_copy(update=batched)})
-    runtime = ServiceRuntime(
-        settings=settings, tables=plumbing, migrations=MIGRATIONS, background=(refresh_shortlists,)
+    return ServiceRuntime(
+        settings=settings,
+        tables=plumbing,
+        migrations=MIGRATIONS,
+        subscriptions=handlers.subscriptions,
+        background=(refresh_shortlists,),
     )
-    runtime.attach_handlers(handlers.build_handlers(runtime.outbox))
-    return runtime
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

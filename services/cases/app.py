@@ -27,9 +27,9 @@ IDEMPOTENT = (
 
 
 def make_runtime(settings: Settings) -> ServiceRuntime:
-    runtime = ServiceRuntime(settings=settings, tables=plumbing, migrations=MIGRATIONS)
-    runtime.attach_handlers(handlers.build_handlers(runtime.outbox))
-    return runtime
+    return ServiceRuntime(
+        settings=settings, tables=plumbing, migrations=MIGRATIONS, subscriptions=handlers.subscriptions
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

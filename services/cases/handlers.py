@@ -1,13 +1,9 @@
-"""Cases' event subscribers: decode (done by the consumer), then call the service layer."""
+"""Cases' event subscribers: each one calls the service layer with the typed event."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from services.cases import placements, service
 from shared.events import (
-    Envelope,
-    EventData,
     HouseholdMergedV1,
     HouseholdRegisteredV2,
     HouseholdUpdatedV1,
@@ -15,45 +11,41 @@ from shared.events import (
     PersonErasedV1,
     PersonMergedV1,
 )
-from shared.messaging.consumer import Handler
-from shared.messaging.outbox import OutboxWriter
+from shared.messaging.subscriptions import EventContext, Subscriptions
+
+subscriptions = Subscriptions()
 
 
-def build_handlers(outbox: OutboxWriter) -> dict[type[EventData], Handler]:
-    async def household_registered(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
-        assert isinstance(event, HouseholdRegisteredV2)
-        await service.open_case_for_household(session=session, outbox=outbox, event=event)
+@subscriptions.on(HouseholdRegisteredV2)
+async def household_registered(event: HouseholdRegisteredV2, ctx: EventContext) -> None:
+    await service.open_case_for_household(session=ctx.session, outbox=ctx.outbox, event=event)
 
-    async def household_updated(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
-        assert isinstance(event, HouseholdUpdatedV1)
-        await service.follow_household(session=session, outbox=outbox, event=event)
 
-    async def consent_changed(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
-        assert isinstance(event, PersonConsentChangedV1)
-        await service.consent_changed(session=session, event=event)
+@subscriptions.on(HouseholdUpdatedV1)
+async def household_updated(event: HouseholdUpdatedV1, ctx: EventContext) -> None:
+    await service.follow_household(session=ctx.session, outbox=ctx.outbox, event=event)
 
-    async def person_erased(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
-        assert isinstance(event, PersonErasedV1)
-        await service.person_erased(session=session, event=event)
 
-    async def household_merged(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
-        assert isinstance(event, HouseholdMergedV1)
-        await service.household_merged(session=session, event=event)
+@subscriptions.on(PersonConsentChangedV1)
+async def consent_changed(event: PersonConsentChangedV1, ctx: EventContext) -> None:
+    await service.consent_changed(session=ctx.session, event=event)
 
-    async def person_merged(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
-        assert isinstance(event, PersonMergedV1)
-        await service.person_merged(session=session, event=event)
 
-    async def placement(session: AsyncSession, event: EventData, _envelope: Envelope) -> None:
-        assert isinstance(event, placements.PLACEMENT_EVENTS)
-        await placements.placement_changed(session=session, event=event)
+@subscriptions.on(PersonErasedV1)
+async def person_erased(event: PersonErasedV1, ctx: EventContext) -> None:
+    await service.person_erased(session=ctx.session, event=event)
 
-    return {
-        HouseholdRegisteredV2: household_registered,
-        HouseholdUpdatedV1: household_updated,
-        PersonConsentChangedV1: consent_changed,
-        PersonErasedV1: person_erased,
-        HouseholdMergedV1: household_merged,
-        PersonMergedV1: person_merged,
-        **dict.fromkeys(placements.PLACEMENT_EVENTS, placement),
-    }
+
+@subscriptions.on(HouseholdMergedV1)
+async def household_merged(event: HouseholdMergedV1, ctx: EventContext) -> None:
+    await service.household_merged(session=ctx.session, event=event)
+
+
+@subscriptions.on(PersonMergedV1)
+async def person_merged(event: PersonMergedV1, ctx: EventContext) -> None:
+    await service.person_merged(session=ctx.session, event=event)
+
+
+@subscriptions.on(*placements.PLACEMENT_EVENTS)
+async def placement(event: placements.PlacementEvent, ctx: EventContext) -> None:
+    await placements.placement_changed(session=ctx.session, event=event)

@@ -3,7 +3,7 @@ party, started, hours recorded, completed, ended) is an entry in the timeline of
 completed or ended placement puts the case up for review.
 
 Entries hold ids and codes only (opportunity, party, reason code, month, hours): nothing more about the person.
-A redelivered event adds nothing: the consumer's ledger row commits with the entry (shared/messaging/consumer.py).
+A redelivered event adds nothing: the ledger row commits with the entry (shared/messaging/applier.py).
 """
 
 from __future__ import annotations

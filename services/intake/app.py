@@ -27,7 +27,7 @@ def make_runtime(settings: Settings) -> ServiceRuntime:
         settings=settings,
         tables=plumbing,
         migrations=MIGRATIONS,
-        handlers=handlers.HANDLERS,
+        subscriptions=handlers.subscriptions,
         background=[importing.run_imports],
     )
 

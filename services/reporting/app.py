@@ -55,12 +55,13 @@ async def announce_changes(runtime: ServiceRuntime) -> None:
 
 
 def make_runtime(settings: Settings) -> ServiceRuntime:
-    runtime = ServiceRuntime(
-        settings=settings, tables=plumbing, migrations=MIGRATIONS, background=[prune_feed, announce_changes]
+    return ServiceRuntime(
+        settings=settings,
+        tables=plumbing,
+        migrations=MIGRATIONS,
+        subscriptions=handlers.subscriptions,
+        background=[prune_feed, announce_changes],
     )
-    runtime.batch_handler = handlers.build_batch_handler(announce=True)
-    runtime.attach_handlers(handlers.build_handlers(runtime.batch_handler))
-    return runtime
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -2,7 +2,7 @@
 
 ``oslonac reporting-rebuild --database-url URL`` migrates a fresh, empty store, reads every partition of
 reporting's topics from offset 0 until it has caught up with the end, and applies the records through the same
-consumer code and projection as the live service (batches of thousands, the ledger of processed events
+applier and projection as the live service (batches of thousands, the ledger of processed events
 included, so a record published twice counts once). No announcement is made and nothing is dead-lettered again.
 
 To switch the service over: stop reporting, run the rebuild with ``--commit-group reporting`` (the replayed
@@ -26,12 +26,13 @@ from sqlalchemy import Index, event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.reporting.app import MIGRATIONS
-from services.reporting.handlers import build_batch_handler, build_handlers
+from services.reporting.handlers import subscriptions
 from services.reporting.models import Base, plumbing
 from shared.db import create_engine, is_sqlite, migrate, session_factory
 from shared.events.catalogue import SUBSCRIPTIONS
-from shared.messaging.consumer import EventConsumer, Outcome, Prepared
+from shared.messaging.applier import Applier, Outcome, Prepared
 from shared.messaging.kafka import topic_name
+from shared.messaging.outbox import OutboxWriter
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -82,27 +83,26 @@ async def rebuild(
         async with sessions() as session:
             if await session.scalar(select(func.count()).select_from(plumbing.processed_events)):
                 raise RebuildError("the store is not empty: rebuild into a fresh database")
-        batch = build_batch_handler(announce=False)
-        consumer = EventConsumer(
+        applier = Applier(
             service="reporting",
-            topics=SUBSCRIPTIONS["reporting"],
-            handlers=build_handlers(batch),
+            subscriptions=subscriptions,
             sessions=sessions,
             tables=plumbing,
-            kafka=settings.kafka,
+            outbox=OutboxWriter(plumbing, source="/oslonac/reporting"),
+            logical_topics={topic_name(settings.kafka, t): t for t in SUBSCRIPTIONS["reporting"]},
+            dead_letters=None,  # a poison record went to the dead-letter topic when it was first read
             max_attempts=settings.consumer_max_attempts,
             backoff_base_s=settings.consumer_backoff_base_s,
-            batch_handler=batch,
-            publish_dead_letters=False,
+            fresh_store=True,  # the store started empty and only this replay writes it
+            replay=True,  # nothing is announced
         )
-        consumer.ledger.known = set()  # the store started empty and only this replay writes it
         # Millions of short-lived objects: the collector's default thresholds would scan the growing heap over
         # and over. Collect rarely while replaying, as normal afterwards.
         thresholds = gc.get_threshold()
         gc.set_threshold(200_000, 50, 1000)
         deferred = await _drop_query_indexes(engine)
         try:
-            result = await _replay(settings, consumer, commit_group, progress, batch_size, idle_s)
+            result = await _replay(settings, applier, commit_group, progress, batch_size, idle_s)
         finally:
             gc.set_threshold(*thresholds)
             started = time.perf_counter()
@@ -135,7 +135,7 @@ async def _drop_query_indexes(engine: AsyncEngine) -> list[Index]:
 
 async def _replay(
     settings: Settings,
-    consumer: EventConsumer,
+    applier: Applier,
     commit_group: str | None,
     progress: Callable[[int], None] | None,
     batch_size: int,
@@ -178,7 +178,7 @@ async def _replay(
                     records = [r for rs in fetched.values() for r in rs]
                     if records:
                         idle_since = None
-                        await queue.put((records, await consumer.prepare(records)))
+                        await queue.put((records, await applier.prepare(records)))
                         continue
                     # The broker's own end offsets are not trusted (the embedded one reports them wrong): caught
                     # up is every partition at the high-water mark its last fetch reported; ``idle_s`` without a
@@ -197,7 +197,7 @@ async def _replay(
         try:
             while (item := await queue.get()) is not None:
                 records, prepared = item
-                for outcome in await consumer.apply_prepared(records, prepared):
+                for outcome in await applier.apply_prepared(records, prepared):
                     counts[outcome] += 1
                 read += len(records)
                 if progress is not None:

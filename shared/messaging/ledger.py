@@ -20,17 +20,23 @@ class ProcessedLedger:
 
     tables: PlumbingTables
     consumer: str
-    # Every id claimed so far, when this ledger alone writes a store that started empty (a rebuild): claiming
-    # then needs no lookup.
-    known: set[str] | None = None
+    # True when this ledger alone writes a store that started empty (a rebuild): it keeps every id claimed so far
+    # in memory, and claiming needs no lookup.
+    fresh_store: bool = False
 
     def __post_init__(self) -> None:
+        self.known: set[str] | None = set() if self.fresh_store else None
         table = self.tables.processed_events
         # Compiled once per dialect and executed with parameters: this runs for every event.
         self._statements: dict[str, Executable] = {
             "postgresql": pg_insert(table).on_conflict_do_nothing(),
             "sqlite": sqlite_insert(table).on_conflict_do_nothing(),
         }
+
+    def forget(self, event_ids: Sequence[str]) -> None:
+        """The transaction that claimed ``event_ids`` rolled back: they are not claimed after all."""
+        if self.known is not None:
+            self.known.difference_update(event_ids)
 
     async def claim(self, session: AsyncSession, envelope: Envelope) -> bool:
         # On the session's connection, as Core: the ORM's statement path costs more than the insert itself.

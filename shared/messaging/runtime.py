@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,11 +15,13 @@ from aiokafka.client import AIOKafkaClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.db import PlumbingTables, create_engine, migrate, ping, session_factory
-from shared.events.base import EventData
 from shared.events.catalogue import SUBSCRIPTIONS
-from shared.messaging.consumer import BatchHandler, EventConsumer, Handler
-from shared.messaging.kafka import make_producer
+from shared.messaging.applier import Applier
+from shared.messaging.dead_letters import DeadLetterPublisher
+from shared.messaging.kafka import make_producer, topic_name
+from shared.messaging.loop import ConsumerLoop
 from shared.messaging.outbox import OutboxRelay, OutboxWriter
+from shared.messaging.subscriptions import Subscriptions
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -41,18 +43,25 @@ STOP_DISPOSE_S = 0.3
 
 @dataclass
 class ServiceRuntime:
+    """A service's database, outbox relay and, when it subscribes to anything, its applier and consumer loop.
+
+    ``subscriptions`` is the service's ``handlers.subscriptions`` (shared/messaging/subscriptions.py): the
+    applier routes each event to its handler; the loop consumes the topics the catalogue lists for the service.
+    """
+
     settings: Settings
     tables: PlumbingTables
     migrations: Path
-    handlers: Mapping[type[EventData], Handler] = field(default_factory=dict)
+    subscriptions: Subscriptions = field(default_factory=Subscriptions)
     background: Sequence[BackgroundWork] = ()
-    batch_handler: BatchHandler | None = None
 
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
     outbox: OutboxWriter = field(init=False)
     relay: OutboxRelay = field(init=False)
-    consumer: EventConsumer | None = field(init=False, default=None)
+    # What applies fetched records (tests deliver events through it without a broker), and the loop feeding it.
+    applier: Applier | None = field(init=False, default=None)
+    consumer: ConsumerLoop | None = field(init=False, default=None)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _background_tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _broker_ok_until: float = field(init=False, default=0.0)
@@ -76,28 +85,22 @@ class ServiceRuntime:
             poll_interval_s=s.outbox_poll_interval_s,
         )
         self.outbox.on_commit(self.relay.notify)
-        if self.handlers:
-            self.attach_handlers(self.handlers)
-
-    def attach_handlers(self, handlers: Mapping[type[EventData], Handler]) -> None:
-        """Subscribe this service's consumer group to its topics with ``handlers``."""
-        self.handlers = handlers
         topics = SUBSCRIPTIONS.get(self.service, ())
-        if not topics or not handlers:
-            return
-        s = self.settings
-        self.consumer = EventConsumer(
-            service=s.service,
-            topics=topics,
-            handlers=handlers,
-            sessions=self.sessions,
-            tables=self.tables,
-            kafka=s.kafka,
-            max_attempts=s.consumer_max_attempts,
-            backoff_base_s=s.consumer_backoff_base_s,
-            batch_size=s.consumer_batch_size,
-            batch_handler=self.batch_handler,
-        )
+        if topics and self.subscriptions:
+            self.applier = Applier(
+                service=s.service,
+                subscriptions=self.subscriptions,
+                sessions=self.sessions,
+                tables=self.tables,
+                outbox=self.outbox,
+                logical_topics={topic_name(s.kafka, t): t for t in topics},
+                dead_letters=DeadLetterPublisher(s.kafka, s.service),
+                max_attempts=s.consumer_max_attempts,
+                backoff_base_s=s.consumer_backoff_base_s,
+            )
+            self.consumer = ConsumerLoop(
+                applier=self.applier, topics=topics, kafka=s.kafka, batch_size=s.consumer_batch_size
+            )
 
     def broker_replaced(self) -> None:
         """The broker was replaced by one that lost everything and the outboxes were marked for replay."""
@@ -150,6 +153,8 @@ class ServiceRuntime:
             for task in tasks:
                 if task.done() and not task.cancelled() and task.exception() is not None:
                     log.warning("runtime.stopped_with_error", task=task.get_name(), error=repr(task.exception()))
+        if self.applier is not None and isinstance(self.applier.dead_letters, DeadLetterPublisher):
+            await self.applier.dead_letters.close(STOP_DISPOSE_S)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.engine.dispose(), timeout=STOP_DISPOSE_S)
 

@@ -74,10 +74,9 @@ def dead_letterers(platform: dict[str, RunningService], topic: str, declared_typ
     known = {cls.type_name() for cls in EVENT_TYPES}
     groups: Counter[str] = Counter()
     for service in subscribers(topic):
-        consumer = platform[service].runtime.consumer
-        assert consumer is not None
-        handled = {cls.type_name() for cls in consumer.handlers}
-        if declared_type not in known or declared_type in handled or declared_type in UPCASTERS:
+        applier = platform[service].runtime.applier
+        assert applier is not None
+        if declared_type not in known or applier.handles(declared_type) or declared_type in UPCASTERS:
             groups[service] += 1
     return groups
 

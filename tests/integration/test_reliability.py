@@ -13,17 +13,19 @@ from sqlalchemy.exc import OperationalError
 
 from services.cases.models import plumbing as cases_plumbing
 from services.intake.models import plumbing as intake_plumbing
-from shared.db import create_engine, session_factory
-from shared.events import Envelope, EventData, HouseholdRegisteredV2
-from shared.messaging.consumer import EventConsumer, Outcome
+from shared.db import create_engine
+from shared.events import HouseholdRegisteredV2
+from shared.messaging.applier import Outcome
 from shared.messaging.embedded import EmbeddedBroker, free_port
 from shared.messaging.kafka import ensure_topics
 from shared.messaging.outbox import backlog
+from shared.messaging.subscriptions import EventContext
 from shared.settings import KafkaSettings
 from tests.fixtures.auth import ADA, Tokens
 from tests.fixtures.databases import DatabaseFactory, _admin_dsn
 from tests.fixtures.kafka_tools import eventually, produce, produce_event, read_topic
 from tests.fixtures.services import running_service
+from tests.integration.consumers import cases_consumer, committed
 from tests.integration.test_pipeline import registered
 
 MEMBER = {
@@ -33,20 +35,6 @@ MEMBER = {
     "sex": "F",
     "missing_jmbg_reason": "not_known",
 }
-
-
-def cases_consumer(cases_db, kafka: KafkaSettings, handler, *, max_attempts: int) -> EventConsumer:
-    """Cases' consumer of registrations with ``handler`` in place of the real one, retrying fast."""
-    return EventConsumer(
-        service="cases",
-        topics=["intake.household"],
-        handlers={HouseholdRegisteredV2: handler},
-        sessions=session_factory(cases_db),
-        tables=cases_plumbing,
-        kafka=kafka,
-        max_attempts=max_attempts,
-        backoff_base_s=0.01,
-    )
 
 
 async def test_events_committed_while_the_broker_is_down_are_published_once_it_answers(
@@ -90,8 +78,8 @@ async def test_a_handler_failing_for_a_while_is_retried_and_applied_once(cases_d
     await ensure_topics(kafka_settings)
     calls: list[str] = []
 
-    async def flaky(session, event: EventData, envelope: Envelope) -> None:
-        calls.append(envelope.id)
+    async def flaky(event: HouseholdRegisteredV2, ctx: EventContext) -> None:
+        calls.append(ctx.envelope.id)
         if len(calls) < 3:
             raise RuntimeError("database hiccup")
 
@@ -99,8 +87,8 @@ async def test_a_handler_failing_for_a_while_is_retried_and_applied_once(cases_d
     event, envelope = registered()
     await produce_event(kafka_settings, event, envelope)
     records = await read_topic(kafka_settings, "intake.household")
-    assert await consumer.process(records[0]) == Outcome.applied
-    assert await consumer.process(records[0]) == Outcome.duplicate
+    assert await consumer.applier.apply_one(records[0]) == Outcome.applied
+    assert await consumer.applier.apply_one(records[0]) == Outcome.duplicate
     assert calls == [envelope.id] * 3
     async with cases_db.connect() as conn:
         ledger = (await conn.execute(select(cases_plumbing.processed_events.c.event_id))).scalars().all()
@@ -114,8 +102,7 @@ async def test_a_handler_that_keeps_failing_goes_to_the_dlq_and_the_next_event_i
     applied: list[uuid.UUID] = []
     doomed_event, doomed_env = registered()
 
-    async def handler(session, event: EventData, envelope: Envelope) -> None:
-        assert isinstance(event, HouseholdRegisteredV2)
+    async def handler(event: HouseholdRegisteredV2, ctx: EventContext) -> None:
         if event.household_id == doomed_event.household_id:
             raise ValueError("this household breaks a rule")
         applied.append(event.household_id)
@@ -153,8 +140,7 @@ async def test_a_batch_with_one_failing_event_still_applies_the_others_once(case
     doomed = events[2][0].household_id
     applied: list[uuid.UUID] = []
 
-    async def handler(session, event: EventData, envelope: Envelope) -> None:
-        assert isinstance(event, HouseholdRegisteredV2)
+    async def handler(event: HouseholdRegisteredV2, ctx: EventContext) -> None:
         if event.household_id == doomed:
             raise ValueError("breaks a rule")
         applied.append(event.household_id)
@@ -165,9 +151,9 @@ async def test_a_batch_with_one_failing_event_still_applies_the_others_once(case
         await produce(kafka_settings, "intake.household", envelope.value(), key=key, headers=envelope.headers())
     records = await read_topic(kafka_settings, "intake.household")
     assert len(records) == 5
-    outcomes = await consumer.process_batch(records)
+    outcomes = await consumer.applier.apply(records)
     assert outcomes == [Outcome.applied, Outcome.applied, Outcome.dead_lettered, Outcome.applied, Outcome.applied]
-    again = await consumer.process_batch(records[:2] + records[3:])
+    again = await consumer.applier.apply(records[:2] + records[3:])
     assert again == [Outcome.duplicate] * 4
     survivors = [e.household_id for e, _ in events if e.household_id != doomed]
     # The failed shared attempt was rolled back: each survivor was applied in the batch try and once alone.
@@ -181,8 +167,8 @@ async def test_a_database_outage_is_waited_out_not_dead_lettered(cases_db, kafka
     await ensure_topics(kafka_settings)
     calls: list[str] = []
 
-    async def handler(session, event: EventData, envelope: Envelope) -> None:
-        calls.append(envelope.id)
+    async def handler(event: HouseholdRegisteredV2, ctx: EventContext) -> None:
+        calls.append(ctx.envelope.id)
         if len(calls) <= 5:  # more failures than max_attempts allows for a bad event
             raise OperationalError("INSERT ...", {}, ConnectionError("server closed the connection unexpectedly"))
 
@@ -190,7 +176,7 @@ async def test_a_database_outage_is_waited_out_not_dead_lettered(cases_db, kafka
     event, envelope = registered()
     await produce_event(kafka_settings, event, envelope)
     records = await read_topic(kafka_settings, "intake.household")
-    assert await consumer.process(records[0]) == Outcome.applied
+    assert await consumer.applier.apply_one(records[0]) == Outcome.applied
     assert len(calls) == 6
     assert await read_topic(kafka_settings, "intake.household.dlq") == []
 
@@ -231,3 +217,40 @@ async def test_the_relay_survives_its_database_connections_being_killed(
         await eventually(lambda: backlog(intake.runtime.engine, intake_plumbing), lambda n: n == 0, timeout_s=30)
         keys = sorted(r.key.decode() for r in await read_topic(kafka_settings, "intake.household"))
         assert keys == sorted([first.json()["id"], second.json()["id"]])
+
+
+async def test_a_record_whose_header_is_not_utf8_goes_to_the_dlq_and_its_neighbours_are_applied(
+    cases_db, kafka_settings: KafkaSettings
+):
+    """The running loop on the real broker: a record FastStream's own parser could not read (a header that is not
+    UTF-8) shares a fetch with good ones; the good ones are applied, it is dead-lettered, all are committed."""
+    await ensure_topics(kafka_settings)
+    applied: list[uuid.UUID] = []
+
+    async def handler(event: HouseholdRegisteredV2, ctx: EventContext) -> None:
+        applied.append(event.household_id)
+
+    before, before_env = registered()
+    after, after_env = registered()
+    _, broken_env = registered()
+    broken_headers = [(k, b"\xff\xfe not utf-8" if k == "ce_source" else v) for k, v in broken_env.headers()]
+    key = str(uuid.uuid4()).encode()  # one key: one partition, in this order
+    await produce(kafka_settings, "intake.household", before_env.value(), key=key, headers=before_env.headers())
+    await produce(kafka_settings, "intake.household", broken_env.value(), key=key, headers=broken_headers)
+    await produce(kafka_settings, "intake.household", after_env.value(), key=key, headers=after_env.headers())
+    consumer = cases_consumer(cases_db, kafka_settings, handler, max_attempts=2)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: asyncio.sleep(0, applied), lambda a: len(a) == 2, timeout_s=30)
+        dead = await eventually(
+            lambda: read_topic(kafka_settings, "intake.household.dlq"), lambda recs: len(recs) == 1, timeout_s=10
+        )
+        await eventually(lambda: committed(kafka_settings, "cases", "intake.household"), lambda n: n == 3, timeout_s=10)
+    finally:
+        await consumer.stop()
+        await asyncio.wait_for(task, timeout=15)
+    assert applied == [before.household_id, after.household_id]
+    headers = {k: v.decode() for k, v in dead[0].headers}
+    assert headers["dlq_error_type"] == "EnvelopeError" and "ce_source" in headers["dlq_error_message"]
+    assert headers["ce_id"] == broken_env.id and headers["ce_source"] == "\ufffd\ufffd not utf-8"
+    assert dead[0].value == broken_env.value()

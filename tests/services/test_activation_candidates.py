@@ -23,7 +23,7 @@ from shared.events import (
     PlacementDeclinedV1,
 )
 from shared.events.intake import Purpose
-from shared.messaging.consumer import Outcome
+from shared.messaging.applier import Outcome
 from tests.fixtures.activation import (
     ADA,
     API,

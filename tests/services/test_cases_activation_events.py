@@ -15,7 +15,7 @@ from shared.events import (
     PlacementDeclinedV1,
     PlacementHoursRecordedV1,
 )
-from shared.messaging.consumer import Outcome
+from shared.messaging.applier import Outcome
 from tests.fixtures.auth import ADA, RUMA
 from tests.fixtures.cases import API, active_case, member, register_worker
 from tests.fixtures.delivery import deliver, envelope_for

@@ -16,7 +16,7 @@ from shared.events import (
     HouseholdUpdatedV1,
     PlanAgreedV1,
 )
-from shared.messaging.consumer import Outcome
+from shared.messaging.applier import Outcome
 from tests.fixtures.auth import ADA, RUMA
 from tests.fixtures.cases import API, member, needs, plan, register_worker, registered
 from tests.fixtures.delivery import deliver, envelope_for, queued_events

@@ -647,7 +647,7 @@ async def test_a_placement_asked_for_before_a_transfer_reaches_the_receiving_cas
 
 
 async def test_a_placement_of_someone_no_case_knows_changes_nothing(cases: RunningService) -> None:
-    from shared.messaging.consumer import Outcome
+    from shared.messaging.applier import Outcome
 
     outcome = await deliver(
         cases,

@@ -100,7 +100,7 @@ async def test_cases_events_intake_has_no_handler_for_are_ignored_without_readin
     from dataclasses import replace
 
     from shared.events import CaseAssignedV1
-    from shared.messaging.consumer import Outcome
+    from shared.messaging.applier import Outcome
     from tests.fixtures.delivery import record_of
 
     assigned = CaseAssignedV1(
@@ -112,6 +112,6 @@ async def test_cases_events_intake_has_no_handler_for_are_ignored_without_readin
         assigned_at=NOW,
     )
     unreadable = replace(record_of(assigned), value=b"not json at all")  # never parsed: the type says not ours
-    consumer = intake.runtime.consumer
-    assert consumer is not None
-    assert await consumer.process_batch([unreadable]) == [Outcome.ignored]
+    applier = intake.runtime.applier
+    assert applier is not None
+    assert await applier.apply([unreadable]) == [Outcome.ignored]

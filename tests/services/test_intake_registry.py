@@ -38,7 +38,7 @@ from shared.events import (
     PersonMergedV1,
     decode_event,
 )
-from shared.messaging.consumer import Outcome
+from shared.messaging.applier import Outcome
 from shared.messaging.kafka import ensure_topics
 from shared.settings import Environment, KafkaSettings, Settings
 from tests.fixtures.auth import ADA, NOVI_SAD, RUMA, Tokens
@@ -1136,12 +1136,12 @@ async def test_a_case_opened_by_cases_shows_on_the_household(intake: RunningServ
     )
     await produce_event(kafka_settings, event, envelope)
     [record] = await read_topic(kafka_settings, "cases.case")
-    consumer = intake.runtime.consumer
-    assert consumer is not None and consumer.handlers == handlers.HANDLERS
-    assert await consumer.process(record) == Outcome.applied
+    applier = intake.runtime.applier
+    assert applier is not None and applier.subscriptions is handlers.subscriptions
+    assert await applier.apply_one(record) == Outcome.applied
     assert (await get_household(intake, created["id"]))["case_status"] == "open"
     assert (await search(intake, "djordjevic"))["results"][0]["case_status"] == "open"
-    assert await consumer.process(record) == Outcome.duplicate  # a redelivery changes nothing
+    assert await applier.apply_one(record) == Outcome.duplicate  # a redelivery changes nothing
     assert await queued_count(intake) == 1  # intake announces nothing about a case
 
 

@@ -28,7 +28,7 @@ from shared.events import (
     ProviderChangedV1,
     ReferralRequestedV1,
 )
-from shared.messaging.consumer import Outcome
+from shared.messaging.applier import Outcome
 from tests.fixtures.auth import ADA, NOVI_SAD, RUMA, Tokens
 from tests.fixtures.cases import OFFLINE
 from tests.fixtures.databases import DatabaseFactory

@@ -66,7 +66,7 @@ from shared.events import (
     PersonErasedV1,
 )
 from shared.events.catalogue import SUBSCRIPTIONS, TOPICS
-from shared.messaging.consumer import EventConsumer, Outcome
+from shared.messaging.applier import Applier, Outcome
 from shared.messaging.kafka import ensure_topics
 from shared.settings import Environment, KafkaSettings, Settings
 from tests.fixtures.auth import ADA, RUMA, Tokens
@@ -391,14 +391,14 @@ async def test_after_a_rebuild_with_commit_group_the_service_goes_on_after_the_r
 
     # Every record the service's consumer is handed from now on, with what became of it.
     outcomes: list[Outcome] = []
-    original = EventConsumer.process_batch
+    original = Applier.apply
 
-    async def recording(self: EventConsumer, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[Outcome]:
+    async def recording(self: Applier, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[Outcome]:
         done = await original(self, records)
         outcomes.extend(done)
         return done
 
-    monkeypatch.setattr(EventConsumer, "process_batch", recording)
+    monkeypatch.setattr(Applier, "apply", recording)
     event, envelope = registration()
     await produce_event(kafka_settings, event, envelope)
     async with running_service("reporting", database_url=url, kafka=kafka_settings, tokens=tokens) as reporting:
