@@ -103,7 +103,7 @@ async def get_organisation(
     for org in await service.organisations(session=session, user=user):
         if org.id == organisation_id:
             return await _organisation_out(session, org)
-    raise NotFound(f"No organisation {organisation_id}.")
+    raise NotFound(f"No organisation {organisation_id}.", reason="no_organisation")
 
 
 async def _forum_out(session: SessionDep, forum: Any, user: User) -> ForumPublic:

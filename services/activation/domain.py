@@ -84,6 +84,9 @@ class Check:
     criterion: str
     met: bool
     detail: str
+    # The detail as a stable key and its values, which pages say in their language (never by matching ``detail``).
+    key: str = ""
+    params: tuple[tuple[str, int], ...] = ()
 
 
 def age_on(birth_year: int, on: date) -> int:
@@ -121,20 +124,44 @@ def eligibility(
     age = age_on(candidate.birth_year, on)
     if criteria.min_age is not None or criteria.max_age is not None:
         low, high = criteria.min_age or 0, criteria.max_age or 200
-        checks.append(Check("working_age", low <= age <= high, f"age {age}, the forum takes {low}–{high}"))
+        checks.append(
+            Check(
+                "working_age",
+                low <= age <= high,
+                f"age {age}, the forum takes {low}–{high}",
+                key="age_range",
+                params=(("age", age), ("low", low), ("high", high)),
+            )
+        )
     if criteria.require_able_to_work:
         checks.append(
             Check(
                 "able_to_work",
                 candidate.able_to_work,
                 "able to work" if candidate.able_to_work else "not recorded as able to work",
+                key="able_to_work" if candidate.able_to_work else "not_able_to_work",
             )
         )
     if criteria.exclude_in_education:
         studying = candidate.employment_status == IN_EDUCATION
-        checks.append(Check("not_in_education", not studying, "in education" if studying else "not in education"))
+        checks.append(
+            Check(
+                "not_in_education",
+                not studying,
+                "in education" if studying else "not in education",
+                key="in_education" if studying else "not_in_education",
+            )
+        )
     if criteria.exclude_placed:
-        checks.append(Check("not_placed", not candidate.placed, "already placed" if candidate.placed else "not placed"))
+        placed = candidate.placed
+        checks.append(
+            Check(
+                "not_placed",
+                not placed,
+                "already placed" if placed else "not placed",
+                key="placed" if placed else "not_placed",
+            )
+        )
     overlap = min(candidate.hours_max, opportunity.hours_max) - max(candidate.hours_min, opportunity.hours_min)
     checks.append(
         Check(
@@ -142,6 +169,13 @@ def eligibility(
             overlap >= 0,
             f"can work {candidate.hours_min}–{candidate.hours_max} h/week, "
             f"the opportunity needs {opportunity.hours_min}–{opportunity.hours_max}",
+            key="hours_range",
+            params=(
+                ("a", candidate.hours_min),
+                ("b", candidate.hours_max),
+                ("c", opportunity.hours_min),
+                ("d", opportunity.hours_max),
+            ),
         )
     )
     if "disability" in candidate.markers:
@@ -150,15 +184,18 @@ def eligibility(
                 "accessible",
                 opportunity.accessible,
                 "accessible for persons with disability" if opportunity.accessible else "not accessible",
+                key="accessible" if opportunity.accessible else "not_accessible",
             )
         )
     same = candidate.municipality_code == opportunity.municipality_code
     if same:
-        checks.append(Check("distance", True, "same municipality"))
+        checks.append(Check("distance", True, "same municipality", key="same_municipality"))
     elif criteria.scope == "agreement" and reachable(candidate.municipality_code, opportunity.municipality_code):
-        checks.append(Check("distance", True, "another municipality covered by an inter-municipal agreement"))
+        detail = "another municipality covered by an inter-municipal agreement"
+        checks.append(Check("distance", True, detail, key="agreement_municipality"))
     else:
-        checks.append(Check("distance", False, "another municipality with no agreement covering it"))
+        detail = "another municipality with no agreement covering it"
+        checks.append(Check("distance", False, detail, key="no_agreement"))
     return checks
 
 

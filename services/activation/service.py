@@ -37,7 +37,12 @@ ORGANISATION_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 def _known_municipality(code: str, loc: list[str | int]) -> None:
     if not municipalities.is_known(code):
-        raise Invalid(f"Unknown municipality code {code}.", details=[field_error(loc, "unknown municipality code")])
+        raise Invalid(
+            f"Unknown municipality code {code}.",
+            reason="unknown_municipality",
+            params={"code": code},
+            details=[field_error(loc, "unknown municipality code", "unknown_municipality", params={"code": code})],
+        )
 
 
 async def register_organisation(
@@ -45,11 +50,16 @@ async def register_organisation(
 ) -> Organisation:
     """An employer registers (or corrects) their own organisation; an administrator any."""
     if not access.is_admin(user) and user.organisation != organisation_id:
-        raise Forbidden("You can register only the organisation your account belongs to.")
+        raise Forbidden(
+            "You can register only the organisation your account belongs to.", reason="not_own_organisation"
+        )
     if not ORGANISATION_ID.fullmatch(organisation_id):
         raise Invalid(
             "An organisation id is 1–100 letters, digits, dots, dashes or underscores (the accounts' organisation).",
-            details=[field_error(["path", "organisation_id"], "Not a valid organisation id.")],
+            reason="organisation_id_format",
+            details=[
+                field_error(["path", "organisation_id"], "Not a valid organisation id.", "organisation_id_format")
+            ],
         )
     _known_municipality(data.municipality_code, ["body", "municipality_code"])
     found = await repository.get_organisation(session, organisation_id)
@@ -86,7 +96,8 @@ def _criteria_json(data: CriteriaIn, loc: tuple[str, ...] = ("body", "criteria")
     if data.min_age is not None and data.max_age is not None and data.min_age > data.max_age:
         raise Invalid(
             "The lowest age is above the highest.",
-            details=[field_error([*loc, "min_age"], "Must not be above max_age.")],
+            reason="ages_reversed",
+            details=[field_error([*loc, "min_age"], "Must not be above max_age.", "ages_reversed")],
         )
     stored = data.model_dump()
     stored["priority_groups"] = sorted(set(data.priority_groups))
@@ -98,7 +109,10 @@ async def create_forum(*, session: AsyncSession, user: User, data: ForumCreate) 
     for i, code in enumerate(codes):
         _known_municipality(code, ["body", "municipalities", i])
     if not access.coordinates(user, codes):
-        raise Forbidden("A forum is set up by an administrator or by a coordinator of every municipality in it.")
+        raise Forbidden(
+            "A forum is set up by an administrator or by a coordinator of every municipality in it.",
+            reason="forum_not_coordinator",
+        )
     now = utcnow()
     forum = Forum(
         id=uuid.uuid4(),
@@ -117,14 +131,17 @@ async def create_forum(*, session: AsyncSession, user: User, data: ForumCreate) 
 async def forum(*, session: AsyncSession, forum_id: uuid.UUID) -> Forum:
     found = await repository.get_forum(session, forum_id)
     if found is None:
-        raise NotFound(f"No forum {forum_id}.")
+        raise NotFound(f"No forum {forum_id}.", reason="no_forum")
     return found
 
 
 async def set_criteria(*, session: AsyncSession, user: User, forum_id: uuid.UUID, data: CriteriaIn) -> Forum:
     found = await forum(session=session, forum_id=forum_id)
     if not access.coordinates(user, found.municipalities):
-        raise Forbidden("A forum's criteria are set by an administrator or a coordinator of all its municipalities.")
+        raise Forbidden(
+            "A forum's criteria are set by an administrator or a coordinator of all its municipalities.",
+            reason="criteria_not_coordinator",
+        )
     found.criteria = _criteria_json(data, ("body",))
     found.criteria_changed_at = utcnow()
     await session.flush()
@@ -134,10 +151,12 @@ async def set_criteria(*, session: AsyncSession, user: User, forum_id: uuid.UUID
 async def join_forum(*, session: AsyncSession, user: User, forum_id: uuid.UUID, organisation_id: str) -> Forum:
     found = await forum(session=session, forum_id=forum_id)
     if not access.is_admin(user) and user.organisation != organisation_id:
-        raise Forbidden("You can join a forum for your own organisation only.")
+        raise Forbidden("You can join a forum for your own organisation only.", reason="join_not_own_organisation")
     if await repository.get_organisation(session, organisation_id) is None:
         raise Conflict(
-            "Register the organisation before it joins a forum.", details={"reason": "organisation_not_registered"}
+            "Register the organisation before it joins a forum.",
+            reason="register_before_joining",
+            details={"reason": "organisation_not_registered"},
         )
     if not await repository.is_member(session, forum_id, organisation_id):
         session.add(ForumMember(forum_id=forum_id, organisation_id=organisation_id, joined_at=utcnow()))
@@ -153,7 +172,16 @@ def _skills(codes: list[str], loc: str) -> list[str]:
     if unknown:
         raise Invalid(
             f"Unknown skills: {', '.join(unknown)}.",
-            details=[field_error(["body", loc], f"Not on the skills list: {', '.join(unknown)}.")],
+            reason="unknown_skills",
+            params={"skills": ", ".join(unknown)},
+            details=[
+                field_error(
+                    ["body", loc],
+                    f"Not on the skills list: {', '.join(unknown)}.",
+                    "unknown_skills",
+                    params={"skills": ", ".join(unknown)},
+                )
+            ],
         )
     return sorted(set(codes))
 
@@ -163,36 +191,56 @@ async def publish_opportunity(
 ) -> Opportunity:
     organisation_id = user.organisation if not access.is_admin(user) else (data.organisation_id or user.organisation)
     if not organisation_id:
-        raise Forbidden("Your account is not linked to an organisation, so it cannot post opportunities.")
+        raise Forbidden(
+            "Your account is not linked to an organisation, so it cannot post opportunities.",
+            reason="account_without_organisation",
+        )
     if await repository.get_organisation(session, organisation_id) is None:
         raise Conflict(
             "Register your organisation before posting opportunities.",
+            reason="register_before_posting",
             details={"reason": "organisation_not_registered"},
         )
     _known_municipality(data.municipality_code, ["body", "municipality_code"])
     found_forum = await repository.get_forum(session, data.forum_id)
     if found_forum is None:
-        raise Invalid("No such forum.", details=[field_error(["body", "forum_id"], "unknown forum")])
+        raise Invalid(
+            "No such forum.",
+            reason="unknown_forum",
+            details=[field_error(["body", "forum_id"], "unknown forum", "unknown_forum")],
+        )
     if not await repository.is_member(session, found_forum.id, organisation_id):
         raise Conflict(
             f"Your organisation is not a member of the forum '{found_forum.name}': join it first.",
+            reason="not_a_member",
+            params={"forum": found_forum.name},
             details={"reason": "not_a_member"},
         )
     if data.municipality_code not in found_forum.municipalities:
         raise Invalid(
             f"The forum '{found_forum.name}' covers {', '.join(found_forum.municipalities)}, "
             f"not {data.municipality_code}.",
-            details=[field_error(["body", "municipality_code"], "Not one of the forum's municipalities.")],
+            reason="outside_forum",
+            params={"forum": found_forum.name, "municipality": data.municipality_code},
+            details=[
+                field_error(
+                    ["body", "municipality_code"], "Not one of the forum's municipalities.", "not_forum_municipality"
+                )
+            ],
         )
     if data.hours_per_week_min > data.hours_per_week_max:
         raise Invalid(
             "The hours per week range is upside down.",
-            details=[field_error(["body", "hours_per_week_min"], "Must not be above hours_per_week_max.")],
+            reason="hours_reversed",
+            details=[
+                field_error(["body", "hours_per_week_min"], "Must not be above hours_per_week_max.", "hours_reversed")
+            ],
         )
     if data.starts_on is not None and data.ends_on is not None and data.ends_on < data.starts_on:
         raise Invalid(
             "The opportunity ends before it starts.",
-            details=[field_error(["body", "ends_on"], "Must not be before starts_on.")],
+            reason="ends_before_start",
+            details=[field_error(["body", "ends_on"], "Must not be before starts_on.", "end_before_start")],
         )
     opportunity = Opportunity(
         id=uuid.uuid4(),
@@ -244,7 +292,11 @@ async def close_opportunity(
     found = access.visible_opportunity(user, await repository.get_opportunity(session, opportunity_id), opportunity_id)
     access.require_owner(user, found)
     if found.status != OpportunityStatus.published:
-        raise Conflict("This opportunity is already closed.", details={"status": found.status, "allowed": []})
+        raise Conflict(
+            "This opportunity is already closed.",
+            reason="already_closed",
+            details={"status": found.status, "allowed": []},
+        )
     found.status, found.closed_at = OpportunityStatus.closed, utcnow()
     await session.flush()
     await outbox.add(
@@ -385,7 +437,7 @@ async def _candidates(session: AsyncSession, ids: list[uuid.UUID]) -> Sequence[C
 async def visible_candidate(session: AsyncSession, user: User, person_id: uuid.UUID) -> Candidate:
     found = await repository.get_candidate(session, person_id)
     if found is None or not access.acts_for_candidates_of(user, found.municipality_code):
-        raise NotFound(f"No candidate {person_id}.")
+        raise NotFound(f"No candidate {person_id}.", reason="no_candidate")
     return found
 
 
@@ -393,7 +445,9 @@ async def candidates(
     *, session: AsyncSession, user: User, municipality_code: str | None, limit: int, offset: int
 ) -> Sequence[Candidate]:
     if not user.has_role(Role.admin, Role.case_worker, Role.supervisor):
-        raise Forbidden("Candidates are seen by case workers and supervisors of their municipality.")
+        raise Forbidden(
+            "Candidates are seen by case workers and supervisors of their municipality.", reason="candidates_staff_only"
+        )
     codes: list[str] | None = None if access.is_admin(user) else sorted(user.municipalities)
     if municipality_code is not None:
         if codes is not None and municipality_code not in codes:
@@ -444,12 +498,20 @@ async def propose(
     candidate = await visible_candidate(session, user, person_id)
     await repository.get_opportunity(session, found.id, lock=True)  # proposals for one opportunity, one at a time
     if found.status != OpportunityStatus.published:
-        raise Conflict("This opportunity is closed.", details={"reason": "opportunity_closed"})
+        raise Conflict(
+            "This opportunity is closed.", reason="opportunity_closed", details={"reason": "opportunity_closed"}
+        )
     if not candidate.active:
-        raise Conflict("The candidate's consent to activation is withdrawn.", details={"reason": "consent_withdrawn"})
+        raise Conflict(
+            "The candidate's consent to activation is withdrawn.",
+            reason="consent_withdrawn",
+            details={"reason": "consent_withdrawn"},
+        )
     if await repository.live_placement(session, found.id, person_id) is not None:
         raise Conflict(
-            "This candidate is already proposed for this opportunity.", details={"reason": "already_proposed"}
+            "This candidate is already proposed for this opportunity.",
+            reason="already_proposed",
+            details={"reason": "already_proposed"},
         )
     criteria = await _criteria_for(session, found)
     on = date.today()
@@ -460,6 +522,8 @@ async def propose(
     if missed:
         raise Conflict(
             "The candidate does not meet the forum's criteria: " + "; ".join(c.detail for c in missed) + ".",
+            reason="not_eligible",
+            params={"missed": [c.criterion for c in missed]},
             details={"reason": "not_eligible", "missed": [c.criterion for c in missed]},
         )
     score = domain.total(domain.score(profile, target, criteria, distance_km=geo.distance_km, on=on))
@@ -713,12 +777,15 @@ async def fairness(
     candidates of the forum's opportunities (or of one), with the disparity against the eligible."""
     found = await forum(session=session, forum_id=forum_id)
     if not access.may_see_forum_figures(user, found):
-        raise Forbidden("The fairness report is for the forum's coordinators, supervisors and analysts.")
+        raise Forbidden(
+            "The fairness report is for the forum's coordinators, supervisors and analysts.",
+            reason="fairness_not_allowed",
+        )
     opps = list(await repository.list_opportunities(session, forum_id=found.id))
     if opportunity_id is not None:
         opps = [o for o in opps if o.id == opportunity_id]
         if not opps:
-            raise NotFound(f"No opportunity {opportunity_id} in this forum.")
+            raise NotFound(f"No opportunity {opportunity_id} in this forum.", reason="opportunity_not_in_forum")
     on = date.today()
     # The base is everyone the forum's criteria admit, placed or not: a placed candidate stays in the funnel that
     # led to their placement (with "not placed" applied, every placement would shrink its own base).

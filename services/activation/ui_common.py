@@ -126,7 +126,7 @@ def common(request: Request, user: User) -> dict[str, Any]:
         "skill_options": [(s.code, s.label(language)) for s in catalogue.values()],
         "municipality_name": lambda code: municipality_name(code, language),
         "municipality_names": lambda codes: ", ".join(municipality_name(code, language) for code in codes),
-        "check_detail": lambda detail: labels.check_detail(detail, translate),
+        "check_detail": lambda detail: labels.check_detail(detail[0], detail[1], translate),
         "is_employer": is_employer(user),
         "is_staff": is_staff(user),
         "is_coordinator": user.has_role(Role.coordinator, Role.admin),
@@ -142,19 +142,13 @@ def page(request: Request, name: str, user: User, status_code: int = 200, **cont
 
 def refusal(request: Request, exc: DomainError) -> Message:
     """A refusal of the service layer (403, 404, 409, 422) as an error line of the page, in the page's language."""
-    language = language_for(request)
-    translate = translator(request)
-    text = labels.refusal_text(exc.message, exc.details, translate, lambda code: municipality_name(code, language))
+    text = labels.refusals_for(language_for(request)).error_text(exc, translator(request))
     return Message(text, "error")
 
 
-def field_errors(exc: DomainError, translate: Callable[[str], str]) -> dict[str, str]:
+def field_errors(request: Request, exc: DomainError) -> dict[str, str]:
     """The per-field problems of an ``Invalid`` (``loc`` as FastAPI reports it) keyed by dotted field path."""
-    out: dict[str, str] = {}
-    for problem in exc.details if isinstance(exc.details, list) else []:
-        loc = [str(part) for part in problem.get("loc", []) if part != "body"]
-        out.setdefault(".".join(loc), labels.field_text(str(problem.get("msg", "")), translate))
-    return out
+    return labels.refusals_for(language_for(request)).field_texts(exc, translator(request))
 
 
 def refused_page(request: Request, user: User, exc: DomainError) -> HTMLResponse:
@@ -209,6 +203,6 @@ async def submit(
         async with session.begin_nested():  # a refusal undoes only this, the page still reads
             target = await command()
     except DomainError as exc:
-        form.errors.update({f"{error_prefix}{k}": v for k, v in field_errors(exc, gettext).items()})
+        form.errors.update({f"{error_prefix}{k}": v for k, v in field_errors(request, exc).items()})
         return await render(form=form, status_code=exc.status_code, messages=[refusal(request, exc)])
     return RedirectResponse(target, status_code=303)

@@ -115,10 +115,9 @@ async def _again(
     back: str,
     exc: DomainError,
     hour_forms: dict[str, ui_forms.Form] | None = None,
-    message: Message | None = None,
 ) -> HTMLResponse:
     """The page the form was on, again, with the refusal on top (and on the fields it names)."""
-    messages = [message or refusal(request, exc)]
+    messages = [refusal(request, exc)]
     path, _, query = back.partition("?")
     try:
         if match := _OPPORTUNITY.match(path):
@@ -167,13 +166,9 @@ async def _attempt(
     except DomainError as exc:
         if hour_forms:
             for form in hour_forms.values():
-                form.errors.update(field_errors(exc, translator(request)))
+                form.errors.update(field_errors(request, exc))
         return await _again(request, user, session, back, exc, hour_forms)
     return RedirectResponse(with_query(back, done=done), status_code=303)
-
-
-def _invalid(message: str) -> Invalid:
-    return Invalid(message, details=[])
 
 
 @router.post("/opportunities/{opportunity_id}/proposals", response_class=HTMLResponse)
@@ -193,7 +188,7 @@ async def propose_page(
 
     async def propose() -> Any:
         if person is None:
-            raise NotFound("No candidate.")
+            raise NotFound("No candidate.", reason="no_candidate")
         return await service.propose(
             session=session, outbox=runtime.outbox, user=user, opportunity_id=opportunity_id, person_id=person
         )
@@ -241,7 +236,7 @@ async def decline_page(
         try:
             data = DeclineIn.model_validate({"party": party, "reason": reason})
         except ValidationError:
-            raise _invalid("Choose a reason.") from None
+            raise Invalid("Choose a reason.", reason="reason_missing", details=[]) from None
         return await placements.decline(
             session=session,
             outbox=runtime.outbox,
@@ -290,9 +285,9 @@ async def hours_page(
     form = ui_forms.Form({"month": month, "hours": hours}, errors)
     forms = {str(placement_id): form}
     if data is None:
-        message = Message(gettext("The hours are not recorded: see the marked fields."), "error")
-        exc = Invalid("The hours are not valid.", details=[])
-        return await _again(request, user, session, back_path(back, "/activation/placements"), exc, forms, message)
+        # The form's own refusal: the page says "The hours are not recorded: see the marked fields."
+        exc = Invalid("The hours are not valid.", reason="hours_not_recorded", details=[])
+        return await _again(request, user, session, back_path(back, "/activation/placements"), exc, forms)
     parsed = data
     return await _attempt(
         request,
@@ -347,7 +342,7 @@ async def end_page(
         try:
             data = EndIn.model_validate({"reason": reason})
         except ValidationError:
-            raise _invalid("Say why the placement ended early.") from None
+            raise Invalid("Say why the placement ended early.", reason="end_reason_missing", details=[]) from None
         return await placements.finish(
             session=session,
             outbox=runtime.outbox,

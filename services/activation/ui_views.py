@@ -32,7 +32,7 @@ class Explained:
 
     score: float | None  # None for employers
     parts: list[tuple[str, float, float]]
-    checks: list[tuple[str, bool, str]]
+    checks: list[tuple[str, bool, tuple[str, tuple[tuple[str, int], ...]] | None]]  # detail: (key, values)
 
 
 def explained(ranked: domain.Ranked, *, full: bool) -> Explained:
@@ -42,7 +42,7 @@ def explained(ranked: domain.Ranked, *, full: bool) -> Explained:
         shown = access.employer_breakdown(ranked.breakdown)
         parts = [(name, shown[name], weight) for name, weight in access.EMPLOYER_PARTS.items()]
     checks = [
-        (c.criterion, c.met, c.detail if full else "")
+        (c.criterion, c.met, (c.key, c.params) if full else None)
         for c in ranked.checks
         if full or c.criterion not in access.PRIVATE_CHECKS
     ]
