@@ -16,14 +16,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.activation import repository, service, ui_forms, ui_forums, ui_placements, ui_queries
+from services.activation.schemas import OpportunityCreate, OrganisationIn
 from services.activation.ui_common import (
     AnyPage,
     EmployerPage,
-    all_municipalities,
     done_message,
     is_employer,
     is_staff,
-    municipality_name,
     page,
     refusal,
     refused_page,
@@ -32,7 +31,9 @@ from services.activation.ui_common import (
 from services.activation.ui_views import opportunity_view
 from shared.auth import Role, User
 from shared.errors import DomainError
+from shared.ui.forms import Form
 from shared.ui.i18n import N_, language_for
+from shared.ui.places import all_municipalities, municipality_name
 from shared.ui.templating import Message, translator
 from shared.web import RuntimeDep, SessionDep
 
@@ -64,7 +65,7 @@ async def _organisation_view(
     user: User,
     session: Any,
     *,
-    form: ui_forms.Form | None = None,
+    form: Form | None = None,
     status_code: int = 200,
     messages: list[Message] | None = None,
 ) -> HTMLResponse:
@@ -75,7 +76,7 @@ async def _organisation_view(
             values = {"name": found.name, "kind": found.kind, "municipality_code": found.municipality_code}
         elif len(user.municipalities) == 1:
             values["municipality_code"] = next(iter(user.municipalities))
-        form = ui_forms.Form(values)
+        form = Form(values)
     member_of = await repository.forum_ids_of(session, found.id) if found else set()
     return page(
         request,
@@ -102,8 +103,7 @@ async def organisation_page(request: Request, user: EmployerPage, session: Sessi
 async def register_organisation_page(request: Request, user: EmployerPage, session: SessionDep) -> Response:
     form = ui_forms.read_organisation(await request.form())
 
-    async def register() -> str:
-        assert data is not None  # submit runs the command only with parsed data
+    async def register(data: OrganisationIn) -> str:
         await service.register_organisation(
             session=session, user=user, organisation_id=user.organisation or "", data=data
         )
@@ -195,7 +195,7 @@ async def _opportunity_form_view(
     user: User,
     session: Any,
     *,
-    form: ui_forms.Form | None = None,
+    form: Form | None = None,
     status_code: int = 200,
     messages: list[Message] | None = None,
 ) -> HTMLResponse:
@@ -235,8 +235,7 @@ async def publish_opportunity_page(
 ) -> Response:
     form = ui_forms.read_opportunity(await request.form())
 
-    async def publish() -> str:
-        assert data is not None  # submit runs the command only with parsed data
+    async def publish(data: OpportunityCreate) -> str:
         found = await service.publish_opportunity(session=session, outbox=runtime.outbox, data=data, user=user)
         return f"/activation/opportunities/{found.id}?done=published"
 

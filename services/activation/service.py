@@ -24,6 +24,7 @@ from services.activation.models import Candidate, Forum, ForumMember, MatchingRu
 from services.activation.schemas import CriteriaIn, ForumCreate, OpportunityCreate, OrganisationIn
 from shared.auth import Role, User
 from shared.db import unit_of_work, utcnow
+from shared.disclosure import SUPPRESSED, is_small
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
 from shared.events import MatchProposedV1, OpportunityClosedV1, OpportunityPublishedV1
 from shared.messaging.outbox import OutboxWriter
@@ -842,9 +843,6 @@ async def fairness(
     return report
 
 
-SMALL_CELL = 5
-
-
 def _suppress_small_cells(report: dict[str, Any]) -> None:
     """For analysts: a group's count under 5 (not 0) is "<5", and its share and ratio, which would give it away,
     are left out. Coordinators and supervisors run the forum and see the counts."""
@@ -852,8 +850,8 @@ def _suppress_small_cells(report: dict[str, Any]) -> None:
     for part in (report, *report["opportunities"]):
         for group in part["groups"]:
             for stage, cell in group["stages"].items():
-                if 0 < cell["count"] < SMALL_CELL:
-                    cell["count"], cell["share"] = "<5", None
+                if is_small(cell["count"]):
+                    cell["count"], cell["share"] = SUPPRESSED, None
                     if stage in group["disparity"]:
                         group["disparity"][stage] = None
                     if stage == "eligible":  # every ratio of the group is relative to this share

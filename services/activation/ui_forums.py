@@ -12,11 +12,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.activation import access, repository, service, ui_forms, ui_queries
+from services.activation.schemas import CriteriaIn, ForumCreate
 from services.activation.ui_common import (
     CoordinatorPage,
     FiguresPage,
     ForumsPage,
-    all_municipalities,
     done_message,
     page,
     refused_page,
@@ -24,7 +24,9 @@ from services.activation.ui_common import (
 )
 from shared.auth import User
 from shared.errors import DomainError
+from shared.ui.forms import Form
 from shared.ui.i18n import N_, language_for
+from shared.ui.places import all_municipalities
 from shared.ui.templating import Message, translator
 from shared.web import RuntimeDep, SessionDep
 
@@ -34,10 +36,8 @@ router = APIRouter(include_in_schema=False)
 DISPARITY_WARNING = 0.8
 
 
-def _empty_forum(user: User) -> ui_forms.Form:
-    return ui_forms.Form(
-        {"name": "", "municipalities": sorted(user.municipalities), "criteria": ui_forms.criteria_values({})}
-    )
+def _empty_forum(user: User) -> Form:
+    return Form({"name": "", "municipalities": sorted(user.municipalities), "criteria": ui_forms.criteria_values({})})
 
 
 async def forums_view(
@@ -45,7 +45,7 @@ async def forums_view(
     user: User,
     session: Any,
     *,
-    form: ui_forms.Form | None = None,
+    form: Form | None = None,
     status_code: int = 200,
     messages: list[Message] | None = None,
 ) -> HTMLResponse:
@@ -77,8 +77,7 @@ async def forums_page(request: Request, user: ForumsPage, session: SessionDep, d
 async def create_forum_page(request: Request, user: CoordinatorPage, session: SessionDep) -> Response:
     form = ui_forms.read_forum(await request.form())
 
-    async def create() -> str:
-        assert data is not None  # submit runs the command only with parsed data
+    async def create(data: ForumCreate) -> str:
         found = await service.create_forum(session=session, user=user, data=data)
         return f"/activation/forums/{found.id}?done=forum"
 
@@ -109,7 +108,7 @@ async def _forum_view(
     session: Any,
     forum_id: uuid.UUID,
     *,
-    form: ui_forms.Form | None = None,
+    form: Form | None = None,
     status_code: int = 200,
     messages: list[Message] | None = None,
 ) -> HTMLResponse:
@@ -132,7 +131,7 @@ async def _forum_view(
         organisation_names=names,
         opportunities=opportunities,
         criteria=ui_forms.criteria_values(found.criteria),
-        form=form or ui_forms.Form({"criteria": ui_forms.criteria_values(found.criteria)}),
+        form=form or Form({"criteria": ui_forms.criteria_values(found.criteria)}),
         may_coordinate=access.coordinates(user, found.municipalities),
         may_see_figures=access.may_see_forum_figures(user, found),
     )
@@ -150,10 +149,9 @@ async def forum_page(
 
 @router.post("/forums/{forum_id}/criteria", response_class=HTMLResponse)
 async def criteria_page(request: Request, forum_id: uuid.UUID, user: CoordinatorPage, session: SessionDep) -> Response:
-    form = ui_forms.Form({"criteria": ui_forms.read_criteria(await request.form())})
+    form = Form({"criteria": ui_forms.read_criteria(await request.form())})
 
-    async def save() -> str:
-        assert data is not None  # submit runs the command only with parsed data
+    async def save(data: CriteriaIn) -> str:
         await service.set_criteria(session=session, user=user, forum_id=forum_id, data=data)
         return f"/activation/forums/{forum_id}?done=criteria"
 

@@ -21,7 +21,6 @@ from services.activation.ui_common import (
     back_path,
     done_message,
     field_errors,
-    municipality_name,
     page,
     refusal,
     refused_page,
@@ -30,7 +29,9 @@ from services.activation.ui_common import (
 from services.activation.ui_views import candidate_view, opportunity_view, placements_view
 from shared.auth import User
 from shared.errors import DomainError, Invalid, NotFound
+from shared.ui import forms
 from shared.ui.i18n import language_for
+from shared.ui.places import municipality_name
 from shared.ui.templating import Message, translator
 from shared.web import RuntimeDep, SessionDep
 
@@ -114,7 +115,7 @@ async def _again(
     session: Any,
     back: str,
     exc: DomainError,
-    hour_forms: dict[str, ui_forms.Form] | None = None,
+    hour_forms: dict[str, forms.Form] | None = None,
 ) -> HTMLResponse:
     """The page the form was on, again, with the refusal on top (and on the fields it names)."""
     messages = [refusal(request, exc)]
@@ -155,7 +156,7 @@ async def _attempt(
     back: str,
     done: str,
     command: Callable[[], Awaitable[object]],
-    hour_forms: dict[str, ui_forms.Form] | None = None,
+    hour_forms: dict[str, forms.Form] | None = None,
 ) -> Response:
     """Run a button's command; back to the page it was on, or that page with the refusal. A savepoint lets a
     refusal undo only the command, so the page can still be read in the same transaction."""
@@ -282,12 +283,11 @@ async def hours_page(
 ) -> Response:
     gettext = translator(request)
     data, errors = ui_forms.hours(month, hours, gettext)
-    form = ui_forms.Form({"month": month, "hours": hours}, errors)
-    forms = {str(placement_id): form}
+    hour_forms = {str(placement_id): forms.Form({"month": month, "hours": hours}, errors)}
     if data is None:
         # The form's own refusal: the page says "The hours are not recorded: see the marked fields."
         exc = Invalid("The hours are not valid.", reason="hours_not_recorded", details=[])
-        return await _again(request, user, session, back_path(back, "/activation/placements"), exc, forms)
+        return await _again(request, user, session, back_path(back, "/activation/placements"), exc, hour_forms)
     parsed = data
     return await _attempt(
         request,
@@ -303,7 +303,7 @@ async def hours_page(
             month=parsed.month,
             hours=parsed.hours,
         ),
-        hour_forms=forms,
+        hour_forms=hour_forms,
     )
 
 

@@ -19,8 +19,8 @@ from services.activation import access, domain, repository, service, ui_queries
 from services.activation.domain import OpportunityStatus, PlacementStatus
 from services.activation.models import Opportunity, Placement
 from services.activation.ui_common import is_staff, page, sees_rankings
-from services.activation.ui_forms import Form
 from shared.auth import User
+from shared.ui.forms import Form
 from shared.ui.templating import Message
 
 PARTS = ("skills", "distance", "priority", "availability", "unemployed")
