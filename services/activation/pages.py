@@ -15,7 +15,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.activation import repository, service, ui_forms, ui_forums, ui_placements, ui_queries
+from services.activation import forums as forum_service
+from services.activation import opportunities as opportunity_service
+from services.activation import repository, ui_forms, ui_forums, ui_placements, ui_queries
 from services.activation.schemas import OpportunityCreate, OrganisationIn
 from services.activation.ui_common import (
     AnyPage,
@@ -104,7 +106,7 @@ async def register_organisation_page(request: Request, user: EmployerPage, sessi
     form = ui_forms.read_organisation(await request.form())
 
     async def register(data: OrganisationIn) -> str:
-        await service.register_organisation(
+        await forum_service.register_organisation(
             session=session, user=user, organisation_id=user.organisation or "", data=data
         )
         return "/activation/organisation?done=registered"
@@ -125,7 +127,7 @@ async def register_organisation_page(request: Request, user: EmployerPage, sessi
 async def join_forum_page(request: Request, forum_id: uuid.UUID, user: EmployerPage, session: SessionDep) -> Response:
     try:
         async with session.begin_nested():
-            await service.join_forum(
+            await forum_service.join_forum(
                 session=session, user=user, forum_id=forum_id, organisation_id=user.organisation or ""
             )
     except DomainError as exc:
@@ -150,7 +152,7 @@ async def _opportunities_view(
 ) -> HTMLResponse:
     status = status if status in {"published", "closed"} else ""
     municipality = municipality if len(municipality) == 5 and municipality.isdigit() else ""
-    found = await service.opportunities(
+    found = await opportunity_service.opportunities(
         session=session,
         user=user,
         municipality_code=municipality or None,
@@ -236,7 +238,9 @@ async def publish_opportunity_page(
     form = ui_forms.read_opportunity(await request.form())
 
     async def publish(data: OpportunityCreate) -> str:
-        found = await service.publish_opportunity(session=session, outbox=runtime.outbox, data=data, user=user)
+        found = await opportunity_service.publish_opportunity(
+            session=session, outbox=runtime.outbox, data=data, user=user
+        )
         return f"/activation/opportunities/{found.id}?done=published"
 
     data = ui_forms.opportunity(form, translator(request))
@@ -267,7 +271,7 @@ async def close_opportunity_page(
 ) -> Response:
     try:
         async with session.begin_nested():
-            await service.close_opportunity(
+            await opportunity_service.close_opportunity(
                 session=session, outbox=runtime.outbox, user=user, opportunity_id=opportunity_id
             )
     except DomainError as exc:

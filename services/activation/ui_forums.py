@@ -11,7 +11,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.activation import access, repository, service, ui_forms, ui_queries
+from services.activation import access, fairness, repository, service, ui_forms, ui_queries
+from services.activation import forums as forum_service
 from services.activation.schemas import CriteriaIn, ForumCreate
 from services.activation.ui_common import (
     CoordinatorPage,
@@ -78,7 +79,7 @@ async def create_forum_page(request: Request, user: CoordinatorPage, session: Se
     form = ui_forms.read_forum(await request.form())
 
     async def create(data: ForumCreate) -> str:
-        found = await service.create_forum(session=session, user=user, data=data)
+        found = await forum_service.create_forum(session=session, user=user, data=data)
         return f"/activation/forums/{found.id}?done=forum"
 
     data = ui_forms.forum(form, translator(request))
@@ -112,7 +113,7 @@ async def _forum_view(
     status_code: int = 200,
     messages: list[Message] | None = None,
 ) -> HTMLResponse:
-    found = await service.forum(session=session, forum_id=forum_id)
+    found = await forum_service.forum(session=session, forum_id=forum_id)
     names = await ui_queries.organisation_names(session, user)
     opportunities = [
         o
@@ -152,7 +153,7 @@ async def criteria_page(request: Request, forum_id: uuid.UUID, user: Coordinator
     form = Form({"criteria": ui_forms.read_criteria(await request.form())})
 
     async def save(data: CriteriaIn) -> str:
-        await service.set_criteria(session=session, user=user, forum_id=forum_id, data=data)
+        await forum_service.set_criteria(session=session, user=user, forum_id=forum_id, data=data)
         return f"/activation/forums/{forum_id}?done=criteria"
 
     data = ui_forms.criteria(form, translator(request))
@@ -183,7 +184,7 @@ async def fairness_page(
     except ValueError:
         chosen = None
     try:
-        report = await service.fairness(session=session, user=user, forum_id=forum_id, opportunity_id=chosen)
+        report = await fairness.fairness(session=session, user=user, forum_id=forum_id, opportunity_id=chosen)
     except DomainError as exc:
         return refused_page(request, user, exc)
     return page(

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from services.activation import placements, service, ui_forms
+from services.activation import candidates as candidate_service
+from services.activation import placements, proposals, ui_forms
 from services.activation.schemas import DeclineIn, EndIn
 from services.activation.ui_common import (
     PartyPage,
@@ -59,7 +60,7 @@ async def candidates_view(
     found: list[Any] = []
     try:
         found = list(
-            await service.candidates(
+            await candidate_service.candidates(
                 session=session, user=user, municipality_code=municipality or None, limit=500, offset=0
             )
         )
@@ -190,7 +191,7 @@ async def propose_page(
     async def propose() -> Any:
         if person is None:
             raise NotFound("No candidate.", reason="no_candidate")
-        return await service.propose(
+        return await proposals.propose(
             session=session, outbox=runtime.outbox, user=user, opportunity_id=opportunity_id, person_id=person
         )
 

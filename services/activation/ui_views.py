@@ -15,7 +15,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.activation import access, domain, repository, service, ui_queries
+from services.activation import access, domain, proposals, repository, service, ui_queries
+from services.activation import opportunities as opportunity_service
 from services.activation.domain import OpportunityStatus, PlacementStatus
 from services.activation.models import Opportunity, Placement
 from services.activation.ui_common import is_staff, page, sees_rankings
@@ -157,7 +158,7 @@ async def opportunity_view(
     messages: list[Message] | None = None,
     hour_forms: dict[str, Form] | None = None,
 ) -> HTMLResponse:
-    found = await service.opportunity(session=session, user=user, opportunity_id=opportunity_id)
+    found = await opportunity_service.opportunity(session=session, user=user, opportunity_id=opportunity_id)
     ranking: list[RankedRow] = []
     eligible = None
     if sees_rankings(user):
@@ -178,7 +179,7 @@ async def opportunity_view(
                     can_propose=mine and m.placement is None and published and is_staff(user),
                 )
             )
-    placements = await service.placements_for(session=session, user=user, opportunity_id=found.id)
+    placements = await proposals.placements_for(session=session, user=user, opportunity_id=found.id)
     forum = await repository.get_forum(session, found.forum_id) if found.forum_id else None
     organisation = await repository.get_organisation(session, found.organisation) if found.organisation else None
     return page(
@@ -221,8 +222,8 @@ async def candidate_view(
     messages: list[Message] | None = None,
     hour_forms: dict[str, Form] | None = None,
 ) -> HTMLResponse:
-    candidate, matches = await service.best_opportunities(session=session, user=user, person_id=person_id, limit=20)
-    placements = await service.placements_of_candidate(session=session, user=user, person_id=person_id)
+    candidate, matches = await proposals.best_opportunities(session=session, user=user, person_id=person_id, limit=20)
+    placements = await proposals.placements_of_candidate(session=session, user=user, person_id=person_id)
     live = {p.opportunity_id: p.status for p in placements if p.status != PlacementStatus.declined}
     best = [
         OpportunityRow(

@@ -22,7 +22,7 @@ def test_every_raised_code_has_a_page_sentence_in_every_language_and_every_sente
 
 def test_the_search_sees_the_service_layer_the_access_rules_and_the_placements() -> None:
     where = {found.code: found.where for found in raised_codes(PACKAGE)}
-    assert where["not_eligible"].startswith("activation/service.py:")
+    assert where["not_eligible"].startswith("activation/proposals.py:")
     assert where["no_opportunity"].startswith("activation/access.py:")
     assert where["illegal_step"].startswith("activation/placements.py:")
     assert where["month_outside_placement"].startswith("activation/placements.py:")
