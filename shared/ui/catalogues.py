@@ -30,7 +30,13 @@ from shared.ui.i18n import DOMAIN, catalogue_name, po_path
 ROOT = Path(__file__).resolve().parents[2]
 LOCALE_DIR = ROOT / "shared" / "locale"
 TEMPLATE_PATTERNS = ("shared/ui/templates/**/*.html", "services/*/templates/**/*.html")
-PYTHON_PATTERNS = ("shared/ui/*.py", "shared/oidc_provider_app.py", "services/*/pages.py", "services/*/ui*.py")
+PYTHON_PATTERNS = (
+    "shared/ui/*.py",
+    "shared/oidc_provider_app.py",
+    "services/*/pages.py",
+    "services/*/ui*.py",
+    "services/*/web/*.py",
+)
 KEYWORDS: dict[str, Any] = {**DEFAULT_KEYWORDS, "lazy_gettext": None}
 COMMENT_TAGS = ("Translators:",)
 # The same settings as the runtime Environment (shared.ui.templating), so msgids match exactly.

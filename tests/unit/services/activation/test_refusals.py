@@ -8,7 +8,7 @@ from pathlib import Path
 
 import services.activation
 from services.activation import domain
-from services.activation.ui_labels import CHECK_DETAILS, REFUSALS, check_detail, refusals_for
+from services.activation.web._labels import CHECK_DETAILS, REFUSALS, check_detail, refusals_for
 from shared.errors import Conflict, Invalid, field_error
 from shared.ui.i18n import translated_msgids
 from shared.ui.refusals import raised_codes, refusal_problems

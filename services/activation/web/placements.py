@@ -1,6 +1,5 @@
-"""Activation's pages for placements and candidates: the case worker's candidates and each one's best
-opportunities, proposing a candidate, the placements a user answers for, and every step of a placement (the
-employer's and the candidate's yes or no, start, monthly hours, completion, an early end)."""
+"""Activation's pages for placements: proposing a candidate, the placements a user answers for, and every step of a
+placement (the employer's and the candidate's yes or no, start, monthly hours, completion, an early end)."""
 
 from __future__ import annotations
 
@@ -13,94 +12,30 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from services.activation import candidates as candidate_service
-from services.activation import placements, proposals, ui_forms
+from services.activation import placements, proposals
 from services.activation.schemas import DeclineIn, EndIn
-from services.activation.ui_common import (
+from services.activation.web import _forms
+from services.activation.web._common import (
     PartyPage,
     StaffPage,
     back_path,
     done_message,
     field_errors,
-    page,
     refusal,
     refused_page,
     with_query,
 )
-from services.activation.ui_views import candidate_view, opportunity_view, placements_view
+from services.activation.web._views import candidate_view, opportunity_view, placements_view
 from shared.auth import User
 from shared.errors import DomainError, Invalid, NotFound
 from shared.ui import forms
-from shared.ui.i18n import language_for
-from shared.ui.places import municipality_name
-from shared.ui.templating import Message, translator
+from shared.ui.templating import translator
 from shared.web import RuntimeDep, SessionDep
 
 router = APIRouter(include_in_schema=False)
 
 _OPPORTUNITY = re.compile(r"^/activation/opportunities/([0-9a-f-]{36})$")
 _CANDIDATE = re.compile(r"^/activation/candidates/([0-9a-f-]{36})$")
-
-
-# --- candidates -----------------------------------------------------------------------------------------------
-
-
-async def candidates_view(
-    request: Request,
-    user: User,
-    session: Any,
-    *,
-    municipality: str = "",
-    status_code: int = 200,
-    messages: list[Message] | None = None,
-) -> HTMLResponse:
-    municipality = municipality if len(municipality) == 5 and municipality.isdigit() else ""
-    language = language_for(request)
-    messages = list(messages or [])
-    found: list[Any] = []
-    try:
-        found = list(
-            await candidate_service.candidates(
-                session=session, user=user, municipality_code=municipality or None, limit=500, offset=0
-            )
-        )
-    except DomainError as exc:
-        messages.append(refusal(request, exc))
-        status_code = exc.status_code
-    return page(
-        request,
-        "candidates.html",
-        user,
-        nav="candidates",
-        status_code=status_code,
-        messages=messages,
-        candidates=found,
-        municipality=municipality,
-        my_municipalities=sorted(user.municipalities),
-        my_municipality_options=[(code, municipality_name(code, language)) for code in sorted(user.municipalities)],
-    )
-
-
-@router.get("/candidates", response_class=HTMLResponse)
-async def candidates_page(
-    request: Request, user: StaffPage, session: SessionDep, municipality: str = "", done: str = ""
-) -> HTMLResponse:
-    return await candidates_view(
-        request, user, session, municipality=municipality, messages=done_message(request, done)
-    )
-
-
-@router.get("/candidates/{person_id}", response_class=HTMLResponse)
-async def candidate_page(
-    request: Request, person_id: uuid.UUID, user: StaffPage, session: SessionDep, done: str = ""
-) -> HTMLResponse:
-    try:
-        return await candidate_view(request, user, session, person_id, messages=done_message(request, done))
-    except DomainError as exc:
-        return refused_page(request, user, exc)
-
-
-# --- placements -----------------------------------------------------------------------------------------------
 
 
 @router.get("/placements", response_class=HTMLResponse)
@@ -283,7 +218,7 @@ async def hours_page(
     back: Annotated[str, Form()] = "",
 ) -> Response:
     gettext = translator(request)
-    data, errors = ui_forms.hours(month, hours, gettext)
+    data, errors = _forms.hours(month, hours, gettext)
     hour_forms = {str(placement_id): forms.Form({"month": month, "hours": hours}, errors)}
     if data is None:
         # The form's own refusal: the page says "The hours are not recorded: see the marked fields."

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.activation import ui_labels as labels
+from services.activation.web import _labels as labels
 from shared.auth import Role, User
 from shared.errors import DomainError
 from shared.reference import skills
@@ -27,7 +27,7 @@ from shared.ui.templating import Message, make_templates, translator
 
 M = TypeVar("M", bound=BaseModel)
 
-TEMPLATES = make_templates(Path(__file__).with_name("templates"))
+TEMPLATES = make_templates(Path(__file__).parent.parent / "templates")
 
 ANY_ROLE = (Role.employer, Role.case_worker, Role.supervisor, Role.coordinator, Role.analyst, Role.admin)
 AnyPage = Annotated[User, Depends(require_page_role(*ANY_ROLE))]

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from services.activation.domain import PRIORITY_GROUPS
 from services.activation.schemas import CriteriaIn, ForumCreate, HoursIn, OpportunityCreate, OrganisationIn
-from services.activation.ui_labels import FIELD_ERRORS
+from services.activation.web._labels import FIELD_ERRORS
 from shared.ui.forms import FieldTypes, Form, form_text, read_value, required, validate
 
 M = TypeVar("M", bound=BaseModel)

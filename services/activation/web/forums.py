@@ -11,10 +11,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.activation import access, fairness, repository, service, ui_forms, ui_queries
+from services.activation import access, fairness, repository, service
 from services.activation import forums as forum_service
 from services.activation.schemas import CriteriaIn, ForumCreate
-from services.activation.ui_common import (
+from services.activation.web import _forms, _queries
+from services.activation.web._common import (
     CoordinatorPage,
     FiguresPage,
     ForumsPage,
@@ -38,7 +39,7 @@ DISPARITY_WARNING = 0.8
 
 
 def _empty_forum(user: User) -> Form:
-    return Form({"name": "", "municipalities": sorted(user.municipalities), "criteria": ui_forms.criteria_values({})})
+    return Form({"name": "", "municipalities": sorted(user.municipalities), "criteria": _forms.criteria_values({})})
 
 
 async def forums_view(
@@ -76,13 +77,13 @@ async def forums_page(request: Request, user: ForumsPage, session: SessionDep, d
 
 @router.post("/forums", response_class=HTMLResponse)
 async def create_forum_page(request: Request, user: CoordinatorPage, session: SessionDep) -> Response:
-    form = ui_forms.read_forum(await request.form())
+    form = _forms.read_forum(await request.form())
 
     async def create(data: ForumCreate) -> str:
         found = await forum_service.create_forum(session=session, user=user, data=data)
         return f"/activation/forums/{found.id}?done=forum"
 
-    data = ui_forms.forum(form, translator(request))
+    data = _forms.forum(form, translator(request))
     return await submit(
         request,
         session,
@@ -114,7 +115,7 @@ async def _forum_view(
     messages: list[Message] | None = None,
 ) -> HTMLResponse:
     found = await forum_service.forum(session=session, forum_id=forum_id)
-    names = await ui_queries.organisation_names(session, user)
+    names = await _queries.organisation_names(session, user)
     opportunities = [
         o
         for o in await repository.list_opportunities(session, forum_id=found.id, limit=200)
@@ -131,8 +132,8 @@ async def _forum_view(
         members=access.visible_members(user, await repository.members_of(session, found.id)),
         organisation_names=names,
         opportunities=opportunities,
-        criteria=ui_forms.criteria_values(found.criteria),
-        form=form or Form({"criteria": ui_forms.criteria_values(found.criteria)}),
+        criteria=_forms.criteria_values(found.criteria),
+        form=form or Form({"criteria": _forms.criteria_values(found.criteria)}),
         may_coordinate=access.coordinates(user, found.municipalities),
         may_see_figures=access.may_see_forum_figures(user, found),
     )
@@ -150,13 +151,13 @@ async def forum_page(
 
 @router.post("/forums/{forum_id}/criteria", response_class=HTMLResponse)
 async def criteria_page(request: Request, forum_id: uuid.UUID, user: CoordinatorPage, session: SessionDep) -> Response:
-    form = Form({"criteria": ui_forms.read_criteria(await request.form())})
+    form = Form({"criteria": _forms.read_criteria(await request.form())})
 
     async def save(data: CriteriaIn) -> str:
         await forum_service.set_criteria(session=session, user=user, forum_id=forum_id, data=data)
         return f"/activation/forums/{forum_id}?done=criteria"
 
-    data = ui_forms.criteria(form, translator(request))
+    data = _forms.criteria(form, translator(request))
     try:
         return await submit(
             request,

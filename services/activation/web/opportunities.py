@@ -1,10 +1,5 @@
-"""Activation's pages: the employers' forum in the browser. Employers register their organisation, join forums,
-post opportunities and answer for their placements; case workers find opportunities for their candidates and
-propose them; coordinators run the forums and read the fairness report. Thin: the same service calls as the API,
-rendered with Jinja2 + htmx; a refusal of the service layer is shown on the page as a message.
-
-This module holds the start page, the organisation and the opportunities; placements, candidates and proposals
-are in ``ui_placements``, forums and the fairness report in ``ui_forums``."""
+"""Opportunities: the list (an employer's own, everyone's for staff), posting one in a forum, one opportunity with
+its ranking and placements, and closing it."""
 
 from __future__ import annotations
 
@@ -15,11 +10,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.activation import forums as forum_service
 from services.activation import opportunities as opportunity_service
-from services.activation import repository, ui_forms, ui_forums, ui_placements, ui_queries
-from services.activation.schemas import OpportunityCreate, OrganisationIn
-from services.activation.ui_common import (
+from services.activation import repository
+from services.activation.schemas import OpportunityCreate
+from services.activation.web import _forms, _queries
+from services.activation.web._common import (
     AnyPage,
     EmployerPage,
     done_message,
@@ -30,7 +25,7 @@ from services.activation.ui_common import (
     refused_page,
     submit,
 )
-from services.activation.ui_views import opportunity_view
+from services.activation.web._views import opportunity_view
 from shared.auth import Role, User
 from shared.errors import DomainError
 from shared.ui.forms import Form
@@ -42,105 +37,7 @@ from shared.web import RuntimeDep, SessionDep
 router = APIRouter(include_in_schema=False)
 
 
-# --- the start page -------------------------------------------------------------------------------------------
-
-
-@router.get("/", response_class=HTMLResponse)
-async def start_page(request: Request, user: AnyPage, session: SessionDep, done: str = "") -> Response:
-    """Each role starts where its work is: employers at their opportunities (or registering the organisation),
-    case workers at their candidates, coordinators and analysts at the forums."""
-    messages = done_message(request, done)
-    if Role.employer in user.roles and not user.has_role(Role.admin):
-        if await ui_queries.own_organisation(session, user) is None:
-            return await _organisation_view(request, user, session, messages=messages)
-        return await _opportunities_view(request, user, session, messages=messages)
-    if user.has_role(Role.case_worker, Role.supervisor):
-        return await ui_placements.candidates_view(request, user, session, messages=messages)
-    return await ui_forums.forums_view(request, user, session, messages=messages)
-
-
-# --- the organisation -----------------------------------------------------------------------------------------
-
-
-async def _organisation_view(
-    request: Request,
-    user: User,
-    session: Any,
-    *,
-    form: Form | None = None,
-    status_code: int = 200,
-    messages: list[Message] | None = None,
-) -> HTMLResponse:
-    found = await ui_queries.own_organisation(session, user)
-    if form is None:
-        values = {"name": "", "kind": "", "municipality_code": ""}
-        if found is not None:
-            values = {"name": found.name, "kind": found.kind, "municipality_code": found.municipality_code}
-        elif len(user.municipalities) == 1:
-            values["municipality_code"] = next(iter(user.municipalities))
-        form = Form(values)
-    member_of = await repository.forum_ids_of(session, found.id) if found else set()
-    return page(
-        request,
-        "organisation.html",
-        user,
-        nav="organisation",
-        status_code=status_code,
-        messages=messages or [],
-        organisation=found,
-        organisation_id=user.organisation,
-        form=form,
-        forums=await repository.list_forums(session),
-        member_of=member_of,
-        all_municipalities=all_municipalities(language_for(request)),
-    )
-
-
-@router.get("/organisation", response_class=HTMLResponse)
-async def organisation_page(request: Request, user: EmployerPage, session: SessionDep, done: str = "") -> HTMLResponse:
-    return await _organisation_view(request, user, session, messages=done_message(request, done))
-
-
-@router.post("/organisation", response_class=HTMLResponse)
-async def register_organisation_page(request: Request, user: EmployerPage, session: SessionDep) -> Response:
-    form = ui_forms.read_organisation(await request.form())
-
-    async def register(data: OrganisationIn) -> str:
-        await forum_service.register_organisation(
-            session=session, user=user, organisation_id=user.organisation or "", data=data
-        )
-        return "/activation/organisation?done=registered"
-
-    data = ui_forms.organisation(form, translator(request))
-    return await submit(
-        request,
-        session,
-        form,
-        data,
-        not_done=N_("The organisation is not registered: see the marked fields."),
-        render=functools.partial(_organisation_view, request, user, session),
-        command=register,
-    )
-
-
-@router.post("/forums/{forum_id}/join", response_class=HTMLResponse)
-async def join_forum_page(request: Request, forum_id: uuid.UUID, user: EmployerPage, session: SessionDep) -> Response:
-    try:
-        async with session.begin_nested():
-            await forum_service.join_forum(
-                session=session, user=user, forum_id=forum_id, organisation_id=user.organisation or ""
-            )
-    except DomainError as exc:
-        return await _organisation_view(
-            request, user, session, status_code=exc.status_code, messages=[refusal(request, exc)]
-        )
-    return RedirectResponse("/activation/organisation?done=joined", status_code=303)
-
-
-# --- opportunities --------------------------------------------------------------------------------------------
-
-
-async def _opportunities_view(
+async def opportunities_view(
     request: Request,
     user: User,
     session: Any,
@@ -175,7 +72,7 @@ async def _opportunities_view(
         messages=messages or [],
         opportunities=found,
         taken=taken,
-        organisation_names=await ui_queries.organisation_names(session, user),
+        organisation_names=await _queries.organisation_names(session, user),
         status=status,
         municipality=municipality,
         all_municipalities=all_municipalities(language_for(request)),
@@ -187,7 +84,7 @@ async def _opportunities_view(
 async def opportunities_page(
     request: Request, user: AnyPage, session: SessionDep, status: str = "", municipality: str = "", done: str = ""
 ) -> HTMLResponse:
-    return await _opportunities_view(
+    return await opportunities_view(
         request, user, session, status=status, municipality=municipality, messages=done_message(request, done)
     )
 
@@ -205,7 +102,7 @@ async def _opportunity_form_view(
     if not user.has_role(Role.admin):
         member_of = await repository.forum_ids_of(session, user.organisation) if user.organisation else set()
         forums = [f for f in forums if f.id in member_of]
-    form = form or ui_forms.empty_opportunity()
+    form = form or _forms.empty_opportunity()
     if not form.values["forum_id"] and len(forums) == 1:
         form.values["forum_id"] = str(forums[0].id)
     codes = sorted({code for f in forums for code in f.municipalities})
@@ -222,7 +119,7 @@ async def _opportunity_form_view(
         forums=forums,
         forum_options=[(str(f.id), f.name) for f in forums],
         forum_municipality_options=[(code, municipality_name(code, language_for(request))) for code in codes],
-        registered=await ui_queries.own_organisation(session, user) is not None,
+        registered=await _queries.own_organisation(session, user) is not None,
     )
 
 
@@ -235,7 +132,7 @@ async def new_opportunity_page(request: Request, user: EmployerPage, session: Se
 async def publish_opportunity_page(
     request: Request, user: EmployerPage, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
-    form = ui_forms.read_opportunity(await request.form())
+    form = _forms.read_opportunity(await request.form())
 
     async def publish(data: OpportunityCreate) -> str:
         found = await opportunity_service.publish_opportunity(
@@ -243,7 +140,7 @@ async def publish_opportunity_page(
         )
         return f"/activation/opportunities/{found.id}?done=published"
 
-    data = ui_forms.opportunity(form, translator(request))
+    data = _forms.opportunity(form, translator(request))
     return await submit(
         request,
         session,
@@ -282,7 +179,3 @@ async def close_opportunity_page(
         except DomainError:
             return refused_page(request, user, exc)
     return RedirectResponse(f"/activation/opportunities/{opportunity_id}?done=closed", status_code=303)
-
-
-router.include_router(ui_placements.router)
-router.include_router(ui_forums.router)

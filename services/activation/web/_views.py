@@ -15,11 +15,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.activation import access, domain, proposals, repository, service, ui_queries
+from services.activation import access, domain, proposals, repository, service
 from services.activation import opportunities as opportunity_service
 from services.activation.domain import OpportunityStatus, PlacementStatus
 from services.activation.models import Opportunity, Placement
-from services.activation.ui_common import is_staff, page, sees_rankings
+from services.activation.web import _queries
+from services.activation.web._common import is_staff, page, sees_rankings
 from shared.auth import User
 from shared.ui.forms import Form
 from shared.ui.templating import Message
@@ -111,8 +112,8 @@ def allowed_actions(user: User, p: Placement, opportunity: Opportunity | None) -
 
 
 async def placement_rows(session: AsyncSession, user: User, placements: Sequence[Placement]) -> list[PlacementRow]:
-    opportunities = await ui_queries.opportunities_by_id(session, [p.opportunity_id for p in placements])
-    hours = await ui_queries.hours_of(session, [p.id for p in placements])
+    opportunities = await _queries.opportunities_by_id(session, [p.opportunity_id for p in placements])
+    hours = await _queries.hours_of(session, [p.id for p in placements])
     rows = []
     for p in placements:
         opportunity = opportunities.get(p.opportunity_id)
@@ -270,7 +271,7 @@ async def placements_view(
     hour_forms: dict[str, Form] | None = None,
 ) -> HTMLResponse:
     show = show if show in PLACEMENT_FILTERS else ""
-    found = await ui_queries.placements_for_user(session, user)
+    found = await _queries.placements_for_user(session, user)
     if show:
         found = [p for p in found if p.status in _FILTERED[show]]
     return page(
