@@ -110,6 +110,12 @@ def months_unemployed(candidate: Candidate, on: date) -> int:
     return (on.year - since.year) * 12 + on.month - since.month
 
 
+def _either(criterion: str, met: bool, said: tuple[str, str], otherwise: tuple[str, str]) -> Check:
+    """A check whose detail (English, key) is ``said`` when it is met and ``otherwise`` when not."""
+    detail, key = said if met else otherwise
+    return Check(criterion, met, detail, key=key)
+
+
 def eligibility(
     candidate: Candidate,
     opportunity: Opportunity,
@@ -134,33 +140,21 @@ def eligibility(
             )
         )
     if criteria.require_able_to_work:
-        checks.append(
-            Check(
-                "able_to_work",
-                candidate.able_to_work,
-                "able to work" if candidate.able_to_work else "not recorded as able to work",
-                key="able_to_work" if candidate.able_to_work else "not_able_to_work",
-            )
-        )
+        able = ("able to work", "able_to_work"), ("not recorded as able to work", "not_able_to_work")
+        checks.append(_either("able_to_work", candidate.able_to_work, *able))
     if criteria.exclude_in_education:
         studying = candidate.employment_status == IN_EDUCATION
         checks.append(
-            Check(
+            _either(
                 "not_in_education",
                 not studying,
-                "in education" if studying else "not in education",
-                key="in_education" if studying else "not_in_education",
+                ("not in education", "not_in_education"),
+                ("in education", "in_education"),
             )
         )
     if criteria.exclude_placed:
-        placed = candidate.placed
         checks.append(
-            Check(
-                "not_placed",
-                not placed,
-                "already placed" if placed else "not placed",
-                key="placed" if placed else "not_placed",
-            )
+            _either("not_placed", not candidate.placed, ("not placed", "not_placed"), ("already placed", "placed"))
         )
     overlap = min(candidate.hours_max, opportunity.hours_max) - max(candidate.hours_min, opportunity.hours_min)
     checks.append(
@@ -179,14 +173,8 @@ def eligibility(
         )
     )
     if "disability" in candidate.markers:
-        checks.append(
-            Check(
-                "accessible",
-                opportunity.accessible,
-                "accessible for persons with disability" if opportunity.accessible else "not accessible",
-                key="accessible" if opportunity.accessible else "not_accessible",
-            )
-        )
+        accessible = ("accessible for persons with disability", "accessible"), ("not accessible", "not_accessible")
+        checks.append(_either("accessible", opportunity.accessible, *accessible))
     same = candidate.municipality_code == opportunity.municipality_code
     if same:
         checks.append(Check("distance", True, "same municipality", key="same_municipality"))

@@ -8,12 +8,11 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.activation import access, repository
 from services.activation.domain import IllegalPlacementStep, PlacementStatus, after_acceptance, check_placement_step
-from services.activation.models import Opportunity, Placement, PlacementHours
+from services.activation.models import Opportunity, Placement
 from shared.auth import User
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
@@ -248,20 +247,7 @@ async def record_hours(
             ],
         )
     now = utcnow()
-    row = await session.get(PlacementHours, (placement.id, month))
-    if row is None:
-        session.add(
-            PlacementHours(placement_id=placement.id, month=month, hours=hours, recorded_by=user.sub, recorded_at=now)
-        )
-    else:
-        row.hours, row.recorded_by, row.recorded_at = hours, user.sub, now
-    await session.flush()
-    total = sum(
-        (
-            await session.execute(select(PlacementHours.hours).where(PlacementHours.placement_id == placement.id))
-        ).scalars()
-    )
-    placement.hours_total = int(total)
+    placement.hours_total = await repository.record_month(session, placement.id, month, hours, by=user.sub, at=now)
     await session.flush()
     await outbox.add(
         session,

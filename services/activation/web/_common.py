@@ -1,5 +1,6 @@
-"""What every activation page shares: the templates, the navigation context, the role gates, refusals as messages
-and the numbers and dates the Serbian way."""
+"""What every activation page shares: the templates and their context (``shared.ui.pages`` and activation's own:
+skills, roles, the checks' details), the role gates, refusals as messages in the page's language, and the form
+post (``shared.ui.forms.post_form`` with activation's refusals)."""
 
 from __future__ import annotations
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.activation import placements, proposals
 from services.activation.schemas import DeclineIn, EndIn
@@ -28,6 +30,7 @@ from services.activation.web._common import (
 from services.activation.web._views import candidate_view, opportunity_view, placements_view
 from shared.auth import User
 from shared.errors import DomainError, Invalid, NotFound
+from shared.messaging.outbox import OutboxWriter
 from shared.ui import forms
 from shared.ui.templating import translator
 from shared.web import RuntimeDep, SessionDep
@@ -57,26 +60,17 @@ async def _again(
     messages = [refusal(request, exc)]
     path, _, query = back.partition("?")
     try:
-        if match := _OPPORTUNITY.match(path):
-            return await opportunity_view(
-                request,
-                user,
-                session,
-                uuid.UUID(match.group(1)),
-                status_code=exc.status_code,
-                messages=messages,
-                hour_forms=hour_forms,
-            )
-        if match := _CANDIDATE.match(path):
-            return await candidate_view(
-                request,
-                user,
-                session,
-                uuid.UUID(match.group(1)),
-                status_code=exc.status_code,
-                messages=messages,
-                hour_forms=hour_forms,
-            )
+        for pattern, view in ((_OPPORTUNITY, opportunity_view), (_CANDIDATE, candidate_view)):
+            if match := pattern.match(path):
+                return await view(
+                    request,
+                    user,
+                    session,
+                    uuid.UUID(match.group(1)),
+                    status_code=exc.status_code,
+                    messages=messages,
+                    hour_forms=hour_forms,
+                )
         show = query.removeprefix("show=") if query.startswith("show=") else ""
         return await placements_view(
             request, user, session, show=show, status_code=exc.status_code, messages=messages, hour_forms=hour_forms
@@ -135,157 +129,99 @@ async def propose_page(
     )
 
 
-@router.post("/placements/{placement_id}/accept", response_class=HTMLResponse)
-async def accept_page(
+@dataclass(frozen=True)
+class Step:
+    """A button pressed on a placement: by whom, on which one, and the page it was on."""
+
+    request: Request
+    user: User
+    session: AsyncSession
+    outbox: OutboxWriter
+    placement_id: uuid.UUID
+    back: str
+
+    def acting(self) -> dict[str, Any]:
+        """The arguments every step of ``placements`` takes."""
+        return {"session": self.session, "outbox": self.outbox, "user": self.user, "placement_id": self.placement_id}
+
+    async def attempt(
+        self, done: str, command: Callable[[], Awaitable[object]], hour_forms: dict[str, forms.Form] | None = None
+    ) -> Response:
+        return await _attempt(self.request, self.user, self.session, self.back, done, command, hour_forms)
+
+
+async def _step(
     request: Request,
     placement_id: uuid.UUID,
     user: PartyPage,
     session: SessionDep,
     runtime: RuntimeDep,
-    party: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
-) -> Response:
-    side = party if party in ("employer", "candidate") else "employer"
-    return await _attempt(
-        request,
-        user,
-        session,
-        back,
-        f"{side}_accept",
-        lambda: placements.accept(
-            session=session, outbox=runtime.outbox, user=user, placement_id=placement_id, party=side
-        ),
-    )
+) -> Step:
+    return Step(request, user, session, runtime.outbox, placement_id, back)
+
+
+StepDep = Annotated[Step, Depends(_step)]
+
+
+def _side(party: str) -> str:
+    return party if party in ("employer", "candidate") else "employer"
+
+
+@router.post("/placements/{placement_id}/accept", response_class=HTMLResponse)
+async def accept_page(step: StepDep, party: Annotated[str, Form()] = "") -> Response:
+    side = _side(party)
+    return await step.attempt(f"{side}_accept", lambda: placements.accept(**step.acting(), party=side))
 
 
 @router.post("/placements/{placement_id}/decline", response_class=HTMLResponse)
 async def decline_page(
-    request: Request,
-    placement_id: uuid.UUID,
-    user: PartyPage,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    party: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form()] = "",
-    back: Annotated[str, Form()] = "",
+    step: StepDep, party: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = ""
 ) -> Response:
     async def decline() -> object:
         try:
             data = DeclineIn.model_validate({"party": party, "reason": reason})
         except ValidationError:
             raise Invalid("Choose a reason.", reason="reason_missing", details=[]) from None
-        return await placements.decline(
-            session=session,
-            outbox=runtime.outbox,
-            user=user,
-            placement_id=placement_id,
-            party=data.party,
-            reason=data.reason,
-        )
+        return await placements.decline(**step.acting(), party=data.party, reason=data.reason)
 
-    side = party if party in ("employer", "candidate") else "employer"
-    return await _attempt(request, user, session, back, f"{side}_decline", decline)
+    return await step.attempt(f"{_side(party)}_decline", decline)
 
 
 @router.post("/placements/{placement_id}/start", response_class=HTMLResponse)
-async def start_page(
-    request: Request,
-    placement_id: uuid.UUID,
-    user: PartyPage,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    back: Annotated[str, Form()] = "",
-) -> Response:
-    return await _attempt(
-        request,
-        user,
-        session,
-        back,
-        "start",
-        lambda: placements.start(session=session, outbox=runtime.outbox, user=user, placement_id=placement_id),
-    )
+async def start_page(step: StepDep) -> Response:
+    return await step.attempt("start", lambda: placements.start(**step.acting()))
 
 
 @router.post("/placements/{placement_id}/hours", response_class=HTMLResponse)
-async def hours_page(
-    request: Request,
-    placement_id: uuid.UUID,
-    user: PartyPage,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    month: Annotated[str, Form()] = "",
-    hours: Annotated[str, Form()] = "",
-    back: Annotated[str, Form()] = "",
-) -> Response:
-    gettext = translator(request)
-    data, errors = _forms.hours(month, hours, gettext)
-    hour_forms = {str(placement_id): forms.Form({"month": month, "hours": hours}, errors)}
+async def hours_page(step: StepDep, month: Annotated[str, Form()] = "", hours: Annotated[str, Form()] = "") -> Response:
+    data, errors = _forms.hours(month, hours, translator(step.request))
+    hour_forms = {str(step.placement_id): forms.Form({"month": month, "hours": hours}, errors)}
     if data is None:
         # The form's own refusal: the page says "The hours are not recorded: see the marked fields."
         exc = Invalid("The hours are not valid.", reason="hours_not_recorded", details=[])
-        return await _again(request, user, session, back_path(back, "/activation/placements"), exc, hour_forms)
+        back = back_path(step.back, "/activation/placements")
+        return await _again(step.request, step.user, step.session, back, exc, hour_forms)
     parsed = data
-    return await _attempt(
-        request,
-        user,
-        session,
-        back,
+    return await step.attempt(
         "hours",
-        lambda: placements.record_hours(
-            session=session,
-            outbox=runtime.outbox,
-            user=user,
-            placement_id=placement_id,
-            month=parsed.month,
-            hours=parsed.hours,
-        ),
+        lambda: placements.record_hours(**step.acting(), month=parsed.month, hours=parsed.hours),
         hour_forms=hour_forms,
     )
 
 
 @router.post("/placements/{placement_id}/complete", response_class=HTMLResponse)
-async def complete_page(
-    request: Request,
-    placement_id: uuid.UUID,
-    user: PartyPage,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    back: Annotated[str, Form()] = "",
-) -> Response:
-    return await _attempt(
-        request,
-        user,
-        session,
-        back,
-        "complete",
-        lambda: placements.finish(
-            session=session, outbox=runtime.outbox, user=user, placement_id=placement_id, completed=True
-        ),
-    )
+async def complete_page(step: StepDep) -> Response:
+    return await step.attempt("complete", lambda: placements.finish(**step.acting(), completed=True))
 
 
 @router.post("/placements/{placement_id}/end", response_class=HTMLResponse)
-async def end_page(
-    request: Request,
-    placement_id: uuid.UUID,
-    user: PartyPage,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    reason: Annotated[str, Form()] = "",
-    back: Annotated[str, Form()] = "",
-) -> Response:
+async def end_page(step: StepDep, reason: Annotated[str, Form()] = "") -> Response:
     async def end() -> object:
         try:
             data = EndIn.model_validate({"reason": reason})
         except ValidationError:
             raise Invalid("Say why the placement ended early.", reason="end_reason_missing", details=[]) from None
-        return await placements.finish(
-            session=session,
-            outbox=runtime.outbox,
-            user=user,
-            placement_id=placement_id,
-            completed=False,
-            reason=data.reason,
-        )
+        return await placements.finish(**step.acting(), completed=False, reason=data.reason)
 
-    return await _attempt(request, user, session, back, "end", end)
+    return await step.attempt("end", end)
