@@ -84,15 +84,9 @@ async def create_forum_page(request: Request, user: CoordinatorPage, session: Se
         return f"/activation/forums/{found.id}?done=forum"
 
     data = _forms.forum(form, translator(request))
-    return await submit(
-        request,
-        session,
-        form,
-        data,
-        not_done=N_("The forum is not set up: see the marked fields."),
-        render=functools.partial(forums_view, request, user, session),
-        command=create,
-    )
+    render = functools.partial(forums_view, request, user, session)
+    not_done = N_("The forum is not set up: see the marked fields.")
+    return await submit(request, session, form, data, not_done=not_done, render=render, command=create)
 
 
 @router.post("/shortlists/recompute", response_class=HTMLResponse)
@@ -159,15 +153,11 @@ async def criteria_page(request: Request, forum_id: uuid.UUID, user: Coordinator
 
     data = _forms.criteria(form, translator(request))
     try:
+        render = functools.partial(_forum_view, request, user, session, forum_id)
+        not_done = N_("The criteria are not saved: see the marked fields.")
+        # The service names the criteria's own fields; the form nests them under "criteria.".
         return await submit(
-            request,
-            session,
-            form,
-            data,
-            not_done=N_("The criteria are not saved: see the marked fields."),
-            render=functools.partial(_forum_view, request, user, session, forum_id),
-            command=save,
-            error_prefix="criteria.",  # the service names the criteria's own fields; the form nests them
+            request, session, form, data, not_done=not_done, render=render, command=save, error_prefix="criteria."
         )
     except DomainError as exc:  # no such forum
         return refused_page(request, user, exc)

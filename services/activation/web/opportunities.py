@@ -141,15 +141,9 @@ async def publish_opportunity_page(
         return f"/activation/opportunities/{found.id}?done=published"
 
     data = _forms.opportunity(form, translator(request))
-    return await submit(
-        request,
-        session,
-        form,
-        data,
-        not_done=N_("The opportunity is not published: see the marked fields."),
-        render=functools.partial(_opportunity_form_view, request, user, session),
-        command=publish,
-    )
+    render = functools.partial(_opportunity_form_view, request, user, session)
+    not_done = N_("The opportunity is not published: see the marked fields.")
+    return await submit(request, session, form, data, not_done=not_done, render=render, command=publish)
 
 
 @router.get("/opportunities/{opportunity_id}", response_class=HTMLResponse)

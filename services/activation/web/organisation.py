@@ -75,15 +75,9 @@ async def register_organisation_page(request: Request, user: EmployerPage, sessi
         return "/activation/organisation?done=registered"
 
     data = _forms.organisation(form, translator(request))
-    return await submit(
-        request,
-        session,
-        form,
-        data,
-        not_done=N_("The organisation is not registered: see the marked fields."),
-        render=functools.partial(organisation_view, request, user, session),
-        command=register,
-    )
+    render = functools.partial(organisation_view, request, user, session)
+    not_done = N_("The organisation is not registered: see the marked fields.")
+    return await submit(request, session, form, data, not_done=not_done, render=render, command=register)
 
 
 @router.post("/forums/{forum_id}/join", response_class=HTMLResponse)
