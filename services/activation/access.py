@@ -60,13 +60,13 @@ def may_see_opportunity(user: User, opportunity: Opportunity) -> bool:
 
 def visible_opportunity(user: User, opportunity: Opportunity | None, opportunity_id: uuid.UUID) -> Opportunity:
     if opportunity is None or not may_see_opportunity(user, opportunity):
-        raise NotFound(f"No opportunity {opportunity_id}.")
+        raise NotFound(f"No opportunity {opportunity_id}.", reason="no_opportunity")
     return opportunity
 
 
 def require_owner(user: User, opportunity: Opportunity) -> None:
     if not owns(user, opportunity):
-        raise Forbidden("Only the organisation that posted this opportunity can do that.")
+        raise Forbidden("Only the organisation that posted this opportunity can do that.", reason="not_owner")
 
 
 def employer_only(user: User) -> bool:

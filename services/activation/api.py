@@ -8,7 +8,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
-from services.activation import access, domain, placements, repository, service
+from services.activation import (
+    access,
+    candidates,
+    domain,
+    forums,
+    opportunities,
+    placements,
+    proposals,
+    repository,
+    service,
+)
+from services.activation import fairness as fairness_report
 from services.activation.models import Candidate, Opportunity, Placement
 from services.activation.schemas import (
     AnswerIn,
@@ -78,7 +89,7 @@ def placement_out(p: Placement, user: User) -> PlacementPublic:
 
 async def _organisation_out(session: SessionDep, org: Any) -> OrganisationPublic:
     out = OrganisationPublic.model_validate(org)
-    out.forums = sorted(await service.forum_ids_of(session, org.id), key=str)
+    out.forums = sorted(await forums.forum_ids_of(session, org.id), key=str)
     return out
 
 
@@ -87,23 +98,23 @@ async def register_organisation(
     organisation_id: OrganisationId, body: OrganisationIn, user: Employer, session: SessionDep
 ) -> OrganisationPublic:
     """An employer registers (or corrects) their own organisation: the id is their account's organisation."""
-    org = await service.register_organisation(session=session, user=user, organisation_id=organisation_id, data=body)
+    org = await forums.register_organisation(session=session, user=user, organisation_id=organisation_id, data=body)
     return await _organisation_out(session, org)
 
 
 @router.get("/organisations", response_model=list[OrganisationPublic])
 async def list_organisations(user: CurrentUser, session: SessionDep) -> list[OrganisationPublic]:
-    return [await _organisation_out(session, o) for o in await service.organisations(session=session, user=user)]
+    return [await _organisation_out(session, o) for o in await forums.organisations(session=session, user=user)]
 
 
 @router.get("/organisations/{organisation_id}", response_model=OrganisationPublic)
 async def get_organisation(
     organisation_id: OrganisationId, user: CurrentUser, session: SessionDep
 ) -> OrganisationPublic:
-    for org in await service.organisations(session=session, user=user):
+    for org in await forums.organisations(session=session, user=user):
         if org.id == organisation_id:
             return await _organisation_out(session, org)
-    raise NotFound(f"No organisation {organisation_id}.")
+    raise NotFound(f"No organisation {organisation_id}.", reason="no_organisation")
 
 
 async def _forum_out(session: SessionDep, forum: Any, user: User) -> ForumPublic:
@@ -114,7 +125,7 @@ async def _forum_out(session: SessionDep, forum: Any, user: User) -> ForumPublic
 
 @router.post("/forums", status_code=status.HTTP_201_CREATED, response_model=ForumPublic)
 async def create_forum(body: ForumCreate, user: Coordinator, session: SessionDep) -> ForumPublic:
-    return await _forum_out(session, await service.create_forum(session=session, user=user, data=body), user)
+    return await _forum_out(session, await forums.create_forum(session=session, user=user, data=body), user)
 
 
 @router.get("/forums", response_model=list[ForumPublic])
@@ -124,21 +135,19 @@ async def list_forums(user: CurrentUser, session: SessionDep) -> list[ForumPubli
 
 @router.get("/forums/{forum_id}", response_model=ForumPublic)
 async def get_forum(forum_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> ForumPublic:
-    return await _forum_out(session, await service.forum(session=session, forum_id=forum_id), user)
+    return await _forum_out(session, await forums.forum(session=session, forum_id=forum_id), user)
 
 
 @router.put("/forums/{forum_id}/criteria", response_model=ForumPublic)
 async def set_criteria(forum_id: uuid.UUID, body: CriteriaIn, user: Coordinator, session: SessionDep) -> ForumPublic:
     return await _forum_out(
-        session, await service.set_criteria(session=session, user=user, forum_id=forum_id, data=body), user
+        session, await forums.set_criteria(session=session, user=user, forum_id=forum_id, data=body), user
     )
 
 
 @router.post("/forums/{forum_id}/members", response_model=ForumPublic)
 async def join_forum(forum_id: uuid.UUID, body: JoinForum, user: Employer, session: SessionDep) -> ForumPublic:
-    forum = await service.join_forum(
-        session=session, user=user, forum_id=forum_id, organisation_id=body.organisation_id
-    )
+    forum = await forums.join_forum(session=session, user=user, forum_id=forum_id, organisation_id=body.organisation_id)
     return await _forum_out(session, forum, user)
 
 
@@ -148,7 +157,7 @@ async def fairness(
 ) -> dict[str, Any]:
     """Shares of women, Roma and persons with disability among eligible, shortlisted, proposed and placed
     candidates, per forum and per opportunity, with the disparity ratio against the eligible."""
-    return await service.fairness(session=session, user=user, forum_id=forum_id, opportunity_id=opportunity_id)
+    return await fairness_report.fairness(session=session, user=user, forum_id=forum_id, opportunity_id=opportunity_id)
 
 
 # --- opportunities --------------------------------------------------------------------------------------------
@@ -158,7 +167,7 @@ async def fairness(
 async def publish_opportunity(
     body: OpportunityCreate, user: Employer, session: SessionDep, runtime: RuntimeDep
 ) -> Opportunity:
-    return await service.publish_opportunity(session=session, outbox=runtime.outbox, data=body, user=user)
+    return await opportunities.publish_opportunity(session=session, outbox=runtime.outbox, data=body, user=user)
 
 
 @router.get("/opportunities", response_model=list[OpportunityPublic])
@@ -172,7 +181,7 @@ async def list_opportunities(
     offset: Offset = 0,
 ) -> list[Opportunity]:
     return list(
-        await service.opportunities(
+        await opportunities.opportunities(
             session=session,
             user=user,
             municipality_code=municipality_code,
@@ -186,14 +195,14 @@ async def list_opportunities(
 
 @router.get("/opportunities/{opportunity_id}", response_model=OpportunityPublic)
 async def get_opportunity(opportunity_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Opportunity:
-    return await service.opportunity(session=session, user=user, opportunity_id=opportunity_id)
+    return await opportunities.opportunity(session=session, user=user, opportunity_id=opportunity_id)
 
 
 @router.post("/opportunities/{opportunity_id}/close", response_model=OpportunityPublic)
 async def close_opportunity(
     opportunity_id: uuid.UUID, user: Employer, session: SessionDep, runtime: RuntimeDep
 ) -> Opportunity:
-    return await service.close_opportunity(
+    return await opportunities.close_opportunity(
         session=session, outbox=runtime.outbox, user=user, opportunity_id=opportunity_id
     )
 
@@ -233,7 +242,7 @@ async def propose(
     opportunity_id: uuid.UUID, body: ProposeIn, user: Staff, session: SessionDep, runtime: RuntimeDep
 ) -> PlacementPublic:
     """A case worker proposes their candidate (activation.match.proposed); the placement waits for both answers."""
-    placement = await service.propose(
+    placement = await proposals.propose(
         session=session, outbox=runtime.outbox, user=user, opportunity_id=opportunity_id, person_id=body.person_id
     )
     return placement_out(placement, user)
@@ -241,7 +250,7 @@ async def propose(
 
 @router.get("/opportunities/{opportunity_id}/placements", response_model=list[PlacementPublic])
 async def opportunity_placements(opportunity_id: uuid.UUID, user: Party, session: SessionDep) -> list[PlacementPublic]:
-    rows = await service.placements_for(session=session, user=user, opportunity_id=opportunity_id)
+    rows = await proposals.placements_for(session=session, user=user, opportunity_id=opportunity_id)
     return [placement_out(p, user) for p in rows]
 
 
@@ -257,7 +266,7 @@ async def list_candidates(
     offset: Offset = 0,
 ) -> list[Candidate]:
     return list(
-        await service.candidates(
+        await candidates.candidates(
             session=session, user=user, municipality_code=municipality_code, limit=limit, offset=offset
         )
     )
@@ -265,7 +274,7 @@ async def list_candidates(
 
 @router.get("/candidates/{person_id}", response_model=CandidatePublic)
 async def get_candidate(person_id: uuid.UUID, user: Staff, session: SessionDep) -> Candidate:
-    return await service.visible_candidate(session, user, person_id)
+    return await candidates.visible_candidate(session, user, person_id)
 
 
 @router.get("/candidates/{person_id}/opportunities", response_model=list[OpportunityMatchOut])
@@ -276,7 +285,7 @@ async def best_opportunities(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[OpportunityMatchOut]:
     """The published opportunities the candidate is eligible for, best first, each with its explanation."""
-    _, found = await service.best_opportunities(session=session, user=user, person_id=person_id, limit=limit)
+    _, found = await proposals.best_opportunities(session=session, user=user, person_id=person_id, limit=limit)
     return [
         OpportunityMatchOut(
             opportunity=OpportunityPublic.model_validate(m.opportunity), explanation=explanation(m.ranked, full=True)
@@ -287,7 +296,7 @@ async def best_opportunities(
 
 @router.get("/candidates/{person_id}/placements", response_model=list[PlacementPublic])
 async def candidate_placements(person_id: uuid.UUID, user: Staff, session: SessionDep) -> list[PlacementPublic]:
-    rows = await service.placements_of_candidate(session=session, user=user, person_id=person_id)
+    rows = await proposals.placements_of_candidate(session=session, user=user, person_id=person_id)
     return [placement_out(p, user) for p in rows]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import structlog
 from fastapi import FastAPI
 
-from services.activation import api, handlers, pages, service
+from services.activation import api, handlers, service, web
 from services.activation.models import plumbing
 from shared.db import unit_of_work
 from shared.idempotency import install_idempotency
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         settings=settings,
         runtime_factory=make_runtime,
-        routers=[api.router, pages.router],
+        routers=[api.router, web.router],
         title="Oslonac activation",
         description="Employers' forums, work-engagement opportunities, explainable and fair matching, placements.",
     )

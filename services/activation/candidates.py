@@ -8,14 +8,17 @@ and cuts their placements' link to the person; a merge re-keys them to the survi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.activation import placements, repository
+from services.activation import access, placements, repository
 from services.activation.models import Agreement, Candidate, plumbing
+from shared.auth import Role, User
 from shared.db import utcnow
+from shared.errors import Forbidden, NotFound
 from shared.events import (
     ActivationRequestedV1,
     AgreementChangedV1,
@@ -227,3 +230,25 @@ async def household_merged(*, session: AsyncSession, outbox: OutboxWriter, event
         if candidate is not None:
             candidate.household_id = event.survivor_household_id
     await session.flush()
+
+
+async def visible_candidate(session: AsyncSession, user: User, person_id: uuid.UUID) -> Candidate:
+    found = await repository.get_candidate(session, person_id)
+    if found is None or not access.acts_for_candidates_of(user, found.municipality_code):
+        raise NotFound(f"No candidate {person_id}.", reason="no_candidate")
+    return found
+
+
+async def candidates(
+    *, session: AsyncSession, user: User, municipality_code: str | None, limit: int, offset: int
+) -> Sequence[Candidate]:
+    if not user.has_role(Role.admin, Role.case_worker, Role.supervisor):
+        raise Forbidden(
+            "Candidates are seen by case workers and supervisors of their municipality.", reason="candidates_staff_only"
+        )
+    codes: list[str] | None = None if access.is_admin(user) else sorted(user.municipalities)
+    if municipality_code is not None:
+        if codes is not None and municipality_code not in codes:
+            return []
+        codes = [municipality_code]
+    return await repository.list_candidates(session, municipalities=codes, limit=limit, offset=offset)

@@ -84,6 +84,9 @@ class Check:
     criterion: str
     met: bool
     detail: str
+    # The detail as a stable key and its values, which pages say in their language (never by matching ``detail``).
+    key: str = ""
+    params: tuple[tuple[str, int], ...] = ()
 
 
 def age_on(birth_year: int, on: date) -> int:
@@ -107,6 +110,12 @@ def months_unemployed(candidate: Candidate, on: date) -> int:
     return (on.year - since.year) * 12 + on.month - since.month
 
 
+def _either(criterion: str, met: bool, said: tuple[str, str], otherwise: tuple[str, str]) -> Check:
+    """A check whose detail (English, key) is ``said`` when it is met and ``otherwise`` when not."""
+    detail, key = said if met else otherwise
+    return Check(criterion, met, detail, key=key)
+
+
 def eligibility(
     candidate: Candidate,
     opportunity: Opportunity,
@@ -121,20 +130,32 @@ def eligibility(
     age = age_on(candidate.birth_year, on)
     if criteria.min_age is not None or criteria.max_age is not None:
         low, high = criteria.min_age or 0, criteria.max_age or 200
-        checks.append(Check("working_age", low <= age <= high, f"age {age}, the forum takes {low}–{high}"))
-    if criteria.require_able_to_work:
         checks.append(
             Check(
-                "able_to_work",
-                candidate.able_to_work,
-                "able to work" if candidate.able_to_work else "not recorded as able to work",
+                "working_age",
+                low <= age <= high,
+                f"age {age}, the forum takes {low}–{high}",
+                key="age_range",
+                params=(("age", age), ("low", low), ("high", high)),
             )
         )
+    if criteria.require_able_to_work:
+        able = ("able to work", "able_to_work"), ("not recorded as able to work", "not_able_to_work")
+        checks.append(_either("able_to_work", candidate.able_to_work, *able))
     if criteria.exclude_in_education:
         studying = candidate.employment_status == IN_EDUCATION
-        checks.append(Check("not_in_education", not studying, "in education" if studying else "not in education"))
+        checks.append(
+            _either(
+                "not_in_education",
+                not studying,
+                ("not in education", "not_in_education"),
+                ("in education", "in_education"),
+            )
+        )
     if criteria.exclude_placed:
-        checks.append(Check("not_placed", not candidate.placed, "already placed" if candidate.placed else "not placed"))
+        checks.append(
+            _either("not_placed", not candidate.placed, ("not placed", "not_placed"), ("already placed", "placed"))
+        )
     overlap = min(candidate.hours_max, opportunity.hours_max) - max(candidate.hours_min, opportunity.hours_min)
     checks.append(
         Check(
@@ -142,23 +163,27 @@ def eligibility(
             overlap >= 0,
             f"can work {candidate.hours_min}–{candidate.hours_max} h/week, "
             f"the opportunity needs {opportunity.hours_min}–{opportunity.hours_max}",
+            key="hours_range",
+            params=(
+                ("a", candidate.hours_min),
+                ("b", candidate.hours_max),
+                ("c", opportunity.hours_min),
+                ("d", opportunity.hours_max),
+            ),
         )
     )
     if "disability" in candidate.markers:
-        checks.append(
-            Check(
-                "accessible",
-                opportunity.accessible,
-                "accessible for persons with disability" if opportunity.accessible else "not accessible",
-            )
-        )
+        accessible = ("accessible for persons with disability", "accessible"), ("not accessible", "not_accessible")
+        checks.append(_either("accessible", opportunity.accessible, *accessible))
     same = candidate.municipality_code == opportunity.municipality_code
     if same:
-        checks.append(Check("distance", True, "same municipality"))
+        checks.append(Check("distance", True, "same municipality", key="same_municipality"))
     elif criteria.scope == "agreement" and reachable(candidate.municipality_code, opportunity.municipality_code):
-        checks.append(Check("distance", True, "another municipality covered by an inter-municipal agreement"))
+        detail = "another municipality covered by an inter-municipal agreement"
+        checks.append(Check("distance", True, detail, key="agreement_municipality"))
     else:
-        checks.append(Check("distance", False, "another municipality with no agreement covering it"))
+        detail = "another municipality with no agreement covering it"
+        checks.append(Check("distance", False, detail, key="no_agreement"))
     return checks
 
 

@@ -8,12 +8,11 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.activation import access, repository
 from services.activation.domain import IllegalPlacementStep, PlacementStatus, after_acceptance, check_placement_step
-from services.activation.models import Opportunity, Placement, PlacementHours
+from services.activation.models import Opportunity, Placement
 from shared.auth import User
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
@@ -43,7 +42,12 @@ def _step(p: Placement, wanted: PlacementStatus) -> None:
     try:
         check_placement_step(PlacementStatus(p.status), wanted)
     except IllegalPlacementStep as exc:
-        raise Conflict(str(exc), details={"status": p.status, "allowed": [str(s) for s in exc.allowed]}) from exc
+        raise Conflict(
+            str(exc),
+            reason="illegal_step",
+            params={"current": str(exc.current), "wanted": str(exc.wanted)},
+            details={"status": p.status, "allowed": [str(s) for s in exc.allowed]},
+        ) from exc
 
 
 async def load(
@@ -53,21 +57,26 @@ async def load(
     transaction (PostgreSQL; SQLite runs one transaction at a time), so two answers at once cannot interleave."""
     placement = await repository.get_placement(session, placement_id, lock=lock)
     if placement is None:
-        raise NotFound(f"No placement {placement_id}.")
+        raise NotFound(f"No placement {placement_id}.", reason="no_placement")
     opportunity = await repository.get_opportunity(session, placement.opportunity_id, lock=lock)
     assert opportunity is not None  # a foreign key
     if not (
         access.owns(user, opportunity) or access.acts_for_candidates_of(user, placement.candidate_municipality_code)
     ):
-        raise NotFound(f"No placement {placement_id}.")
+        raise NotFound(f"No placement {placement_id}.", reason="no_placement")
     return placement, opportunity
 
 
 def _party_allowed(user: User, party: str, placement: Placement, opportunity: Opportunity) -> None:
     if party == "employer" and not access.owns(user, opportunity):
-        raise Forbidden("Only the organisation that posted the opportunity answers for the employer.")
+        raise Forbidden(
+            "Only the organisation that posted the opportunity answers for the employer.", reason="not_owner"
+        )
     if party == "candidate" and not access.acts_for_candidates_of(user, placement.candidate_municipality_code):
-        raise Forbidden("The candidate's answer is recorded by a case worker of the candidate's municipality.")
+        raise Forbidden(
+            "The candidate's answer is recorded by a case worker of the candidate's municipality.",
+            reason="candidate_answer_not_allowed",
+        )
 
 
 async def accept(
@@ -79,7 +88,12 @@ async def accept(
         _step(placement, PlacementStatus.accepted)  # raises: only a proposal waits for answers
     already = placement.employer_accepted if party == "employer" else placement.candidate_accepted
     if already:
-        raise Conflict(f"The {party} has already accepted this placement.", details={"status": placement.status})
+        raise Conflict(
+            f"The {party} has already accepted this placement.",
+            reason="already_accepted",
+            params={"party": party},
+            details={"status": placement.status},
+        )
     employer = placement.employer_accepted or party == "employer"
     candidate = placement.candidate_accepted or party == "candidate"
     status = after_acceptance(employer=employer, candidate=candidate)
@@ -89,6 +103,8 @@ async def accept(
     ):
         raise Conflict(
             f"All {opportunity.positions} positions of this opportunity are taken.",
+            reason="positions_filled",
+            params={"positions": opportunity.positions},
             details={"reason": "positions_filled", "positions": opportunity.positions},
         )
     now = utcnow()
@@ -189,6 +205,7 @@ async def start(
     if running and await _excludes_placed(session, opportunity):
         raise Conflict(
             "The candidate is already in a placement that runs, and this forum takes only people not placed.",
+            reason="already_placed",
             details={"reason": "already_placed", "status": placement.status},
         )
     now = utcnow()
@@ -207,31 +224,30 @@ async def record_hours(
     if placement.status != PlacementStatus.started:
         raise Conflict(
             f"Hours are recorded while a placement runs; this one is '{placement.status}'.",
+            reason="hours_not_running",
+            params={"current": placement.status},
             details={"status": placement.status, "needs": PlacementStatus.started.value},
         )
     assert placement.started_at is not None
     started_month = placement.started_at.strftime("%Y-%m")
     this_month = utcnow().strftime("%Y-%m")
     if not started_month <= month <= this_month:
+        months = {"first": started_month, "last": this_month}
         raise Invalid(
             f"Hours are recorded for a month from the start ({started_month}) to this month ({this_month}).",
-            details=[field_error(["body", "month"], f"Between {started_month} and {this_month}.")],
+            reason="month_out_of_range",
+            params=months,
+            details=[
+                field_error(
+                    ["body", "month"],
+                    f"Between {started_month} and {this_month}.",
+                    "month_outside_placement",
+                    params=months,
+                )
+            ],
         )
     now = utcnow()
-    row = await session.get(PlacementHours, (placement.id, month))
-    if row is None:
-        session.add(
-            PlacementHours(placement_id=placement.id, month=month, hours=hours, recorded_by=user.sub, recorded_at=now)
-        )
-    else:
-        row.hours, row.recorded_by, row.recorded_at = hours, user.sub, now
-    await session.flush()
-    total = sum(
-        (
-            await session.execute(select(PlacementHours.hours).where(PlacementHours.placement_id == placement.id))
-        ).scalars()
-    )
-    placement.hours_total = int(total)
+    placement.hours_total = await repository.record_month(session, placement.id, month, hours, by=user.sub, at=now)
     await session.flush()
     await outbox.add(
         session,
@@ -266,7 +282,9 @@ async def finish(
     else:
         if reason is None:
             raise Invalid(
-                "Say why the placement ended early.", details=[field_error(["body", "reason"], "A reason is needed.")]
+                "Say why the placement ended early.",
+                reason="end_reason_missing",
+                details=[field_error(["body", "reason"], "A reason is needed.", "reason_missing")],
             )
         placement.end_reason = reason
         event = PlacementEndedV1(**_base(placement), reason=reason, hours_worked=placement.hours_total, ended_at=now)

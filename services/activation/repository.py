@@ -439,3 +439,17 @@ async def hours_of(session: AsyncSession, placement_ids: Sequence[uuid.UUID]) ->
     for row in await session.execute(stmt):
         out.setdefault(row.placement_id, []).append((row.month, row.hours))
     return out
+
+
+async def record_month(
+    session: AsyncSession, placement_id: uuid.UUID, month: str, hours: int, *, by: str, at: datetime
+) -> int:
+    """The hours of one month of a placement, recorded (or corrected); the placement's total hours after it."""
+    row = await session.get(PlacementHours, (placement_id, month))
+    if row is None:
+        session.add(PlacementHours(placement_id=placement_id, month=month, hours=hours, recorded_by=by, recorded_at=at))
+    else:
+        row.hours, row.recorded_by, row.recorded_at = hours, by, at
+    await session.flush()
+    found = await session.execute(select(PlacementHours.hours).where(PlacementHours.placement_id == placement_id))
+    return int(sum(found.scalars()))

@@ -1,29 +1,34 @@
-"""What every activation page shares: the templates, the navigation context, the role gates, refusals as messages
-and the numbers and dates the Serbian way."""
+"""What every activation page shares: the templates and their context (``shared.ui.pages`` and activation's own:
+skills, roles, the checks' details), the role gates, refusals as messages in the page's language, and the form
+post (``shared.ui.forms.post_form`` with activation's refusals)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.activation import ui_forms
-from services.activation import ui_labels as labels
+from services.activation.web import _labels as labels
 from shared.auth import Role, User
 from shared.errors import DomainError
-from shared.reference import municipalities, skills
+from shared.reference import skills
 from shared.ui.access import require_page_role
+from shared.ui.forms import Form, Render, post_form
 from shared.ui.i18n import language_for
 from shared.ui.login import local_path
+from shared.ui.pages import Pages, base_context
 from shared.ui.templating import Message, make_templates, translator
 
-TEMPLATES = make_templates(Path(__file__).with_name("templates"))
+M = TypeVar("M", bound=BaseModel)
+
+TEMPLATES = make_templates(Path(__file__).parent.parent / "templates")
 
 ANY_ROLE = (Role.employer, Role.case_worker, Role.supervisor, Role.coordinator, Role.analyst, Role.admin)
 AnyPage = Annotated[User, Depends(require_page_role(*ANY_ROLE))]
@@ -49,56 +54,6 @@ def sees_rankings(user: User) -> bool:
     return user.has_role(Role.employer, Role.case_worker, Role.supervisor, Role.coordinator, Role.admin)
 
 
-def municipality_name(code: str, language: str) -> str:
-    found = municipalities.get(code)
-    if found is None:
-        return code
-    return found.name_cyrillic if language == "sr-Cyrl" else found.name_latin
-
-
-def all_municipalities(language: str) -> list[tuple[str, str]]:
-    return sorted(
-        ((code, municipality_name(code, language)) for code in municipalities.municipalities()),
-        key=lambda pair: pair[1],
-    )
-
-
-def day(value: date | datetime | str | None) -> str:
-    """A date the Serbian way (12.05.2026.); ISO text is accepted too."""
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value[:10]).strftime("%d.%m.%Y.")
-        except ValueError:
-            return value
-    return value.strftime("%d.%m.%Y.")
-
-
-def moment(value: datetime | str | None) -> str:
-    """A date and time (12.05.2026. 14:05)."""
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value).strftime("%d.%m.%Y. %H:%M")
-        except ValueError:
-            return value
-    return value.strftime("%d.%m.%Y. %H:%M")
-
-
-def number_in(language: str) -> Callable[[float | None, int], str]:
-    """Numbers with a decimal comma in Serbian, a point in English."""
-
-    def number(value: float | None, digits: int = 2) -> str:
-        if value is None:
-            return "—"
-        text = f"{value:.{digits}f}"
-        return text if language == "en" else text.replace(".", ",")
-
-    return number
-
-
 def with_query(path: str, **params: str) -> str:
     """``path`` with ``params`` added to its query (``done=...`` after a form's redirect)."""
     return path + ("&" if "?" in path else "?") + urlencode(params)
@@ -116,45 +71,30 @@ def common(request: Request, user: User) -> dict[str, Any]:
     translate = translator(request)
     catalogue = skills.skills()
     return {
-        "labels": labels,
-        "nav": "",
-        "tr": translate,
-        "day": day,
-        "moment": moment,
-        "number": number_in(language),
+        **base_context(request, user, labels=labels),
         "skill_name": lambda code: catalogue[code].label(language) if code in catalogue else code,
         "skill_options": [(s.code, s.label(language)) for s in catalogue.values()],
-        "municipality_name": lambda code: municipality_name(code, language),
-        "municipality_names": lambda codes: ", ".join(municipality_name(code, language) for code in codes),
-        "check_detail": lambda detail: labels.check_detail(detail, translate),
+        "check_detail": lambda detail: labels.check_detail(detail[0], detail[1], translate),
         "is_employer": is_employer(user),
         "is_staff": is_staff(user),
         "is_coordinator": user.has_role(Role.coordinator, Role.admin),
-        "is_admin": user.has_role(Role.admin),
         "sees_figures": user.has_role(Role.coordinator, Role.supervisor, Role.analyst, Role.admin),
         "today": date.today(),
     }
 
 
-def page(request: Request, name: str, user: User, status_code: int = 200, **context: Any) -> HTMLResponse:
-    return TEMPLATES.render(request, name, {**common(request, user), **context}, user=user, status_code=status_code)
+page = Pages(TEMPLATES, common)
 
 
 def refusal(request: Request, exc: DomainError) -> Message:
     """A refusal of the service layer (403, 404, 409, 422) as an error line of the page, in the page's language."""
-    language = language_for(request)
-    translate = translator(request)
-    text = labels.refusal_text(exc.message, exc.details, translate, lambda code: municipality_name(code, language))
+    text = labels.refusals_for(language_for(request)).error_text(exc, translator(request))
     return Message(text, "error")
 
 
-def field_errors(exc: DomainError, translate: Callable[[str], str]) -> dict[str, str]:
+def field_errors(request: Request, exc: DomainError) -> dict[str, str]:
     """The per-field problems of an ``Invalid`` (``loc`` as FastAPI reports it) keyed by dotted field path."""
-    out: dict[str, str] = {}
-    for problem in exc.details if isinstance(exc.details, list) else []:
-        loc = [str(part) for part in problem.get("loc", []) if part != "body"]
-        out.setdefault(".".join(loc), labels.field_text(str(problem.get("msg", "")), translate))
-    return out
+    return labels.refusals_for(language_for(request)).field_texts(exc, translator(request))
 
 
 def refused_page(request: Request, user: User, exc: DomainError) -> HTMLResponse:
@@ -185,30 +125,29 @@ def done_message(request: Request, done: str) -> list[Message]:
     return [Message(texts[done], "success")] if done in texts else []
 
 
-Render = Callable[..., Awaitable[Response]]
-
-
 async def submit(
     request: Request,
     session: AsyncSession,
-    form: ui_forms.Form,
-    data: Any,
+    form: Form,
+    data: M | None,
     *,
     not_done: str,
     render: Render,
-    command: Callable[[], Awaitable[str]],
+    command: Callable[[M], Awaitable[str]],
     error_prefix: str = "",
+    reraise: tuple[type[DomainError], ...] = (),
 ) -> Response:
-    """A form's post: fields that did not parse re-render it (422, ``not_done`` said and the fields marked); else
-    ``command`` runs in a savepoint and its answer is where to go next, or its refusal re-renders the form with the
-    fields it names marked (under ``error_prefix`` where the form nests them)."""
-    gettext = translator(request)
-    if data is None:
-        return await render(form=form, status_code=422, messages=[Message(gettext(not_done), "error")])
-    try:
-        async with session.begin_nested():  # a refusal undoes only this, the page still reads
-            target = await command()
-    except DomainError as exc:
-        form.errors.update({f"{error_prefix}{k}": v for k, v in field_errors(exc, gettext).items()})
-        return await render(form=form, status_code=exc.status_code, messages=[refusal(request, exc)])
-    return RedirectResponse(target, status_code=303)
+    """A form's post (``shared.ui.forms.post_form``), its refusals said by activation's table in the page's
+    language."""
+    return await post_form(
+        request,
+        session,
+        form,
+        data,
+        command=command,
+        render=render,
+        refusals=labels.refusals_for(language_for(request)),
+        not_done=not_done,
+        error_prefix=error_prefix,
+        reraise=reraise,
+    )

@@ -4,104 +4,62 @@ them). Empty fields are None; numbers and dates are read here so a typo is the f
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.datastructures import FormData
 
 from services.activation.domain import PRIORITY_GROUPS
 from services.activation.schemas import CriteriaIn, ForumCreate, HoursIn, OpportunityCreate, OrganisationIn
-from services.activation.ui_labels import FIELD_ERRORS
+from services.activation.web._labels import FIELD_ERRORS
+from shared.ui.forms import FieldTypes, Form, form_text, read_value, required, validate
 
 M = TypeVar("M", bound=BaseModel)
 Translate = Callable[[str], str]
 
-DATE_FIELDS = {"starts_on", "ends_on"}
-INT_FIELDS = {"positions", "hours_per_week_min", "hours_per_week_max", "min_age", "max_age", "hours"}
-
-
-@dataclass
-class Form:
-    """What a form holds (to show it again) and its errors by dotted field path."""
-
-    values: dict[str, Any]
-    errors: dict[str, str] = field(default_factory=dict)
-
-
-def _text(data: FormData, name: str) -> str:
-    return str(data.get(name, "")).strip()
-
-
-def parse_date(text: str) -> str | None:
-    """ISO (from a date input) or the Serbian DD.MM.YYYY(.) people type; None when it is neither."""
-    text = text.strip().rstrip(".")
-    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(text, pattern).date().isoformat()
-        except ValueError:
-            continue
-    return None
+TYPES = FieldTypes(
+    dates={"starts_on", "ends_on"},
+    numbers={"positions", "hours_per_week_min", "hours_per_week_max", "min_age", "max_age", "hours"},
+    not_a_date=FIELD_ERRORS["date"],
+    not_a_number=FIELD_ERRORS["number"],
+)
 
 
 def _scalar(name: str, text: str, form: Form, path: str, translate: Translate) -> Any:
     """A form text as the model wants it: None when empty, a date or a whole number where the field is one."""
-    text = text.strip()
-    if not text:
-        return None
-    if name in DATE_FIELDS:
-        parsed = parse_date(text)
-        if parsed is None:
-            form.errors[path] = translate(FIELD_ERRORS["date"])
-        return parsed
-    if name in INT_FIELDS:
-        if not (text.isascii() and text.isdigit()):
-            form.errors[path] = translate(FIELD_ERRORS["number"])
-            return None
-        return int(text)
-    return text
+    return read_value(name, text, form, path, TYPES, translate)
 
 
-def _kind(error: Any) -> str:
+def _message(error: Mapping[str, Any]) -> str:
+    """What a page says for one of pydantic's complaints about a field."""
     kind = str(error["type"])
     if kind in {"missing", "string_too_short", "too_short"}:
-        return "missing"
+        return FIELD_ERRORS["missing"]
     if kind in {"greater_than_equal", "less_than_equal", "too_long", "string_too_long"}:
-        return "range"
+        return FIELD_ERRORS["range"]
     if kind.startswith("date"):
-        return "date"
+        return FIELD_ERRORS["date"]
     if kind.startswith("int"):
-        return "number"
-    if kind == "string_pattern_mismatch" and error["loc"][-1:] == ("month",):
-        return "month"
-    return "invalid"
+        return FIELD_ERRORS["number"]
+    if kind == "string_pattern_mismatch" and tuple(error["loc"])[-1:] == ("month",):
+        return FIELD_ERRORS["month"]
+    return FIELD_ERRORS["invalid"]
 
 
 def _validate(model: type[M], payload: dict[str, Any], form: Form, translate: Translate, prefix: str = "") -> M | None:
-    if form.errors:
-        return None
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        for error in exc.errors():
-            loc = [str(p) for p in error["loc"] if not isinstance(p, int)]
-            form.errors.setdefault(prefix + ".".join(loc), translate(FIELD_ERRORS[_kind(error)]))
-        return None
+    return validate(model, payload, form, message_for=_message, translate=translate, prefix=prefix, indexes=False)
 
 
 def _required(form: Form, names: tuple[str, ...], translate: Translate, prefix: str = "") -> None:
-    for name in names:
-        if form.values.get(name) in ("", None, []):
-            form.errors.setdefault(prefix + name, translate(FIELD_ERRORS["missing"]))
+    required(form, names, FIELD_ERRORS["missing"], translate, prefix)
 
 
 # --- organisation ---------------------------------------------------------------------------------------------
 
 
 def read_organisation(data: FormData) -> Form:
-    return Form({name: _text(data, name) for name in ("name", "kind", "municipality_code")})
+    return Form({name: form_text(data, name) for name in ("name", "kind", "municipality_code")})
 
 
 def organisation(form: Form, translate: Translate) -> OrganisationIn | None:
@@ -135,7 +93,7 @@ def empty_opportunity() -> Form:
 
 
 def read_opportunity(data: FormData) -> Form:
-    values: dict[str, Any] = {name: _text(data, name) for name in OPPORTUNITY_TEXT}
+    values: dict[str, Any] = {name: form_text(data, name) for name in OPPORTUNITY_TEXT}
     for name in ("required_skills", "preferred_skills"):
         values[name] = [str(v) for v in data.getlist(name) if str(v)]
     values["accessible"] = data.get("accessible") == "yes"
@@ -176,11 +134,11 @@ def criteria_values(stored: dict[str, Any]) -> dict[str, Any]:
 
 def read_criteria(data: FormData) -> dict[str, Any]:
     return {
-        "min_age": _text(data, "min_age"),
-        "max_age": _text(data, "max_age"),
+        "min_age": form_text(data, "min_age"),
+        "max_age": form_text(data, "max_age"),
         **{flag: data.get(flag) == "yes" for flag in CRITERIA_FLAGS},
         "priority_groups": [str(v) for v in data.getlist("priority_groups") if str(v) in PRIORITY_GROUPS],
-        "scope": _text(data, "scope"),
+        "scope": form_text(data, "scope"),
     }
 
 
@@ -194,7 +152,7 @@ def _criteria_payload(values: dict[str, Any], form: Form, translate: Translate) 
 
 
 def read_forum(data: FormData) -> Form:
-    values: dict[str, Any] = {"name": _text(data, "name")}
+    values: dict[str, Any] = {"name": form_text(data, "name")}
     values["municipalities"] = [str(v) for v in data.getlist("municipalities") if str(v)]
     values["criteria"] = read_criteria(data)
     return Form(values)

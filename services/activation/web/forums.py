@@ -11,12 +11,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.activation import access, repository, service, ui_forms, ui_queries
-from services.activation.ui_common import (
+from services.activation import access, fairness, repository, service
+from services.activation import forums as forum_service
+from services.activation.schemas import CriteriaIn, ForumCreate
+from services.activation.web import _forms, _queries
+from services.activation.web._common import (
     CoordinatorPage,
     FiguresPage,
     ForumsPage,
-    all_municipalities,
     done_message,
     page,
     refused_page,
@@ -24,7 +26,9 @@ from services.activation.ui_common import (
 )
 from shared.auth import User
 from shared.errors import DomainError
+from shared.ui.forms import Form
 from shared.ui.i18n import N_, language_for
+from shared.ui.places import all_municipalities
 from shared.ui.templating import Message, translator
 from shared.web import RuntimeDep, SessionDep
 
@@ -34,10 +38,8 @@ router = APIRouter(include_in_schema=False)
 DISPARITY_WARNING = 0.8
 
 
-def _empty_forum(user: User) -> ui_forms.Form:
-    return ui_forms.Form(
-        {"name": "", "municipalities": sorted(user.municipalities), "criteria": ui_forms.criteria_values({})}
-    )
+def _empty_forum(user: User) -> Form:
+    return Form({"name": "", "municipalities": sorted(user.municipalities), "criteria": _forms.criteria_values({})})
 
 
 async def forums_view(
@@ -45,7 +47,7 @@ async def forums_view(
     user: User,
     session: Any,
     *,
-    form: ui_forms.Form | None = None,
+    form: Form | None = None,
     status_code: int = 200,
     messages: list[Message] | None = None,
 ) -> HTMLResponse:
@@ -75,23 +77,16 @@ async def forums_page(request: Request, user: ForumsPage, session: SessionDep, d
 
 @router.post("/forums", response_class=HTMLResponse)
 async def create_forum_page(request: Request, user: CoordinatorPage, session: SessionDep) -> Response:
-    form = ui_forms.read_forum(await request.form())
+    form = _forms.read_forum(await request.form())
 
-    async def create() -> str:
-        assert data is not None  # submit runs the command only with parsed data
-        found = await service.create_forum(session=session, user=user, data=data)
+    async def create(data: ForumCreate) -> str:
+        found = await forum_service.create_forum(session=session, user=user, data=data)
         return f"/activation/forums/{found.id}?done=forum"
 
-    data = ui_forms.forum(form, translator(request))
-    return await submit(
-        request,
-        session,
-        form,
-        data,
-        not_done=N_("The forum is not set up: see the marked fields."),
-        render=functools.partial(forums_view, request, user, session),
-        command=create,
-    )
+    data = _forms.forum(form, translator(request))
+    render = functools.partial(forums_view, request, user, session)
+    not_done = N_("The forum is not set up: see the marked fields.")
+    return await submit(request, session, form, data, not_done=not_done, render=render, command=create)
 
 
 @router.post("/shortlists/recompute", response_class=HTMLResponse)
@@ -109,12 +104,12 @@ async def _forum_view(
     session: Any,
     forum_id: uuid.UUID,
     *,
-    form: ui_forms.Form | None = None,
+    form: Form | None = None,
     status_code: int = 200,
     messages: list[Message] | None = None,
 ) -> HTMLResponse:
-    found = await service.forum(session=session, forum_id=forum_id)
-    names = await ui_queries.organisation_names(session, user)
+    found = await forum_service.forum(session=session, forum_id=forum_id)
+    names = await _queries.organisation_names(session, user)
     opportunities = [
         o
         for o in await repository.list_opportunities(session, forum_id=found.id, limit=200)
@@ -131,8 +126,8 @@ async def _forum_view(
         members=access.visible_members(user, await repository.members_of(session, found.id)),
         organisation_names=names,
         opportunities=opportunities,
-        criteria=ui_forms.criteria_values(found.criteria),
-        form=form or ui_forms.Form({"criteria": ui_forms.criteria_values(found.criteria)}),
+        criteria=_forms.criteria_values(found.criteria),
+        form=form or Form({"criteria": _forms.criteria_values(found.criteria)}),
         may_coordinate=access.coordinates(user, found.municipalities),
         may_see_figures=access.may_see_forum_figures(user, found),
     )
@@ -150,24 +145,19 @@ async def forum_page(
 
 @router.post("/forums/{forum_id}/criteria", response_class=HTMLResponse)
 async def criteria_page(request: Request, forum_id: uuid.UUID, user: CoordinatorPage, session: SessionDep) -> Response:
-    form = ui_forms.Form({"criteria": ui_forms.read_criteria(await request.form())})
+    form = Form({"criteria": _forms.read_criteria(await request.form())})
 
-    async def save() -> str:
-        assert data is not None  # submit runs the command only with parsed data
-        await service.set_criteria(session=session, user=user, forum_id=forum_id, data=data)
+    async def save(data: CriteriaIn) -> str:
+        await forum_service.set_criteria(session=session, user=user, forum_id=forum_id, data=data)
         return f"/activation/forums/{forum_id}?done=criteria"
 
-    data = ui_forms.criteria(form, translator(request))
+    data = _forms.criteria(form, translator(request))
     try:
+        render = functools.partial(_forum_view, request, user, session, forum_id)
+        not_done = N_("The criteria are not saved: see the marked fields.")
+        # The service names the criteria's own fields; the form nests them under "criteria.".
         return await submit(
-            request,
-            session,
-            form,
-            data,
-            not_done=N_("The criteria are not saved: see the marked fields."),
-            render=functools.partial(_forum_view, request, user, session, forum_id),
-            command=save,
-            error_prefix="criteria.",  # the service names the criteria's own fields; the form nests them
+            request, session, form, data, not_done=not_done, render=render, command=save, error_prefix="criteria."
         )
     except DomainError as exc:  # no such forum
         return refused_page(request, user, exc)
@@ -185,7 +175,7 @@ async def fairness_page(
     except ValueError:
         chosen = None
     try:
-        report = await service.fairness(session=session, user=user, forum_id=forum_id, opportunity_id=chosen)
+        report = await fairness.fairness(session=session, user=user, forum_id=forum_id, opportunity_id=chosen)
     except DomainError as exc:
         return refused_page(request, user, exc)
     return page(

@@ -15,12 +15,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.activation import access, domain, repository, service, ui_queries
+from services.activation import access, domain, proposals, repository, service
+from services.activation import opportunities as opportunity_service
 from services.activation.domain import OpportunityStatus, PlacementStatus
 from services.activation.models import Opportunity, Placement
-from services.activation.ui_common import is_staff, page, sees_rankings
-from services.activation.ui_forms import Form
+from services.activation.web import _queries
+from services.activation.web._common import is_staff, page, sees_rankings
 from shared.auth import User
+from shared.ui.forms import Form
 from shared.ui.templating import Message
 
 PARTS = ("skills", "distance", "priority", "availability", "unemployed")
@@ -32,7 +34,7 @@ class Explained:
 
     score: float | None  # None for employers
     parts: list[tuple[str, float, float]]
-    checks: list[tuple[str, bool, str]]
+    checks: list[tuple[str, bool, tuple[str, tuple[tuple[str, int], ...]] | None]]  # detail: (key, values)
 
 
 def explained(ranked: domain.Ranked, *, full: bool) -> Explained:
@@ -42,7 +44,7 @@ def explained(ranked: domain.Ranked, *, full: bool) -> Explained:
         shown = access.employer_breakdown(ranked.breakdown)
         parts = [(name, shown[name], weight) for name, weight in access.EMPLOYER_PARTS.items()]
     checks = [
-        (c.criterion, c.met, c.detail if full else "")
+        (c.criterion, c.met, (c.key, c.params) if full else None)
         for c in ranked.checks
         if full or c.criterion not in access.PRIVATE_CHECKS
     ]
@@ -110,8 +112,8 @@ def allowed_actions(user: User, p: Placement, opportunity: Opportunity | None) -
 
 
 async def placement_rows(session: AsyncSession, user: User, placements: Sequence[Placement]) -> list[PlacementRow]:
-    opportunities = await ui_queries.opportunities_by_id(session, [p.opportunity_id for p in placements])
-    hours = await ui_queries.hours_of(session, [p.id for p in placements])
+    opportunities = await _queries.opportunities_by_id(session, [p.opportunity_id for p in placements])
+    hours = await _queries.hours_of(session, [p.id for p in placements])
     rows = []
     for p in placements:
         opportunity = opportunities.get(p.opportunity_id)
@@ -157,7 +159,7 @@ async def opportunity_view(
     messages: list[Message] | None = None,
     hour_forms: dict[str, Form] | None = None,
 ) -> HTMLResponse:
-    found = await service.opportunity(session=session, user=user, opportunity_id=opportunity_id)
+    found = await opportunity_service.opportunity(session=session, user=user, opportunity_id=opportunity_id)
     ranking: list[RankedRow] = []
     eligible = None
     if sees_rankings(user):
@@ -178,7 +180,7 @@ async def opportunity_view(
                     can_propose=mine and m.placement is None and published and is_staff(user),
                 )
             )
-    placements = await service.placements_for(session=session, user=user, opportunity_id=found.id)
+    placements = await proposals.placements_for(session=session, user=user, opportunity_id=found.id)
     forum = await repository.get_forum(session, found.forum_id) if found.forum_id else None
     organisation = await repository.get_organisation(session, found.organisation) if found.organisation else None
     return page(
@@ -221,8 +223,8 @@ async def candidate_view(
     messages: list[Message] | None = None,
     hour_forms: dict[str, Form] | None = None,
 ) -> HTMLResponse:
-    candidate, matches = await service.best_opportunities(session=session, user=user, person_id=person_id, limit=20)
-    placements = await service.placements_of_candidate(session=session, user=user, person_id=person_id)
+    candidate, matches = await proposals.best_opportunities(session=session, user=user, person_id=person_id, limit=20)
+    placements = await proposals.placements_of_candidate(session=session, user=user, person_id=person_id)
     live = {p.opportunity_id: p.status for p in placements if p.status != PlacementStatus.declined}
     best = [
         OpportunityRow(
@@ -269,7 +271,7 @@ async def placements_view(
     hour_forms: dict[str, Form] | None = None,
 ) -> HTMLResponse:
     show = show if show in PLACEMENT_FILTERS else ""
-    found = await ui_queries.placements_for_user(session, user)
+    found = await _queries.placements_for_user(session, user)
     if show:
         found = [p for p in found if p.status in _FILTERED[show]]
     return page(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.activation import access, repository, service
+from services.activation import access, forums, repository
 from services.activation.models import Opportunity, Organisation, Placement
 from shared.auth import Role, User
 
@@ -58,4 +58,4 @@ async def own_organisation(session: AsyncSession, user: User) -> Organisation | 
 
 
 async def organisation_names(session: AsyncSession, user: User) -> dict[str, str]:
-    return {o.id: o.name for o in await service.organisations(session=session, user=user)}
+    return {o.id: o.name for o in await forums.organisations(session=session, user=user)}
