@@ -8,7 +8,7 @@ import pytest
 
 import services.reporting
 from services.reporting.indicators import parse_query
-from services.reporting.ui_labels import REFUSALS
+from services.reporting.web._labels import REFUSALS
 from shared.errors import Invalid
 from shared.ui.refusals import raised_codes, refusal_problems
 
