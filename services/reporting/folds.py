@@ -9,6 +9,7 @@ writes the store.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -107,6 +108,59 @@ class Batch:
             self.opportunities,
             self.placements,
         )
+
+    def wanted(self, events: Sequence[EventData]) -> list[tuple[Keyed, set[uuid.UUID]]]:
+        """The ids whose rows the events read or change, by fact table, in the order they are loaded."""
+        households: set[uuid.UUID] = set()
+        persons: set[uuid.UUID] = set()
+        cases: set[uuid.UUID] = set()
+        referrals: set[uuid.UUID] = set()
+        providers: set[uuid.UUID] = set()
+        opportunities: set[uuid.UUID] = set()
+        placements: set[uuid.UUID] = set()
+        members: set[uuid.UUID] = set()
+        for event in events:
+            if isinstance(event, HouseholdRegisteredV2 | HouseholdUpdatedV1):
+                households.add(event.household_id)
+                members.update(m.person_id for m in event.members)
+            elif isinstance(event, HouseholdMergedV1):
+                households.add(event.merged_household_id)
+                persons.update(event.merged_person_ids)
+                persons.update(event.merged_person_ids.values())
+            elif isinstance(event, PersonErasedV1):
+                persons.add(event.person_id)
+            elif isinstance(event, PersonMergedV1):
+                persons.update((event.merged_person_id, event.survivor_person_id))
+            elif isinstance(event, ActivationRequestedV1):
+                persons.add(event.person_id)
+            elif isinstance(
+                event, CaseOpenedV1 | CaseAssignedV1 | CaseStatusChangedV1 | CaseTransferredV1 | AssessmentCompletedV1
+            ):
+                cases.add(event.case_id)
+            elif isinstance(event, ReferralRequestedV1 | ReferralDecidedV1):
+                referrals.add(event.referral_id)
+            elif isinstance(event, ProviderChangedV1):
+                providers.add(event.provider_id)
+            elif isinstance(event, OpportunityPublishedV1 | OpportunityClosedV1):
+                opportunities.add(event.opportunity_id)
+            elif isinstance(event, MatchProposedV1 | PlacementStartedV1 | PlacementCompletedV1 | PlacementEndedV1):
+                placements.add(event.placement_id)
+        return [
+            (self.households, households),
+            (self.marks, persons | members),
+            (self.candidates, persons),
+            (self.cases, cases),
+            (self.referrals, referrals),
+            (self.providers, providers),
+            (self.opportunities, opportunities),
+            (self.placements, placements),
+        ]
+
+    def survivors_missing(self) -> list[uuid.UUID]:
+        """Persons merged into others whose marks are not loaded yet (merge chains: the survivors' marks and
+        candidate rows are needed too)."""
+        targets = {m["merged_into"] for m in self.marks.rows.values() if m and m["merged_into"]}
+        return [t for t in targets if t not in self.marks.rows]
 
     def apply(self, event: EventData) -> None:
         """Fold ``event`` over the batch's rows (an event type reporting does not apply changes nothing)."""
@@ -455,3 +509,5 @@ FOLDS: dict[type[EventData], Any] = {
     PlacementCompletedV1: Batch.placement,
     PlacementEndedV1: Batch.placement,
 }
+# Every event type reporting applies (in FOLDS' order); the rest of its topics' events change no indicator.
+APPLIED: tuple[type[EventData], ...] = tuple(FOLDS)

@@ -20,57 +20,10 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.reporting.domain import Cell
-from services.reporting.folds import FOLDS, Batch, Keyed
+from services.reporting.folds import APPLIED as APPLIED  # handlers subscribe to what projection applies
+from services.reporting.folds import Batch, Keyed
 from services.reporting.models import PERSONS, PROVIDER_DELTAS, TRANSITIONS
-from shared.events import (
-    ActivationRequestedV1,
-    AssessmentCompletedV1,
-    CaseAssignedV1,
-    CaseOpenedV1,
-    CaseStatusChangedV1,
-    CaseTransferredV1,
-    EventData,
-    HouseholdMergedV1,
-    HouseholdRegisteredV2,
-    HouseholdUpdatedV1,
-    MatchProposedV1,
-    OpportunityClosedV1,
-    OpportunityPublishedV1,
-    PersonErasedV1,
-    PersonMergedV1,
-    PlacementCompletedV1,
-    PlacementEndedV1,
-    PlacementStartedV1,
-    ProviderChangedV1,
-    ReferralDecidedV1,
-    ReferralRequestedV1,
-)
-
-# Every event type reporting applies; the rest of its topics' events change no indicator.
-APPLIED: tuple[type[EventData], ...] = (
-    HouseholdRegisteredV2,
-    HouseholdUpdatedV1,
-    PersonErasedV1,
-    HouseholdMergedV1,
-    PersonMergedV1,
-    CaseOpenedV1,
-    CaseAssignedV1,
-    CaseStatusChangedV1,
-    CaseTransferredV1,
-    AssessmentCompletedV1,
-    ReferralRequestedV1,
-    ReferralDecidedV1,
-    ProviderChangedV1,
-    ActivationRequestedV1,
-    OpportunityPublishedV1,
-    OpportunityClosedV1,
-    MatchProposedV1,
-    PlacementStartedV1,
-    PlacementCompletedV1,
-    PlacementEndedV1,
-)
-
-assert set(FOLDS) == set(APPLIED)
+from shared.events import EventData
 
 _CHUNK = 500  # ids per IN (...) list
 
@@ -102,52 +55,11 @@ async def _flush_rows(conn: AsyncConnection, keyed: Keyed) -> None:
 
 async def _load(conn: AsyncConnection, batch: Batch, events: Sequence[EventData]) -> None:
     """Every row the events will read or change, one query per table (and a few for merge chains)."""
-    households: set[uuid.UUID] = set()
-    persons: set[uuid.UUID] = set()
-    cases: set[uuid.UUID] = set()
-    referrals: set[uuid.UUID] = set()
-    providers: set[uuid.UUID] = set()
-    opportunities: set[uuid.UUID] = set()
-    placements: set[uuid.UUID] = set()
-    members: set[uuid.UUID] = set()
-    for event in events:
-        if isinstance(event, HouseholdRegisteredV2 | HouseholdUpdatedV1):
-            households.add(event.household_id)
-            members.update(m.person_id for m in event.members)
-        elif isinstance(event, HouseholdMergedV1):
-            households.add(event.merged_household_id)
-            persons.update(event.merged_person_ids)
-            persons.update(event.merged_person_ids.values())
-        elif isinstance(event, PersonErasedV1):
-            persons.add(event.person_id)
-        elif isinstance(event, PersonMergedV1):
-            persons.update((event.merged_person_id, event.survivor_person_id))
-        elif isinstance(event, ActivationRequestedV1):
-            persons.add(event.person_id)
-        elif isinstance(
-            event, CaseOpenedV1 | CaseAssignedV1 | CaseStatusChangedV1 | CaseTransferredV1 | AssessmentCompletedV1
-        ):
-            cases.add(event.case_id)
-        elif isinstance(event, ReferralRequestedV1 | ReferralDecidedV1):
-            referrals.add(event.referral_id)
-        elif isinstance(event, ProviderChangedV1):
-            providers.add(event.provider_id)
-        elif isinstance(event, OpportunityPublishedV1 | OpportunityClosedV1):
-            opportunities.add(event.opportunity_id)
-        elif isinstance(event, MatchProposedV1 | PlacementStartedV1 | PlacementCompletedV1 | PlacementEndedV1):
-            placements.add(event.placement_id)
-    await _load_rows(conn, batch.households, households)
-    await _load_rows(conn, batch.marks, persons | members)
-    await _load_rows(conn, batch.candidates, persons)
-    await _load_rows(conn, batch.cases, cases)
-    await _load_rows(conn, batch.referrals, referrals)
-    await _load_rows(conn, batch.providers, providers)
-    await _load_rows(conn, batch.opportunities, opportunities)
-    await _load_rows(conn, batch.placements, placements)
+    for keyed, ids in batch.wanted(events):
+        await _load_rows(conn, keyed, ids)
     # Merge chains: the survivors' marks and candidate rows too (a chain is short; a few rounds at most).
     for _ in range(5):
-        targets = {m["merged_into"] for m in batch.marks.rows.values() if m and m["merged_into"]}
-        missing = [t for t in targets if t not in batch.marks.rows]
+        missing = batch.survivors_missing()
         if not missing:
             break
         await _load_rows(conn, batch.marks, missing)
