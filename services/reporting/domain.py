@@ -18,6 +18,11 @@ GROUPS = ("unemployed_able_to_work", "disability", "single_parent", "roma", "wit
 GROUP_BITS = {name: 1 << i for i, name in enumerate(GROUPS)}
 _MARKER_BITS = {name: bit for name, bit in GROUP_BITS.items() if name not in ("elderly", "child")}
 
+# The states in which a case is a worker's load (the caseload, the open cases of the summary).
+ACTIVE_STATES = ("open", "assessment", "plan", "active")
+
+Cell = tuple[str, int]  # a municipality's code and a month (yyyymm): what a batch of events changed
+
 
 def ym(at: datetime) -> int:
     """The month of ``at`` as a number: 2026-11 → 202611."""

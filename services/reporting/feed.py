@@ -20,8 +20,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting import domain
+from services.reporting.domain import Cell
 from services.reporting.models import FeedEntry, FeedPending
-from services.reporting.projection import CASES, HOUSEHOLDS, OPPORTUNITIES, PERSONS, PLACEMENTS, REFERRALS, Cell
+from services.reporting.read_model import headline
 from shared.disclosure import SUPPRESSED as SUPPRESSED
 from shared.disclosure import disclosed
 from shared.events import EventData, IndicatorsUpdatedV1
@@ -31,35 +32,6 @@ from shared.reference import municipalities
 FEED = cast(Table, FeedEntry.__table__)
 PENDING = cast(Table, FeedPending.__table__)
 _CHUNK = 300
-
-# Headline counts of one municipality and month: independent figures (none is another's part), so suppressing
-# each on its own lets none be derived.
-HEADLINE: dict[str, tuple[Table, str, tuple[Any, ...]]] = {
-    "households_registered": (HOUSEHOLDS, "registered_ym", (HOUSEHOLDS.c.active.is_(True),)),
-    "persons_registered": (PERSONS, "registered_ym", ()),
-    "cases_opened": (CASES, "opened_ym", ()),
-    "assessments_completed": (CASES, "assessed_ym", ()),
-    "referrals": (REFERRALS, "requested_ym", ()),
-    "opportunities_published": (OPPORTUNITIES, "published_ym", ()),
-    "placements_started": (PLACEMENTS, "started_ym", ()),
-}
-
-
-async def headline(session: AsyncSession, cells: Collection[Cell]) -> dict[Cell, dict[str, int]]:
-    """The headline counts of ``cells``: one grouped query per table for all of them."""
-    wanted = sorted(cells)
-    out = {cell: dict.fromkeys(HEADLINE, 0) for cell in wanted}
-    for name, (table, month_column, where) in HEADLINE.items():
-        month = table.c[month_column]
-        for i in range(0, len(wanted), _CHUNK):
-            stmt = (
-                select(table.c.municipality_code, month, func.count())
-                .where(tuple_(table.c.municipality_code, month).in_(wanted[i : i + _CHUNK]), *where)
-                .group_by(table.c.municipality_code, month)
-            )
-            for municipality, ym, n in await session.execute(stmt):
-                out[municipality, int(ym)][name] = int(n)
-    return out
 
 
 async def _last_announced(session: AsyncSession, labels: Collection[tuple[str, str]]) -> dict[tuple[str, str], Any]:

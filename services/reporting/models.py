@@ -4,7 +4,7 @@ Each fact table holds what one kind of event says about one thing (a household, 
 provider, a candidate, an opportunity, a placement), under its pseudonymous id and with coarse attributes only:
 municipality, sex, age band, vulnerable groups as a bit mask, months as ``yyyymm`` numbers. No name, JMBG,
 address, phone, birth date or free text reaches this store. Indicators are computed from these facts when asked
-(services/reporting/indicators.py); facts of different topics are joined only then, so the order in which the
+(services/reporting/indicators/); facts of different topics are joined only then, so the order in which the
 topics happen to be read (live or in a rebuild) does not change any figure.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, SmallInteger, String, Uuid
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, SmallInteger, String, Table, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UTCDateTime, new_metadata, plumbing_tables
@@ -212,3 +212,14 @@ Index("ix_indicator_feed_cell", FeedEntry.municipality_code, FeedEntry.month, Fe
 Index("ix_case_transitions_ym", CaseTransition.municipality_code, CaseTransition.ym)
 Index("ix_person_facts_ym", PersonFact.municipality_code, PersonFact.registered_ym)
 Index("ix_placement_facts_started", PlacementFact.municipality_code, PlacementFact.started_ym)
+
+
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+# The fact tables as tables, for the statements of projection.py (writes) and read_model.py (reads).
+HOUSEHOLDS, PERSONS, MARKS = _table(HouseholdFact), _table(PersonFact), _table(PersonMark)
+CASES, TRANSITIONS, REFERRALS = _table(CaseFact), _table(CaseTransition), _table(ReferralFact)
+PROVIDERS, PROVIDER_DELTAS = _table(ProviderFact), _table(ProviderDelta)
+CANDIDATES, OPPORTUNITIES, PLACEMENTS = _table(CandidateFact), _table(OpportunityFact), _table(PlacementFact)

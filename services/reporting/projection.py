@@ -5,596 +5,93 @@ events are folded over them in order in memory, and the resulting rows are writt
 statements. The live consumer hands over what it fetched together; the rebuild hands over thousands of events
 at once. Both go through this same code, which is why a rebuild gives the live figures.
 
-The result says which (municipality, month) cells changed, for the feed of indicator changes.
+How each event changes the facts is services/reporting/folds.py; here are the statements that read the rows a
+batch needs and write them back. The result says which (municipality, month) cells changed, for the feed of
+indicator changes.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
 
-import structlog
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from services.reporting import domain
-from services.reporting.models import (
-    CandidateFact,
-    CaseFact,
-    CaseTransition,
-    HouseholdFact,
-    OpportunityFact,
-    PersonFact,
-    PersonMark,
-    PlacementFact,
-    ProviderDelta,
-    ProviderFact,
-    ReferralFact,
-)
-from shared.events import (
-    ActivationRequestedV1,
-    AssessmentCompletedV1,
-    CaseAssignedV1,
-    CaseOpenedV1,
-    CaseStatusChangedV1,
-    CaseTransferredV1,
-    EventData,
-    HouseholdMergedV1,
-    HouseholdRegisteredV2,
-    HouseholdUpdatedV1,
-    MatchProposedV1,
-    OpportunityClosedV1,
-    OpportunityPublishedV1,
-    PersonErasedV1,
-    PersonMergedV1,
-    PlacementCompletedV1,
-    PlacementEndedV1,
-    PlacementStartedV1,
-    ProviderChangedV1,
-    ReferralDecidedV1,
-    ReferralRequestedV1,
-)
+from services.reporting.domain import Cell
+from services.reporting.folds import APPLIED as APPLIED  # handlers subscribe to what projection applies
+from services.reporting.folds import Batch, Keyed
+from services.reporting.models import PERSONS, PROVIDER_DELTAS, TRANSITIONS
+from shared.events import EventData
 
-log = structlog.get_logger(__name__)
-
-# Every event type reporting applies; the rest of its topics' events change no indicator.
-APPLIED: tuple[type[EventData], ...] = (
-    HouseholdRegisteredV2,
-    HouseholdUpdatedV1,
-    PersonErasedV1,
-    HouseholdMergedV1,
-    PersonMergedV1,
-    CaseOpenedV1,
-    CaseAssignedV1,
-    CaseStatusChangedV1,
-    CaseTransferredV1,
-    AssessmentCompletedV1,
-    ReferralRequestedV1,
-    ReferralDecidedV1,
-    ProviderChangedV1,
-    ActivationRequestedV1,
-    OpportunityPublishedV1,
-    OpportunityClosedV1,
-    MatchProposedV1,
-    PlacementStartedV1,
-    PlacementCompletedV1,
-    PlacementEndedV1,
-)
-
-Row = dict[str, Any]
-Cell = tuple[str, int]  # (municipality code, yyyymm)
 _CHUNK = 500  # ids per IN (...) list
 
 
-def _table(model: type[Any]) -> Table:
-    return cast(Table, model.__table__)
+async def _load_rows(conn: AsyncConnection, keyed: Keyed, keys: Iterable[uuid.UUID]) -> None:
+    """The rows of ``keys`` not loaded yet (None for an id the table does not hold)."""
+    wanted = [k for k in set(keys) if k not in keyed.rows]
+    column = keyed.table.c[keyed.key]
+    for i in range(0, len(wanted), _CHUNK):
+        chunk = wanted[i : i + _CHUNK]
+        for row in (await conn.execute(select(keyed.table).where(column.in_(chunk)))).mappings():
+            keyed.rows[row[keyed.key]] = dict(row)
+    for k in wanted:
+        keyed.rows.setdefault(k, None)
 
 
-HOUSEHOLDS, PERSONS, MARKS = _table(HouseholdFact), _table(PersonFact), _table(PersonMark)
-CASES, TRANSITIONS, REFERRALS = _table(CaseFact), _table(CaseTransition), _table(ReferralFact)
-PROVIDERS, PROVIDER_DELTAS = _table(ProviderFact), _table(ProviderDelta)
-CANDIDATES, OPPORTUNITIES, PLACEMENTS = _table(CandidateFact), _table(OpportunityFact), _table(PlacementFact)
+async def _flush_rows(conn: AsyncConnection, keyed: Keyed) -> None:
+    """The dirty rows written back: deleted by id, then inserted (a row set to None stays deleted)."""
+    if not keyed.dirty:
+        return
+    keys = list(keyed.dirty)
+    column = keyed.table.c[keyed.key]
+    for i in range(0, len(keys), _CHUNK):
+        await conn.execute(delete(keyed.table).where(column.in_(keys[i : i + _CHUNK])))
+    rows = [row for k in keys if (row := keyed.rows[k]) is not None]
+    if rows:
+        await conn.execute(insert(keyed.table), rows)
 
 
-@dataclass
-class _Keyed:
-    """The rows of one fact table that this batch loaded or wrote, by id; ``dirty`` ids are written back."""
-
-    table: Table
-    key: str
-    rows: dict[uuid.UUID, Row | None] = field(default_factory=dict)
-    dirty: set[uuid.UUID] = field(default_factory=set)
-
-    def get(self, key: uuid.UUID) -> Row | None:
-        return self.rows.get(key)
-
-    def put(self, key: uuid.UUID, row: Row | None) -> None:
-        self.rows[key] = row
-        self.dirty.add(key)
-
-    async def load(self, conn: AsyncConnection, keys: Iterable[uuid.UUID]) -> None:
-        wanted = [k for k in set(keys) if k not in self.rows]
-        column = self.table.c[self.key]
-        for i in range(0, len(wanted), _CHUNK):
-            chunk = wanted[i : i + _CHUNK]
-            for row in (await conn.execute(select(self.table).where(column.in_(chunk)))).mappings():
-                self.rows[row[self.key]] = dict(row)
-        for k in wanted:
-            self.rows.setdefault(k, None)
-
-    async def flush(self, conn: AsyncConnection) -> None:
-        if not self.dirty:
-            return
-        keys = list(self.dirty)
-        column = self.table.c[self.key]
-        for i in range(0, len(keys), _CHUNK):
-            await conn.execute(delete(self.table).where(column.in_(keys[i : i + _CHUNK])))
-        rows = [row for k in keys if (row := self.rows[k]) is not None]
-        if rows:
-            await conn.execute(insert(self.table), rows)
+async def _load(conn: AsyncConnection, batch: Batch, events: Sequence[EventData]) -> None:
+    """Every row the events will read or change, one query per table (and a few for merge chains)."""
+    for keyed, ids in batch.wanted(events):
+        await _load_rows(conn, keyed, ids)
+    # Merge chains: the survivors' marks and candidate rows too (a chain is short; a few rounds at most).
+    for _ in range(5):
+        missing = batch.survivors_missing()
+        if not missing:
+            break
+        await _load_rows(conn, batch.marks, missing)
+        await _load_rows(conn, batch.candidates, missing)
 
 
-class _Batch:
-    def __init__(self, projected_at: datetime) -> None:
-        self.projected_at = projected_at
-        self.households = _Keyed(HOUSEHOLDS, "household_id")
-        self.marks = _Keyed(MARKS, "person_id")
-        self.cases = _Keyed(CASES, "case_id")
-        self.referrals = _Keyed(REFERRALS, "referral_id")
-        self.providers = _Keyed(PROVIDERS, "provider_id")
-        self.candidates = _Keyed(CANDIDATES, "person_id")
-        self.opportunities = _Keyed(OPPORTUNITIES, "opportunity_id")
-        self.placements = _Keyed(PLACEMENTS, "placement_id")
-        self.members: dict[uuid.UUID, list[Row]] = {}  # households whose persons are replaced
-        self.merged_households: set[uuid.UUID] = set()  # households whose persons are removed
-        self.removed_persons: set[uuid.UUID] = set()
-        self.transitions: list[Row] = []
-        self.provider_deltas: list[Row] = []
-        self.cells: set[Cell] = set()  # what the batch changed, for the feed
-
-    # -- loading ---------------------------------------------------------------------------------------------
-
-    async def load(self, conn: AsyncConnection, events: Sequence[EventData]) -> None:
-        households: set[uuid.UUID] = set()
-        persons: set[uuid.UUID] = set()
-        cases: set[uuid.UUID] = set()
-        referrals: set[uuid.UUID] = set()
-        providers: set[uuid.UUID] = set()
-        opportunities: set[uuid.UUID] = set()
-        placements: set[uuid.UUID] = set()
-        members: set[uuid.UUID] = set()
-        for event in events:
-            if isinstance(event, HouseholdRegisteredV2 | HouseholdUpdatedV1):
-                households.add(event.household_id)
-                members.update(m.person_id for m in event.members)
-            elif isinstance(event, HouseholdMergedV1):
-                households.add(event.merged_household_id)
-                persons.update(event.merged_person_ids)
-                persons.update(event.merged_person_ids.values())
-            elif isinstance(event, PersonErasedV1):
-                persons.add(event.person_id)
-            elif isinstance(event, PersonMergedV1):
-                persons.update((event.merged_person_id, event.survivor_person_id))
-            elif isinstance(event, ActivationRequestedV1):
-                persons.add(event.person_id)
-            elif isinstance(
-                event, CaseOpenedV1 | CaseAssignedV1 | CaseStatusChangedV1 | CaseTransferredV1 | AssessmentCompletedV1
-            ):
-                cases.add(event.case_id)
-            elif isinstance(event, ReferralRequestedV1 | ReferralDecidedV1):
-                referrals.add(event.referral_id)
-            elif isinstance(event, ProviderChangedV1):
-                providers.add(event.provider_id)
-            elif isinstance(event, OpportunityPublishedV1 | OpportunityClosedV1):
-                opportunities.add(event.opportunity_id)
-            elif isinstance(event, MatchProposedV1 | PlacementStartedV1 | PlacementCompletedV1 | PlacementEndedV1):
-                placements.add(event.placement_id)
-        await self.households.load(conn, households)
-        await self.marks.load(conn, persons | members)
-        await self.candidates.load(conn, persons)
-        await self.cases.load(conn, cases)
-        await self.referrals.load(conn, referrals)
-        await self.providers.load(conn, providers)
-        await self.opportunities.load(conn, opportunities)
-        await self.placements.load(conn, placements)
-        # Merge chains: the survivors' marks and candidate rows too (a chain is short; a few rounds at most).
-        for _ in range(5):
-            targets = {m["merged_into"] for m in self.marks.rows.values() if m and m["merged_into"]}
-            missing = [t for t in targets if t not in self.marks.rows]
-            if not missing:
-                break
-            await self.marks.load(conn, missing)
-            await self.candidates.load(conn, missing)
-
-    # -- folding ---------------------------------------------------------------------------------------------
-
-    def apply(self, event: EventData) -> None:
-        handler = _FOLDS.get(type(event))
-        if handler is not None:
-            handler(self, event)
-
-    def _touch(self, municipality: str, month: int) -> None:
-        self.cells.add((municipality, month))
-
-    def household_state(self, event: HouseholdRegisteredV2 | HouseholdUpdatedV1) -> None:
-        current = self.households.get(event.household_id)
-        if current is not None and (not current["active"] or event.version <= current["version"]):
-            return  # an older state, or a household merged away
-        registered = domain.ym(event.registered_at)
-        head = next((m for m in event.members if m.relation == "head"), event.members[0])
-        head_band = domain.age_band(head.birth_year, event.registered_at)
-        persons: list[Row] = []
-        groups = 0
-        listed = 0
-        for member in event.members:
-            # Marks of erasure and of merged-away persons travel on this household's partition, so they are read
-            # in order with its states: what they exclude is the same live and in a rebuild.
-            mark = self.marks.get(member.person_id)
-            if mark is not None and (mark["erased"] or mark["merged_into"]):
-                continue
-            listed += 1
-            band = domain.age_band(member.birth_year, event.registered_at)
-            bits = domain.groups_of(member.markers, band)
-            groups |= bits
-            persons.append(
-                {
-                    "person_id": member.person_id,
-                    "household_id": event.household_id,
-                    "municipality_code": event.municipality_code,
-                    "registered_ym": registered,
-                    "sex": member.sex,
-                    "age_band": band,
-                    "groups": bits,
-                    "below_poverty": event.below_poverty_line,
-                }
-            )
-        has_spouse = any(m.relation == "spouse" for m in event.members)
-        self.households.put(
-            event.household_id,
-            {
-                "household_id": event.household_id,
-                "municipality_code": event.municipality_code,
-                "registered_ym": registered,
-                "members": listed,
-                "below_poverty": event.below_poverty_line,
-                "head_sex": head.sex,
-                "head_age_band": head_band,
-                "groups": groups,
-                "elderly_head": head_band == len(domain.AGE_BANDS) - 1,
-                "single_woman_head": head.sex == "F" and not has_spouse,
-                "disability_member": bool(groups & domain.GROUP_BITS["disability"]),
-                "version": event.version,
-                "active": True,
-                "registered_at": event.registered_at,
-                "projected_at": self.projected_at,
-            },
-        )
-        self.members[event.household_id] = persons
-        self.merged_households.discard(event.household_id)
-        if current is not None:
-            self._touch(current["municipality_code"], current["registered_ym"])
-        self._touch(event.municipality_code, registered)
-
-    def _mark(self, person_id: uuid.UUID, **values: Any) -> None:
-        mark = self.marks.get(person_id) or {"person_id": person_id, "erased": False, "merged_into": None}
-        self.marks.put(person_id, {**mark, **values})
-
-    def _forget_person(self, person_id: uuid.UUID) -> None:
-        self.removed_persons.add(person_id)
-        for persons in self.members.values():
-            persons[:] = [p for p in persons if p["person_id"] != person_id]
-
-    def person_erased(self, event: PersonErasedV1) -> None:
-        self._mark(event.person_id, erased=True)
-        self._forget_person(event.person_id)
-        candidate = self.candidates.get(event.person_id)
-        if candidate is not None:
-            self.candidates.put(event.person_id, None)
-            self._touch(candidate["municipality_code"], candidate["requested_ym"])
-        household = self.households.get(event.household_id)
-        if household is not None:
-            self._touch(household["municipality_code"], household["registered_ym"])
-
-    def _merge_person(self, merged: uuid.UUID, survivor: uuid.UUID) -> None:
-        if merged == survivor:
-            return
-        self._mark(merged, merged_into=survivor)
-        self._forget_person(merged)
-        moved = self.candidates.get(merged)
-        if moved is None:
-            return
-        self.candidates.put(merged, None)
-        target = self._resolve(survivor)
-        if target is None:
-            return
-        kept = self.candidates.get(target)
-        # The earliest request wins, whichever order the two arrive in.
-        if kept is None or (moved["requested_at"], str(merged)) < (kept["requested_at"], str(target)):
-            self.candidates.put(target, {**moved, "person_id": target})
-        self._touch(moved["municipality_code"], moved["requested_ym"])
-
-    def household_merged(self, event: HouseholdMergedV1) -> None:
-        household = self.households.get(event.merged_household_id)
-        if household is not None:
-            self.households.put(event.merged_household_id, {**household, "active": False, "members": 0})
-            self._touch(household["municipality_code"], household["registered_ym"])
-        self.members.pop(event.merged_household_id, None)
-        self.merged_households.add(event.merged_household_id)
-        for merged, survivor in event.merged_person_ids.items():
-            self._merge_person(merged, survivor)
-
-    def person_merged(self, event: PersonMergedV1) -> None:
-        self._merge_person(event.merged_person_id, event.survivor_person_id)
-
-    def _resolve(self, person_id: uuid.UUID) -> uuid.UUID | None:
-        """The person a pseudonymous id stands for now: None once erased, the last survivor after merges."""
-        seen: set[uuid.UUID] = set()
-        current = person_id
-        while current not in seen:
-            seen.add(current)
-            mark = self.marks.get(current)
-            if mark is None:
-                return current
-            if mark["erased"]:
-                return None
-            if mark["merged_into"] is None:
-                return current
-            current = mark["merged_into"]
-        return current
-
-    def case_opened(self, event: CaseOpenedV1) -> None:
-        if self.cases.get(event.case_id) is not None:
-            return
-        month = domain.ym(event.opened_at)
-        self.cases.put(
-            event.case_id,
-            {
-                "case_id": event.case_id,
-                "household_id": event.household_id,
-                "municipality_code": event.municipality_code,
-                "opened_ym": month,
-                "status": "open",
-                "worker": event.assigned_to,
-                "assessed_ym": None,
-                "days_to_assessment": None,
-            },
-        )
-        self._transition(event.case_id, event.municipality_code, month, None, "open")
-
-    def _transition(self, case_id: uuid.UUID, municipality: str, month: int, old: str | None, new: str) -> None:
-        self.transitions.append(
-            {"case_id": case_id, "municipality_code": municipality, "ym": month, "from_status": old, "to_status": new}
-        )
-        self._touch(municipality, month)
-
-    def case_assigned(self, event: CaseAssignedV1) -> None:
-        case = self.cases.get(event.case_id)
-        if case is not None:
-            self.cases.put(event.case_id, {**case, "worker": event.worker})
-
-    def case_status(self, event: CaseStatusChangedV1) -> None:
-        case = self.cases.get(event.case_id)
-        if case is None or case["status"] != event.from_status:
-            log.info("reporting.status_out_of_step", case_id=str(event.case_id), to_status=event.to_status)
-            return
-        self.cases.put(event.case_id, {**case, "status": event.to_status})
-        self._transition(
-            event.case_id, case["municipality_code"], domain.ym(event.changed_at), case["status"], event.to_status
-        )
-
-    def case_transferred(self, event: CaseTransferredV1) -> None:
-        case = self.cases.get(event.case_id)
-        if case is None or case["status"] in ("closed", "transferred"):
-            return
-        self.cases.put(event.case_id, {**case, "status": "transferred"})
-        month = domain.ym(event.transferred_at)
-        self._transition(event.case_id, case["municipality_code"], month, case["status"], "transferred")
-
-    def assessment(self, event: AssessmentCompletedV1) -> None:
-        case = self.cases.get(event.case_id)
-        if case is None or case["assessed_ym"] is not None:
-            return  # only the first assessment counts for the time to assessment
-        days = (event.completed_at - event.household_registered_at).total_seconds() / 86400
-        month = domain.ym(event.completed_at)
-        self.cases.put(event.case_id, {**case, "assessed_ym": month, "days_to_assessment": round(max(days, 0.0), 4)})
-        self._touch(case["municipality_code"], month)
-
-    def referral(self, event: ReferralRequestedV1 | ReferralDecidedV1) -> None:
-        current = self.referrals.get(event.referral_id)
-        if isinstance(event, ReferralRequestedV1):
-            if current is not None:
-                return
-            month, status = domain.ym(event.requested_at), "requested"
-        else:
-            month, status = domain.ym(event.decided_at), event.status
-            if current is not None:
-                self.referrals.put(event.referral_id, {**current, "status": status})
-                return
-        self.referrals.put(
-            event.referral_id,
-            {
-                "referral_id": event.referral_id,
-                "case_id": event.case_id,
-                "household_id": event.household_id,
-                "municipality_code": event.municipality_code,
-                "service_type": event.service_type,
-                "cross_border": event.cross_border,
-                "requested_ym": month,
-                "status": status,
-            },
-        )
-        self._touch(event.municipality_code, month)
-
-    def provider(self, event: ProviderChangedV1) -> None:
-        current = self.providers.get(event.provider_id)
-        if current is not None and event.changed_at < current["changed_at"]:
-            return
-        month = domain.ym(event.changed_at)
-        if current is not None and current["active"]:
-            self._provider_delta(event.provider_id, current, month, -1)
-        new = {
-            "provider_id": event.provider_id,
-            "municipality_code": event.municipality_code,
-            "service_type": event.service_type,
-            "capacity": event.capacity,
-            "occupancy": event.occupancy,
-            "active": event.active,
-            "changed_at": event.changed_at,
-        }
-        if event.active:
-            self._provider_delta(event.provider_id, new, month, 1)
-        self.providers.put(event.provider_id, new)
-
-    def _provider_delta(self, provider_id: uuid.UUID, row: Row, month: int, sign: int) -> None:
-        self.provider_deltas.append(
-            {
-                "provider_id": provider_id,
-                "municipality_code": row["municipality_code"],
-                "service_type": row["service_type"],
-                "ym": month,
-                "providers": sign,
-                "capacity": sign * row["capacity"],
-                "occupancy": sign * row["occupancy"],
-            }
-        )
-        self._touch(row["municipality_code"], month)
-
-    def candidate(self, event: ActivationRequestedV1) -> None:
-        person = self._resolve(event.person_id)
-        if person is None:
-            return  # erased before this request was read
-        band = domain.age_band(event.birth_year, event.requested_at)
-        month = domain.ym(event.requested_at)
-        row = {
-            "person_id": person,
-            "municipality_code": event.municipality_code,
-            "requested_ym": month,
-            "requested_at": event.requested_at,
-            "sex": event.sex,
-            "age_band": band,
-            "groups": domain.groups_of(event.markers, band),
-        }
-        kept = self.candidates.get(person)
-        if kept is not None and kept["requested_at"] <= event.requested_at:
-            return
-        self.candidates.put(person, row)
-        if kept is not None:
-            self._touch(kept["municipality_code"], kept["requested_ym"])
-        self._touch(event.municipality_code, month)
-
-    def opportunity(self, event: OpportunityPublishedV1 | OpportunityClosedV1) -> None:
-        current = self.opportunities.get(event.opportunity_id)
-        if isinstance(event, OpportunityClosedV1):
-            if current is None:
-                return
-            month = domain.ym(event.closed_at)
-            self.opportunities.put(event.opportunity_id, {**current, "closed_ym": month})
-            self._touch(current["municipality_code"], month)
-            return
-        month = current["published_ym"] if current else domain.ym(event.published_at)
-        self.opportunities.put(
-            event.opportunity_id,
-            {
-                "opportunity_id": event.opportunity_id,
-                "municipality_code": event.municipality_code,
-                "opportunity_type": event.opportunity_type or "job",
-                "positions": event.positions,
-                "published_ym": month,
-                "closed_ym": current["closed_ym"] if current else None,
-            },
-        )
-        self._touch(event.municipality_code, month)
-
-    def placement(self, event: MatchProposedV1 | PlacementStartedV1 | PlacementCompletedV1 | PlacementEndedV1) -> None:
-        row = self.placements.get(event.placement_id) or {
-            "placement_id": event.placement_id,
-            "opportunity_type": None,
-            "proposed_ym": None,
-            "started_ym": None,
-            "completed_ym": None,
-            "ended_ym": None,
-            "hours_worked": 0,
-        }
-        row = {**row, "person_id": event.person_id, "municipality_code": event.municipality_code}
-        if isinstance(event, MatchProposedV1):
-            month = domain.ym(event.proposed_at)
-            row.update(proposed_ym=month, opportunity_type=event.opportunity_type)
-        elif isinstance(event, PlacementStartedV1):
-            month = domain.ym(event.started_at)
-            row.update(started_ym=month)
-        elif isinstance(event, PlacementCompletedV1):
-            month = domain.ym(event.completed_at)
-            row.update(completed_ym=month, hours_worked=event.hours_worked)
-        else:
-            month = domain.ym(event.ended_at)
-            row.update(ended_ym=month, hours_worked=event.hours_worked)
-        self.placements.put(event.placement_id, row)
-        self._touch(event.municipality_code, month)
-
-    # -- writing ---------------------------------------------------------------------------------------------
-
-    async def flush(self, conn: AsyncConnection) -> None:
-        for keyed in (
-            self.households,
-            self.marks,
-            self.cases,
-            self.referrals,
-            self.providers,
-            self.candidates,
-            self.opportunities,
-            self.placements,
-        ):
-            await keyed.flush(conn)
-        replaced = list(self.members)
-        gone = list(self.merged_households)
-        incoming = [p for persons in self.members.values() for p in persons]
-        by_person = list(self.removed_persons)
-        for ids, column in ((replaced + gone, PERSONS.c.household_id), (by_person, PERSONS.c.person_id)):
-            for i in range(0, len(ids), _CHUNK):
-                await conn.execute(delete(PERSONS).where(column.in_(ids[i : i + _CHUNK])))
-        if incoming:
-            await conn.execute(insert(PERSONS), incoming)
-        if self.transitions:
-            await conn.execute(insert(TRANSITIONS), self.transitions)
-        if self.provider_deltas:
-            await conn.execute(insert(PROVIDER_DELTAS), self.provider_deltas)
-
-
-_FOLDS: dict[type[EventData], Any] = {
-    HouseholdRegisteredV2: _Batch.household_state,
-    HouseholdUpdatedV1: _Batch.household_state,
-    PersonErasedV1: _Batch.person_erased,
-    HouseholdMergedV1: _Batch.household_merged,
-    PersonMergedV1: _Batch.person_merged,
-    CaseOpenedV1: _Batch.case_opened,
-    CaseAssignedV1: _Batch.case_assigned,
-    CaseStatusChangedV1: _Batch.case_status,
-    CaseTransferredV1: _Batch.case_transferred,
-    AssessmentCompletedV1: _Batch.assessment,
-    ReferralRequestedV1: _Batch.referral,
-    ReferralDecidedV1: _Batch.referral,
-    ProviderChangedV1: _Batch.provider,
-    ActivationRequestedV1: _Batch.candidate,
-    OpportunityPublishedV1: _Batch.opportunity,
-    OpportunityClosedV1: _Batch.opportunity,
-    MatchProposedV1: _Batch.placement,
-    PlacementStartedV1: _Batch.placement,
-    PlacementCompletedV1: _Batch.placement,
-    PlacementEndedV1: _Batch.placement,
-}
-assert set(_FOLDS) == set(APPLIED)
+async def _flush(conn: AsyncConnection, batch: Batch) -> None:
+    """What the batch changed, written back with a few bulk statements."""
+    for keyed in batch.keyed:
+        await _flush_rows(conn, keyed)
+    replaced = list(batch.members)
+    gone = list(batch.merged_households)
+    incoming = [p for persons in batch.members.values() for p in persons]
+    by_person = list(batch.removed_persons)
+    for ids, column in ((replaced + gone, PERSONS.c.household_id), (by_person, PERSONS.c.person_id)):
+        for i in range(0, len(ids), _CHUNK):
+            await conn.execute(delete(PERSONS).where(column.in_(ids[i : i + _CHUNK])))
+    if incoming:
+        await conn.execute(insert(PERSONS), incoming)
+    if batch.transitions:
+        await conn.execute(insert(TRANSITIONS), batch.transitions)
+    if batch.provider_deltas:
+        await conn.execute(insert(PROVIDER_DELTAS), batch.provider_deltas)
 
 
 async def apply(session: AsyncSession, events: Sequence[EventData], *, projected_at: datetime) -> set[Cell]:
     """Apply ``events`` (in the order given) to the facts in the session's transaction; the (municipality, month)
     cells they changed."""
     conn = await session.connection()
-    batch = _Batch(projected_at)
-    await batch.load(conn, events)
+    batch = Batch(projected_at)
+    await _load(conn, batch, events)
     for event in events:
         batch.apply(event)
-    await batch.flush(conn)
+    await _flush(conn, batch)
     return batch.cells

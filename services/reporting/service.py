@@ -6,13 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting import domain, indicators
+from services.reporting import domain, indicators, read_model
 from services.reporting.indicators import Query, Table
-from services.reporting.models import HouseholdFact
-from services.reporting.projection import CASES, HOUSEHOLDS, OPPORTUNITIES, PERSONS, PLACEMENTS
+from services.reporting.read_model import SUMMARY
 from services.reporting.schemas import (
     CataloguePublic,
     IndicatorPublic,
@@ -108,44 +106,6 @@ def table_public(result: Table) -> TablePublic:
 
 # -- the headline summary (every municipality with data, then the country) ------------------------------------
 
-_SUMMARY = (
-    "households",
-    "female",
-    "male",
-    "open_cases",
-    "opportunities",
-    "proposed",
-    "started",
-    "completed",
-    "ended",
-    "hours",
-)
-
-
-async def _by_municipality(session: AsyncSession, code: str | None) -> dict[str | None, dict[str, int]]:
-    queries = {
-        "households": select(HOUSEHOLDS.c.municipality_code, func.count()).where(HOUSEHOLDS.c.active.is_(True)),
-        "female": select(PERSONS.c.municipality_code, func.count()).where(PERSONS.c.sex == "F"),
-        "male": select(PERSONS.c.municipality_code, func.count()).where(PERSONS.c.sex == "M"),
-        "open_cases": select(CASES.c.municipality_code, func.count()).where(
-            CASES.c.status.in_(indicators.ACTIVE_STATES)
-        ),
-        "opportunities": select(OPPORTUNITIES.c.municipality_code, func.count()),
-        "proposed": select(PLACEMENTS.c.municipality_code, func.count()).where(PLACEMENTS.c.proposed_ym.is_not(None)),
-        "started": select(PLACEMENTS.c.municipality_code, func.count()).where(PLACEMENTS.c.started_ym.is_not(None)),
-        "completed": select(PLACEMENTS.c.municipality_code, func.count()).where(PLACEMENTS.c.completed_ym.is_not(None)),
-        "ended": select(PLACEMENTS.c.municipality_code, func.count()).where(PLACEMENTS.c.ended_ym.is_not(None)),
-        "hours": select(PLACEMENTS.c.municipality_code, func.coalesce(func.sum(PLACEMENTS.c.hours_worked), 0)),
-    }
-    out: dict[str | None, dict[str, int]] = {}
-    for name, stmt in queries.items():
-        column = stmt.selected_columns[0]
-        if code is not None:
-            stmt = stmt.where(column == code)
-        for municipality, value in (await session.execute(stmt.group_by(column))).all():
-            out.setdefault(municipality, dict.fromkeys(_SUMMARY, 0))[name] = int(value or 0)
-    return out
-
 
 def _summary_row(
     code: str | None,
@@ -196,32 +156,27 @@ async def summary(*, session: AsyncSession, user: User, municipality_code: str |
                 )
             ],
         )
-    updated_at = await session.scalar(select(func.max(HOUSEHOLDS.c.projected_at)))
-    counts = await _by_municipality(session, municipality_code)
+    updated_at = await read_model.last_projected_at(session)
+    counts = await read_model.summary_counts(session, municipality_code)
     if municipality_code is not None:
-        row = counts.get(municipality_code, dict.fromkeys(_SUMMARY, 0))
+        row = counts.get(municipality_code, dict.fromkeys(SUMMARY, 0))
         return [_summary_row(municipality_code, row, exact_for(user, (municipality_code,)), updated_at)]
     codes = sorted(c for c in counts if c is not None)
     exact: dict[str, bool] = {code: exact_for(user, (code,)) for code in codes}
     hidden: dict[str, set[str]] = {code: set() for code in codes}
     if Role.admin not in user.roles:
         # The country's total is shown: a municipality hidden alone in a column would be the difference.
-        for name in _SUMMARY:
+        for name in SUMMARY:
             small = [c for c in codes if not exact[c] and is_small(counts[c][name])]
             if len(small) == 1:
                 others = [c for c in codes if c not in small and counts[c][name] > 0]
                 if others:
                     hidden[min(others, key=lambda c: counts[c][name])].add(name)
     rows = [_summary_row(code, counts[code], exact[code], updated_at, frozenset(hidden[code])) for code in codes]
-    total = {name: sum(c[name] for c in counts.values()) for name in _SUMMARY}
+    total = {name: sum(c[name] for c in counts.values()) for name in SUMMARY}
     rows.append(_summary_row(None, total, Role.admin in user.roles, updated_at))
     return rows
 
 
 async def projection_times(*, session: AsyncSession, household_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
-    if not household_ids:
-        return {}
-    stmt = select(HouseholdFact.household_id, HouseholdFact.projected_at).where(
-        HouseholdFact.household_id.in_(household_ids)
-    )
-    return {hid: at for hid, at in (await session.execute(stmt)).all()}
+    return await read_model.projection_times(session, household_ids)

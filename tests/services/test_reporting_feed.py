@@ -28,9 +28,10 @@ from sqlalchemy import func, select
 
 from bench.reporting_events import generate, publish
 from services.reporting import feed
-from services.reporting.feed import FEED, HEADLINE, SUPPRESSED
+from services.reporting.feed import FEED, SUPPRESSED
 from services.reporting.models import plumbing
 from services.reporting.projection import APPLIED
+from services.reporting.read_model import HEADLINE
 from shared.db import unit_of_work, utcnow
 from shared.events import (
     EventData,

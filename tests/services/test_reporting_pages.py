@@ -19,9 +19,9 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from services.reporting import ui_indicators
-from services.reporting import ui_labels as labels
 from services.reporting.indicators import CATALOGUE
+from services.reporting.web import _indicator_labels as ui_indicators
+from services.reporting.web import _labels as labels
 from shared.events import CaseOpenedV1, EventData, HouseholdRegisteredV2, MemberProfile
 from shared.ui.i18n import translations
 from tests.fixtures.auth import ADA, NOVI_SAD, RUMA, Tokens

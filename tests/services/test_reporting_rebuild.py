@@ -38,9 +38,7 @@ from services.reporting import feed, indicators, projection
 from services.reporting.app import MIGRATIONS
 from services.reporting.feed import FEED
 from services.reporting.indicators import CATALOGUE
-from services.reporting.models import plumbing
-from services.reporting.projection import (
-    APPLIED,
+from services.reporting.models import (
     CANDIDATES,
     CASES,
     HOUSEHOLDS,
@@ -51,7 +49,9 @@ from services.reporting.projection import (
     PROVIDERS,
     REFERRALS,
     TRANSITIONS,
+    plumbing,
 )
+from services.reporting.projection import APPLIED
 from services.reporting.rebuild import RebuildError, rebuild
 from shared.context import new_id
 from shared.db import create_engine, migrate, unit_of_work, utcnow

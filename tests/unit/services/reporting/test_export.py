@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 from openpyxl import load_workbook
 
-from services.reporting.export import to_csv, to_xlsx
 from services.reporting.indicators import CATALOGUE, Query, Table
+from services.reporting.web._export import to_csv, to_xlsx
 
 CACAK, SABAC = "71242", "71269"
 GENERATED = datetime(2026, 11, 5, 14, 3, tzinfo=UTC)

@@ -8,7 +8,7 @@ import pytest
 
 import services.reporting
 from services.reporting.indicators import parse_query
-from services.reporting.ui_labels import REFUSALS
+from services.reporting.web._labels import REFUSALS
 from shared.errors import Invalid
 from shared.ui.refusals import raised_codes, refusal_problems
 
@@ -21,7 +21,7 @@ def test_every_raised_code_has_a_page_sentence_in_every_language_and_every_sente
 
 def test_the_search_sees_the_query_parser_and_the_api() -> None:
     where = {found.code: found.where for found in raised_codes(PACKAGE)}
-    assert where["unknown_indicator"].startswith("reporting/indicators.py:")
+    assert where["unknown_indicator"].startswith("reporting/indicators/query.py:")
     assert where["unknown_event_id"].startswith("reporting/api.py:")
 
 

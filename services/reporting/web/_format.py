@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from services.reporting import ui_indicators
-from services.reporting import ui_labels as labels
 from services.reporting.indicators import COUNTRY, Indicator, Query, Table
+from services.reporting.web import _indicator_labels
+from services.reporting.web import _labels as labels
 from shared.ui.places import district_name, municipality_name, municipality_names
 
 Translate = Callable[[str], str]
@@ -30,7 +30,7 @@ def area_name(key: str, level: str, language: str, translate: Translate) -> str:
 
 
 def indicator_label(indicator: Indicator, translate: Translate) -> str:
-    return ui_indicators.label(indicator, translate)
+    return _indicator_labels.label(indicator, translate)
 
 
 def column_label(column: str, indicator: Indicator, translate: Translate, *, export: bool = False) -> str:

@@ -16,9 +16,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from services.reporting import ui_format, ui_indicators
-from services.reporting import ui_labels as labels
 from services.reporting.indicators import Table
+from services.reporting.web import _format, _indicator_labels
+from services.reporting.web import _labels as labels
 from shared.ui.i18n import translations
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -33,7 +33,7 @@ def _translate(language: str) -> Translate:
 
 
 def _header(table: Table, translate: Translate) -> list[str]:
-    return [ui_format.column_label(c, table.indicator, translate, export=True) for c in table.columns]
+    return [_format.column_label(c, table.indicator, translate, export=True) for c in table.columns]
 
 
 def _safe_text(text: str) -> str:
@@ -49,8 +49,8 @@ def _cells(table: Table, language: str, translate: Translate) -> list[list[Any]]
             value = row.get(column)
             if column == "area":
                 cells.append(_safe_text(str(value)))
-            elif column in ui_format.DIMENSION_COLUMNS or column == "area_name":
-                cells.append(_safe_text(ui_format.dimension_text(column, row, table, language, translate)))
+            elif column in _format.DIMENSION_COLUMNS or column == "area_name":
+                cells.append(_safe_text(_format.dimension_text(column, row, table, language, translate)))
             elif isinstance(value, bool):
                 cells.append(int(value))
             elif isinstance(value, int | float) or value is None:
@@ -91,17 +91,17 @@ def _number_format(column: str, unit: str) -> str:
 def about_lines(table: Table, language: str, translate: Translate) -> list[tuple[str, str]]:
     """What the "About" sheet says: the indicator, its unit and target, the filters, when and how suppressed."""
     indicator = table.indicator
-    first, last = ui_format.months_covered(table)
+    first, last = _format.months_covered(table)
     lines = [
-        (translate(labels.ABOUT["indicator"]), ui_indicators.label(indicator, translate)),
-        (translate(labels.ABOUT["description"]), ui_indicators.description(indicator, translate)),
-        (translate(labels.ABOUT["unit"]), ui_format.column_label("value", indicator, translate, export=True)),
+        (translate(labels.ABOUT["indicator"]), _indicator_labels.label(indicator, translate)),
+        (translate(labels.ABOUT["description"]), _indicator_labels.description(indicator, translate)),
+        (translate(labels.ABOUT["unit"]), _format.column_label("value", indicator, translate, export=True)),
     ]
-    target = ui_format.target_text(indicator, language)
+    target = _format.target_text(indicator, language)
     if target is not None:
         lines.append((translate(labels.ABOUT["target"]), translate(labels.TARGET_AT_LEAST) % {"target": target}))
     lines.append((translate(labels.ABOUT["filters"]), ""))
-    lines += [(f"  {name}", value) for name, value in ui_format.filter_lines(table.query, language, translate)]
+    lines += [(f"  {name}", value) for name, value in _format.filter_lines(table.query, language, translate)]
     lines += [
         (translate(labels.ABOUT["months"]), f"{first} – {last}"),
         (translate(labels.ABOUT["generated_at"]), table.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")),
@@ -148,7 +148,7 @@ def to_xlsx(table: Table, *, language: str) -> bytes:
     about.column_dimensions["B"].width = 90
 
     book.properties.creator = "Oslonac"
-    book.properties.title = ui_indicators.label(table.indicator, translate)
+    book.properties.title = _indicator_labels.label(table.indicator, translate)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from services.reporting import ui_format
-from services.reporting import ui_labels as labels
 from services.reporting.indicators import Table
+from services.reporting.web import _format
+from services.reporting.web import _labels as labels
 
 Translate = Callable[[str], str]
 MAX_POINTS = 250
@@ -36,10 +36,10 @@ def chart_of(table: Table, language: str, translate: Translate, *, kind: str | N
     x_dim = "period" if "period" in by else (by[0] if by else None)
     series_dims = [d for d in by if d != x_dim]
     percent = indicator.unit in labels.PERCENT_UNITS
-    title = ui_format.indicator_label(indicator, translate)
+    title = _format.indicator_label(indicator, translate)
 
     def text(dim: str, row: dict[str, Any]) -> str:
-        return ui_format.dimension_text(dim, row, table, language, translate)
+        return _format.dimension_text(dim, row, table, language, translate)
 
     x_labels: list[str] = []
     series: dict[str, dict[str, float | None]] = {}
@@ -61,7 +61,7 @@ def chart_of(table: Table, language: str, translate: Translate, *, kind: str | N
         "datasets": [{"label": name, "data": [values.get(x) for x in x_labels]} for name, values in series.items()],
         "percent": percent,
         "integer": indicator.unit == "count",
-        "axis": ui_format.column_label("value", indicator, translate),
+        "axis": _format.column_label("value", indicator, translate),
         "suppressed": labels.SUPPRESSED,
         "target": None,
     }
@@ -69,7 +69,7 @@ def chart_of(table: Table, language: str, translate: Translate, *, kind: str | N
         target = indicator.target * 100 if percent else indicator.target
         spec["target"] = {
             "value": target,
-            "label": translate(labels.TARGET_LINE) % {"target": ui_format.target_text(indicator, language)},
+            "label": translate(labels.TARGET_LINE) % {"target": _format.target_text(indicator, language)},
         }
     gaps = any(v is None for values in series.values() for v in values.values())
     note = translate(labels.GAPS) if gaps else None

@@ -1,6 +1,6 @@
 """What reporting's pages and exports call things: the dimensions and their values, the table's columns, the units,
 the refusals of the filters and the exports' notes, marked for translation (English is the source language; the
-catalogues in shared/locale hold the rest). The indicators' own names and descriptions are in ``ui_indicators``.
+catalogues in shared/locale hold the rest). The indicators' own names and descriptions are in ``_indicator_labels``.
 The values of the events (sex, case states, service and opportunity types) are labelled once, in
 ``shared.ui.vocabularies``."""
 
