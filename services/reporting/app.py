@@ -9,7 +9,7 @@ from pathlib import Path
 import structlog
 from fastapi import FastAPI
 
-from services.reporting import api, feed, handlers, pages
+from services.reporting import api, feed, handlers, web
 from services.reporting.models import plumbing
 from shared.db import unit_of_work, utcnow
 from shared.messaging.runtime import ServiceRuntime
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings,
         runtime_factory=make_runtime,
-        routers=[api.router, pages.router],
+        routers=[api.router, web.router],
         title="Oslonac reporting",
         description="Disaggregated indicators from the projections.",
     )
