@@ -43,7 +43,11 @@ def ensure_can_work(user: User, case: Case) -> None:
     if Role.case_worker in user.roles and case.assigned_to == user.sub:
         return
     holder = f"assigned to {case.assigned_to}" if case.assigned_to else "not assigned to anyone yet"
-    raise Forbidden(f"This case is {holder}: only its worker or a supervisor of the municipality may change it.")
+    raise Forbidden(
+        f"This case is {holder}: only its worker or a supervisor of the municipality may change it.",
+        reason="not_your_case",
+        params={"worker": case.assigned_to},
+    )
 
 
 def case_scope(user: User) -> frozenset[str] | None:
@@ -59,4 +63,8 @@ def restricted_viewer(user: User) -> str | None:
 def ensure_staff_of(user: User, municipality_code: str, what: str) -> None:
     if Role.admin in user.roles or municipality_code in user.municipalities:
         return
-    raise Forbidden(f"Municipality {municipality_code} is not among yours: you cannot {what} there.")
+    raise Forbidden(
+        f"Municipality {municipality_code} is not among yours: you cannot {what} there.",
+        reason="not_your_municipality",
+        params={"municipality": municipality_code},
+    )

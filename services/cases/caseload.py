@@ -44,7 +44,16 @@ async def upsert_worker(*, session: AsyncSession, user: User, sub: str, data: Wo
         if municipalities.get(code) is None:
             raise Invalid(
                 f"{code} is not a municipality code.",
-                details=[field_error(["body", "municipalities", i], "Unknown municipality.")],
+                reason="unknown_municipality",
+                params={"code": code},
+                details=[
+                    field_error(
+                        ["body", "municipalities", i],
+                        "Unknown municipality.",
+                        "unknown_municipality",
+                        params={"code": code},
+                    )
+                ],
             )
     if Role.admin not in user.roles:
         foreign = [c for c in codes if not access.is_supervisor_of(user, c)]
@@ -52,7 +61,9 @@ async def upsert_worker(*, session: AsyncSession, user: User, sub: str, data: Wo
         foreign += [c for c in existing if not access.is_supervisor_of(user, c) and c not in codes]
         if foreign:
             raise Forbidden(
-                f"Only an administrator or a supervisor of {', '.join(sorted(set(foreign)))} changes who works there."
+                f"Only an administrator or a supervisor of {', '.join(sorted(set(foreign)))} changes who works there.",
+                reason="workers_kept_by_supervisor",
+                params={"municipalities": sorted(set(foreign))},
             )
     worker = await repository.get_worker(session, sub)
     if worker is None:
@@ -98,7 +109,11 @@ def _scope(user: User, municipality: str | None) -> frozenset[str] | None:
     if municipality is None:
         return scope
     if scope is not None and municipality not in scope:
-        raise Forbidden(f"Municipality {municipality} is not among the municipalities you work for.")
+        raise Forbidden(
+            f"Municipality {municipality} is not among the municipalities you work for.",
+            reason="not_your_municipality",
+            params={"municipality": municipality},
+        )
     return frozenset({municipality})
 
 

@@ -214,7 +214,7 @@ async def _refused(
         raise exc
     gettext = translator(request)
     for form in (forms or {}).values():
-        for path, text in field_errors(exc, gettext).items():
+        for path, text in field_errors(exc, gettext, language_for(request)).items():
             form.errors.setdefault(path, text)
     return await case_view(
         request,

@@ -39,14 +39,23 @@ class ReferralRefused(Conflict):
 
 def _known_municipality(code: str, loc: list[str | int]) -> None:
     if municipalities.get(code) is None:
-        raise Invalid(f"{code} is not a municipality code.", details=[field_error(loc, "Unknown municipality.")])
+        raise Invalid(
+            f"{code} is not a municipality code.",
+            reason="unknown_municipality",
+            params={"code": code},
+            details=[field_error(loc, "Unknown municipality.", "unknown_municipality", params={"code": code})],
+        )
 
 
 def _registry_keeper(user: User, municipality_code: str, what: str) -> None:
     """Providers are kept by administrators and by supervisors of the provider's municipality."""
     if Role.admin in user.roles or access.is_supervisor_of(user, municipality_code):
         return
-    raise Forbidden(f"Only an administrator or a supervisor of {municipality_code} may {what}.")
+    raise Forbidden(
+        f"Only an administrator or a supervisor of {municipality_code} may {what}.",
+        reason="providers_kept_by_supervisor",
+        params={"from": municipality_code},
+    )
 
 
 def provider_event(p: Provider) -> ProviderChangedV1:
@@ -70,7 +79,9 @@ async def register_provider(
     _registry_keeper(user, data.municipality_code, "register providers there")
     if data.occupancy > data.capacity:
         raise Invalid(
-            "Occupancy cannot exceed capacity.", details=[field_error(["body", "occupancy"], "More than capacity.")]
+            "Occupancy cannot exceed capacity.",
+            reason="occupancy_over_capacity",
+            details=[field_error(["body", "occupancy"], "More than capacity.", "more_than_capacity")],
         )
     provider = Provider(id=uuid.uuid4(), **data.model_dump(), active=True, version=1, updated_at=utcnow())
     session.add(provider)
@@ -92,7 +103,9 @@ async def update_provider(
     if occupancy > capacity:
         raise Invalid(
             f"Occupancy ({occupancy}) cannot exceed capacity ({capacity}).",
-            details=[field_error(["body", "capacity"], "Less than the places taken.")],
+            reason="occupancy_over_capacity",
+            params={"occupancy": occupancy, "capacity": capacity},
+            details=[field_error(["body", "capacity"], "Less than the places taken.", "less_than_taken")],
         )
     if not changes:
         return provider
@@ -131,7 +144,10 @@ async def conclude_agreement(
     if len(codes) < 2:
         raise Invalid(
             "An agreement joins at least two municipalities.",
-            details=[field_error(["body", "municipalities"], "Name two or more different municipalities.")],
+            reason="agreement_needs_two",
+            details=[
+                field_error(["body", "municipalities"], "Name two or more different municipalities.", "two_or_more")
+            ],
         )
     for i, code in enumerate(codes):
         _known_municipality(code, ["body", "municipalities", i])
@@ -139,7 +155,8 @@ async def conclude_agreement(
     if Role.admin not in user.roles and not all(access.is_supervisor_of(user, c) for c in codes):
         raise Forbidden(
             "An agreement binds every municipality in it: it is recorded by an administrator or by a supervisor "
-            "of all of them."
+            "of all of them.",
+            reason="agreement_binds_all",
         )
     agreement = AgreementRow(
         id=uuid.uuid4(),
@@ -164,11 +181,22 @@ async def end_agreement(
     if agreement is None:
         raise NotFound(f"No agreement {agreement_id}.")
     if Role.admin not in user.roles and not all(access.is_supervisor_of(user, c) for c in agreement.municipalities):
-        raise Forbidden("An agreement is ended by an administrator or by a supervisor of all its municipalities.")
+        raise Forbidden(
+            "An agreement is ended by an administrator or by a supervisor of all its municipalities.",
+            reason="agreement_ended_by_all",
+        )
     if valid_to < agreement.valid_from:
         raise Invalid(
             "An agreement cannot end before it starts.",
-            details=[field_error(["body", "valid_to"], f"Before {agreement.valid_from.isoformat()}.")],
+            reason="agreement_ends_before_start",
+            details=[
+                field_error(
+                    ["body", "valid_to"],
+                    f"Before {agreement.valid_from.isoformat()}.",
+                    "before_start",
+                    params={"date": agreement.valid_from.isoformat()},
+                )
+            ],
         )
     agreement.valid_to = valid_to
     await session.flush()
@@ -178,6 +206,15 @@ async def end_agreement(
 
 def _full(provider: Provider) -> dict[str, Any]:
     return {"reason": "provider_full", "capacity": provider.capacity, "occupancy": provider.occupancy}
+
+
+def _provider_full(message: str, provider: Provider) -> ReferralRefused:
+    return ReferralRefused(
+        message,
+        reason="provider_full",
+        params={"taken": provider.occupancy, "capacity": provider.capacity},
+        details=_full(provider),
+    )
 
 
 def _agreements(rows: Sequence[AgreementRow]) -> list[tuple[AgreementRow, Agreement]]:
@@ -207,12 +244,17 @@ async def refer(
     service; a full provider refuses. Refusals are 409s that say why."""
     case = await case_for(session, user, case_id, work=True)
     if case.status not in ACTIVE_STATUSES:
-        raise Conflict(f"A case in state '{case.status}' makes no referrals; reopen it first.")
+        raise Conflict(
+            f"A case in state '{case.status}' makes no referrals; reopen it first.",
+            reason="case_not_worked",
+            params={"current": case.status},
+        )
     provider = await repository.get_provider(session, data.provider_id)
     if provider is None or not provider.active:
         raise Invalid(
             "No such provider in the registry (or it no longer works).",
-            details=[field_error(["body", "provider_id"], "Choose a provider from the registry.")],
+            reason="unknown_provider",
+            details=[field_error(["body", "provider_id"], "Choose a provider from the registry.", "choose_provider")],
         )
     if data.person_id is not None:
         members = {m.person_id: m for m in await repository.members_of(session, case.id)}
@@ -220,12 +262,18 @@ async def refer(
         if member is None or member.erased:
             raise Invalid(
                 "This person is not a member of the household.",
-                details=[field_error(["body", "person_id"], "Choose a member of the household.")],
+                reason="not_a_member",
+                details=[field_error(["body", "person_id"], "Choose a member of the household.", "choose_member")],
             )
     if case.case_work_consent_withdrawn and not (data.legal_basis and data.legal_basis.strip()):
         raise Invalid(
             "Consent to case work was withdrawn: record the legal basis of this referral.",
-            details=[field_error(["body", "legal_basis"], "Needed while consent to case work is withdrawn.")],
+            reason="legal_basis_needed",
+            details=[
+                field_error(
+                    ["body", "legal_basis"], "Needed while consent to case work is withdrawn.", "needed_without_consent"
+                )
+            ],
         )
     today = date.today()
     agreements = _agreements(await repository.list_agreements(session))
@@ -239,6 +287,13 @@ async def refer(
     if refusal:
         raise ReferralRefused(
             refusal,
+            reason="no_referral_agreement",
+            params={
+                "date": today.isoformat(),
+                "service": provider.service_type,
+                "from": case.municipality_code,
+                "to": provider.municipality_code,
+            },
             details={
                 "reason": "no_agreement",
                 "case_municipality_code": case.municipality_code,
@@ -249,7 +304,7 @@ async def refer(
         )
     full = capacity_refusal(capacity=provider.capacity, occupancy=provider.occupancy)
     if full:
-        raise ReferralRefused(full, details=_full(provider))
+        raise _provider_full(full, provider)
     agreement_id = None
     if case.municipality_code != provider.municipality_code:
         agreement_id = next(
@@ -320,14 +375,25 @@ async def decide(
         ):
             raise Forbidden(
                 f"The provider's answer is recorded by the staff of {referral.provider_municipality_code}, "
-                "where the provider works."
+                "where the provider works.",
+                reason="answered_by_provider_staff",
+                params={"from": referral.provider_municipality_code},
             )
     try:
         check_referral_step(ReferralStatus(referral.status), wanted)
     except IllegalReferralStep as exc:
-        raise Conflict(str(exc), details={"status": referral.status, "allowed": [str(a) for a in exc.allowed]}) from exc
+        raise Conflict(
+            str(exc),
+            reason="referral_step_not_allowed",
+            params={"current": str(exc.current), "wanted": str(exc.wanted)},
+            details={"status": referral.status, "allowed": [str(a) for a in exc.allowed]},
+        ) from exc
     if wanted is ReferralStatus.declined and not (data.reason and data.reason.strip()):
-        raise Invalid("Say why the referral is declined.", details=[field_error(["body", "reason"], "Needed.")])
+        raise Invalid(
+            "Say why the referral is declined.",
+            reason="decline_reason_missing",
+            details=[field_error(["body", "reason"], "Needed.", "decline_reason_missing")],
+        )
     provider = await repository.get_provider(session, referral.provider_id, for_update=True)
     assert provider is not None
     now = utcnow()
@@ -336,12 +402,14 @@ async def decide(
     if wanted is ReferralStatus.accepted and case.status not in ACTIVE_STATUSES:
         raise Conflict(
             f"The case was {case.status} after this request was sent: the request lapsed and cannot be accepted.",
+            reason="referral_lapsed",
+            params={"current": case.status},
             details={"status": referral.status, "case_status": case.status, "allowed": ["declined", "cancelled"]},
         )
     if wanted is ReferralStatus.accepted:
         full = capacity_refusal(capacity=provider.capacity, occupancy=provider.occupancy)
         if full:
-            raise ReferralRefused(full, details=_full(provider))
+            raise _provider_full(full, provider)
         provider.occupancy += 1
     elif wanted is ReferralStatus.ended:
         provider.occupancy = max(0, provider.occupancy - 1)
@@ -379,7 +447,14 @@ async def inbox(*, session: AsyncSession, user: User, status: str | None, limit:
     Referrals of restricted (violence) cases only reach the staff who answer for the provider: administrators, who
     may not see those cases, do not get them."""
     if status is not None and status not in REFERRAL_TRANSITIONS:
-        raise Invalid(f"Unknown referral status {status!r}.", details=[field_error(["query", "status"], "Unknown.")])
+        raise Invalid(
+            f"Unknown referral status {status!r}.",
+            reason="unknown_referral_status",
+            params={"status": status},
+            details=[
+                field_error(["query", "status"], "Unknown.", "unknown_referral_status", params={"status": status})
+            ],
+        )
     scope = None if Role.admin in user.roles else user.municipalities
     answers = user.has_role(Role.case_worker, Role.supervisor)
     return await repository.referrals_to(

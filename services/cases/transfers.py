@@ -36,12 +36,26 @@ async def transfer(
     if municipalities.get(destination) is None:
         raise Invalid(
             f"{destination} is not a municipality code.",
-            details=[field_error(["body", "to_municipality_code"], "Unknown municipality.")],
+            reason="unknown_municipality",
+            params={"code": destination},
+            details=[
+                field_error(
+                    ["body", "to_municipality_code"],
+                    "Unknown municipality.",
+                    "unknown_municipality",
+                    params={"code": destination},
+                )
+            ],
         )
     if destination == case.municipality_code:
         raise Invalid(
             "The case is already in this municipality.",
-            details=[field_error(["body", "to_municipality_code"], "Choose another municipality.")],
+            reason="already_there",
+            details=[
+                field_error(
+                    ["body", "to_municipality_code"], "Choose another municipality.", "choose_another_municipality"
+                )
+            ],
         )
     today = date.today()
     agreements = [
@@ -55,6 +69,8 @@ async def transfer(
         raise Conflict(
             f"No inter-municipal agreement valid on {today.isoformat()} joins {case.municipality_code} and "
             f"{destination}: the case cannot be transferred there.",
+            reason="no_transfer_agreement",
+            params={"date": today.isoformat(), "from": case.municipality_code, "to": destination},
             details={
                 "reason": "no_agreement",
                 "from_municipality_code": case.municipality_code,

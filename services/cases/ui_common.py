@@ -99,16 +99,9 @@ def page(request: Request, name: str, user: User, status_code: int = 200, **cont
 
 def refusal(request: Request, exc: DomainError) -> Message:
     """A refusal of the service layer (403, 409, 422) as an error line of the page, in the page's language."""
-    language = language_for(request)
-    translate = translator(request)
-    names: Callable[[str], str] = lambda code: municipality_name(code, language)  # noqa: E731
-    return Message(labels.refusal_text(exc.message, translate, names, day), "error")
+    return Message(labels.refusals_for(language_for(request)).error_text(exc, translator(request)), "error")
 
 
-def field_errors(exc: DomainError, translate: Callable[[str], str]) -> dict[str, str]:
-    """The per-field problems of an ``Invalid`` (``loc`` as FastAPI reports it) keyed by dotted field path."""
-    out: dict[str, str] = {}
-    for problem in exc.details if isinstance(exc.details, list) else []:
-        loc = [str(part) for part in problem.get("loc", []) if part != "body"]
-        out.setdefault(".".join(loc), labels.field_text(str(problem.get("msg", "")), translate))
-    return out
+def field_errors(exc: DomainError, translate: Callable[[str], str], language: str) -> dict[str, str]:
+    """The per-field problems of a refusal, by dotted field path, in the page's language (by their codes)."""
+    return labels.refusals_for(language).field_texts(exc, translate)

@@ -7,13 +7,17 @@ msgid is one catalogue entry, so they are translated once.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
+from shared.ui.formats import day
 from shared.ui.i18n import N_
-from shared.ui.messages import by_patterns
 from shared.ui.messages import labelled as labelled  # the templates call labels.labelled
+from shared.ui.places import municipality_name, municipality_names
+from shared.ui.refusals import Refusals
+
+Translate = Callable[[str], str]
 
 STATUS = {
     "open": N_("Open"),
@@ -149,111 +153,112 @@ TIMELINE = {
 }
 UNKNOWN_ENTRY = N_("Other entry")
 
-# The service layer's refusals (English, for the API) as the pages say them. Each pattern's named groups are
-# the placeholders of its message; codes become municipality names and dates the Serbian way.
-REFUSALS: list[tuple[re.Pattern[str], str]] = [
-    (
-        re.compile(
-            r"^No inter-municipal agreement valid on (?P<date>\S+) covers '(?P<service>\w+)' between "
-            r"(?P<from>\d{5}) and (?P<to>\d{5})\.$"
-        ),
-        N_(
-            "The referral is refused: no inter-municipal agreement valid on %(date)s covers “%(service)s” between "
-            "%(from)s and %(to)s."
-        ),
+# What the pages say for each refusal of the service layer, by its code (shared.ui.refusals): the domain errors'
+# reasons and the field errors' types. Their values are codes; ``refusals_for`` says them in the page's language.
+REFUSAL_TEXTS = {
+    "transition_not_allowed": N_("A case in state “%(current)s” cannot go to “%(wanted)s”."),
+    "transfer_on_its_own": N_("A case is transferred on its own page, naming the receiving municipality."),
+    "assessment_first": N_("Record the assessment first: a plan follows an assessment."),
+    "plan_first": N_("Agree the plan first: a case becomes active with a plan."),
+    "plan_needs_assessment": N_("A plan is agreed once the assessment is recorded; this case is “%(current)s”."),
+    "case_not_worked": N_("A case in state “%(current)s” is not worked on any more; reopen it first."),
+    "close_reason_missing": N_("Choose why the case closes."),
+    "domains_not_assessed": N_("Assess every domain (choose “No need” where there is none)."),
+    "domain_not_assessed": N_("This domain is not assessed."),
+    "plan_incomplete": N_("The plan is not complete: see the marked fields."),
+    "not_a_worker_here": N_("%(worker)s is not a worker of %(from)s."),
+    "choose_worker_here": N_("Choose a worker of the case's municipality."),
+    "worker_inactive": N_("%(worker)s is marked inactive (on leave or gone) and takes no cases."),
+    "reassigned_by_supervisor": N_("Only a supervisor of the case's municipality reassigns cases."),
+    "not_your_case": N_("Only the case's worker or a supervisor of its municipality may change this case."),
+    "not_your_municipality": N_("Municipality %(municipality)s is not among the municipalities you work for."),
+    "workers_kept_by_supervisor": N_(
+        "Only an administrator or a supervisor of %(municipalities)s changes who works there."
     ),
-    (
-        re.compile(r"^The provider is full \((?P<taken>\d+) of (?P<capacity>\d+) places taken\)\.$"),
-        N_("The provider is full: %(taken)s of %(capacity)s places are taken."),
+    "unknown_municipality": N_("There is no municipality with code %(code)s."),
+    "legal_basis_needed": N_("Consent to case work was withdrawn: record the legal basis of this referral."),
+    "needed_without_consent": N_("Needed while consent to case work is withdrawn."),
+    "unknown_provider": N_("Choose a provider from the registry (this one does not exist or no longer works)."),
+    "choose_provider": N_("Choose a provider from the registry."),
+    "not_a_member": N_("This person is not a member of the household."),
+    "choose_member": N_("Choose a member of the household."),
+    "person_erased": N_("This person's data was erased."),
+    "service_missing": N_("Choose the service."),
+    "engagement_needs_member": N_("Work engagement is for one member: choose who."),
+    "not_able_to_work": N_("Intake does not record this member as able to work."),
+    "no_activation_consent": N_("This member has not consented to work engagement (record it in intake)."),
+    "needed_for_engagement": N_("Needed for a work engagement."),
+    "review_date_not_future": N_("The review date must be in the future."),
+    "empty_goal": N_("A goal cannot be empty."),
+    "no_referral_agreement": N_(
+        "The referral is refused: no inter-municipal agreement valid on %(date)s covers “%(service)s” between "
+        "%(from)s and %(to)s."
     ),
-    (
-        re.compile(r"^A case in state '(?P<current>\w+)' cannot go to '(?P<wanted>\w+)'\."),
-        N_("A case in state “%(current)s” cannot go to “%(wanted)s”."),
+    "provider_full": N_("The provider is full: %(taken)s of %(capacity)s places are taken."),
+    "referral_step_not_allowed": N_("A referral that is “%(current)s” cannot become “%(wanted)s”."),
+    "referral_lapsed": N_(
+        "The case was “%(current)s” after this request was sent: the request lapsed and cannot be accepted."
     ),
-    (
-        re.compile(
-            r"^No inter-municipal agreement valid on (?P<date>\S+) joins (?P<from>\d{5}) and (?P<to>\d{5}): "
-            r"the case cannot be transferred there\.$"
-        ),
-        N_("No inter-municipal agreement valid on %(date)s joins %(from)s and %(to)s: the case cannot go there."),
+    "decline_reason_missing": N_("Say why the referral is declined."),
+    "answered_by_provider_staff": N_(
+        "The provider's answer is recorded by the staff of %(from)s, where the provider works."
     ),
-    (re.compile(r"^Record the assessment first"), N_("Record the assessment first: a plan follows an assessment.")),
-    (re.compile(r"^Agree the plan first"), N_("Agree the plan first: a case becomes active with a plan.")),
-    (
-        re.compile(r"^A plan is agreed in state 'plan' or 'active'; this case is '(?P<current>\w+)'"),
-        N_("A plan is agreed once the assessment is recorded; this case is “%(current)s”."),
+    "unknown_referral_status": N_("There is no referral status “%(status)s”."),
+    "no_transfer_agreement": N_(
+        "No inter-municipal agreement valid on %(date)s joins %(from)s and %(to)s: the case cannot go there."
     ),
-    (
-        re.compile(r"^A case in state '(?P<current>\w+)' (?:makes no referrals|is not assessed|is not worked)"),
-        N_("A case in state “%(current)s” is not worked on any more; reopen it first."),
+    "already_there": N_("The case is already in this municipality."),
+    "choose_another_municipality": N_("Choose another municipality."),
+    "providers_kept_by_supervisor": N_("Only an administrator or a supervisor of %(from)s keeps its providers."),
+    "occupancy_over_capacity": N_("Occupancy cannot exceed capacity."),
+    "more_than_capacity": N_("More than capacity."),
+    "less_than_taken": N_("Less than the places taken."),
+    "agreement_needs_two": N_("An agreement joins at least two different municipalities."),
+    "two_or_more": N_("Name two or more different municipalities."),
+    "agreement_binds_all": N_(
+        "An agreement binds every municipality in it: it is recorded by an administrator or by a supervisor "
+        "of all of them."
     ),
-    (re.compile(r"^Say why the case closes"), N_("Choose why the case closes.")),
-    (re.compile(r"^Assess every domain"), N_("Assess every domain (choose “No need” where there is none).")),
-    (re.compile(r"^The plan is not complete"), N_("The plan is not complete: see the marked fields.")),
-    (
-        re.compile(r"^(?P<worker>\S+) is not a worker of municipality (?P<from>\d{5})\.$"),
-        N_("%(worker)s is not a worker of %(from)s."),
+    "agreement_ended_by_all": N_(
+        "An agreement is ended by an administrator or by a supervisor of all its municipalities."
     ),
-    (
-        re.compile(r"^(?P<worker>\S+) is marked inactive"),
-        N_("%(worker)s is marked inactive (on leave or gone) and takes no cases."),
-    ),
-    (
-        re.compile(r"^Only a supervisor of the case's municipality"),
-        N_("Only a supervisor of the case's municipality reassigns cases."),
-    ),
-    (
-        re.compile(r"^This case is (?:assigned to \S+|not assigned to anyone yet): only its worker"),
-        N_("Only the case's worker or a supervisor of its municipality may change this case."),
-    ),
-    (
-        re.compile(r"^Consent to case work was withdrawn"),
-        N_("Consent to case work was withdrawn: record the legal basis of this referral."),
-    ),
-    (
-        re.compile(r"^No such provider in the registry"),
-        N_("Choose a provider from the registry (this one does not exist or no longer works)."),
-    ),
-    (re.compile(r"^This person is not a member of the household"), N_("This person is not a member of the household.")),
-    (
-        re.compile(r"^A referral that is '(?P<current>\w+)' cannot become '(?P<wanted>\w+)'"),
-        N_("A referral that is “%(current)s” cannot become “%(wanted)s”."),
-    ),
-    (re.compile(r"^Say why the referral is declined"), N_("Say why the referral is declined.")),
-    (
-        re.compile(r"^The provider's answer is recorded by the staff of (?P<from>\d{5})"),
-        N_("The provider's answer is recorded by the staff of %(from)s, where the provider works."),
-    ),
-    (
-        re.compile(r"^Only an administrator or a supervisor of (?P<from>\d{5}) may"),
-        N_("Only an administrator or a supervisor of %(from)s keeps its providers."),
-    ),
-    (
-        re.compile(r"^An agreement binds every municipality in it"),
-        N_(
-            "An agreement binds every municipality in it: it is recorded by an administrator or by a supervisor "
-            "of all of them."
-        ),
-    ),
-    (re.compile(r"^Occupancy .*cannot exceed capacity"), N_("Occupancy cannot exceed capacity.")),
-    (re.compile(r"^An agreement joins at least two"), N_("An agreement joins at least two different municipalities.")),
-    (re.compile(r"^The case is already in this municipality"), N_("The case is already in this municipality.")),
-]
-
-# The service layer's messages about single fields, as the pages say them.
-FIELD_MESSAGES = {
-    "The review date must be in the future.": N_("The review date must be in the future."),
-    "A goal cannot be empty.": N_("A goal cannot be empty."),
-    "This person is not a member of the household.": N_("This person is not a member of the household."),
-    "This person's data was erased.": N_("This person's data was erased."),
-    "Say which service.": N_("Choose the service."),
-    "Work engagement is for one member: choose who.": N_("Work engagement is for one member: choose who."),
-    "Intake does not record this member as able to work.": N_("Intake does not record this member as able to work."),
-    "This member has not consented to activation (record it in intake).": N_(
-        "This member has not consented to work engagement (record it in intake)."
-    ),
-    "Needed for a work engagement.": N_("Needed for a work engagement."),
+    "agreement_ends_before_start": N_("An agreement cannot end before it starts."),
+    "before_start": N_("Before %(date)s."),
 }
+
+
+def _said(language: str) -> Callable[[Mapping[str, Any], Translate], Mapping[str, Any]]:
+    """A refusal's values as a page in ``language`` says them: municipalities by name, dates the Serbian way,
+    services and states by their labels."""
+
+    def adapt(params: Mapping[str, Any], translate: Translate) -> Mapping[str, Any]:
+        out = dict(params)
+        for key in ("from", "to", "municipality"):
+            if key in out:
+                out[key] = municipality_name(str(out[key]), language)
+        if "municipalities" in out:
+            out["municipalities"] = municipality_names(out["municipalities"], language)
+        if "date" in out:
+            out["date"] = day(str(out["date"]))
+        if "service" in out:
+            out["service"] = translate(SERVICE_TYPES.get(out["service"], out["service"]))
+        for key in ("current", "wanted"):
+            if key in out:
+                label = STATUS.get(out[key]) or REFERRAL_STATUS.get(out[key])
+                out[key] = translate(label) if label else out[key]
+        return out
+
+    return adapt
+
+
+REFUSALS = Refusals(REFUSAL_TEXTS)
+
+
+def refusals_for(language: str) -> Refusals:
+    """The refusals as a page in ``language`` says them (their values named in that language)."""
+    return replace(REFUSALS, adapt=_said(language))
+
+
 FIELD_ERRORS = {
     "missing": N_("This field is required."),
     "date": N_("Enter a date as DD.MM.YYYY."),
@@ -263,29 +268,3 @@ FIELD_ERRORS = {
     "two_municipalities": N_("Choose at least two different municipalities."),
     "invalid": N_("This value is not valid."),
 }
-
-
-def refusal_text(
-    message: str, translate: Callable[[str], str], names: Callable[[str], str], dates: Callable[[str], str]
-) -> str:
-    """A service-layer refusal in the page's language; one the pages do not know is shown as it came."""
-
-    def adapt(params: dict[str, Any], _template: str) -> dict[str, Any]:
-        for key in ("from", "to"):
-            if key in params:
-                params[key] = names(params[key])
-        if "date" in params:
-            params["date"] = dates(params["date"])
-        if "service" in params:
-            params["service"] = translate(SERVICE_TYPES.get(params["service"], params["service"]))
-        for key in ("current", "wanted"):
-            if key in params:
-                params[key] = translate(STATUS.get(params[key], REFERRAL_STATUS.get(params[key], params[key])))
-        return params
-
-    return by_patterns(message, REFUSALS, translate, adapt)
-
-
-def field_text(message: str, translate: Callable[[str], str]) -> str:
-    known = FIELD_MESSAGES.get(message)
-    return translate(known) if known is not None else message

@@ -154,7 +154,7 @@ async def register_provider_page(
             async with session.begin_nested():  # a refusal undoes only this, the page still reads
                 await referrals.register_provider(session=session, outbox=runtime.outbox, user=user, data=data)
         except DomainError as exc:
-            form.errors.update(field_errors(exc, gettext))
+            form.errors.update(field_errors(exc, gettext, language_for(request)))
             return await _providers_view(
                 request, user, session, form=form, status_code=exc.status_code, messages=[refusal(request, exc)]
             )
@@ -209,7 +209,7 @@ async def conclude_agreement_page(
             async with session.begin_nested():  # a refusal undoes only this, the page still reads
                 await referrals.conclude_agreement(session=session, outbox=runtime.outbox, user=user, data=data)
         except DomainError as exc:
-            form.errors.update(field_errors(exc, gettext))
+            form.errors.update(field_errors(exc, gettext, language_for(request)))
             return await _agreements_view(
                 request, user, session, form=form, status_code=exc.status_code, messages=[refusal(request, exc)]
             )
