@@ -10,7 +10,6 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
 
 from services.cases import caseload, casework, plans, referrals, repository, transfers
 from services.cases.access import case_scope
-from services.cases.domain import SMALL_CELL, suppressed
 from services.cases.schemas import (
     AgreementCreate,
     AgreementPublic,
@@ -34,6 +33,7 @@ from services.cases.schemas import (
     WorkerUpsert,
 )
 from shared.auth import Role, User, require_role
+from shared.disclosure import SUPPRESSED, disclosed, is_small
 from shared.events.cases import CaseStatusName, PriorityName, ServiceType
 from shared.web import Offset, RuntimeDep, SessionDep
 
@@ -305,7 +305,7 @@ async def statistics(
                 "municipality_code": code,
                 "status": state,
                 "cases": cell["cases"] if exact and not cell["violence"] else _cell_cases(cell),
-                "violence_cases": suppressed(cell["violence"]),
+                "violence_cases": disclosed(cell["violence"]),
             }
         )
     return out
@@ -313,6 +313,6 @@ async def statistics(
 
 def _cell_cases(cell: dict[str, int]) -> int | str:
     """The case count of a cell shown under the small-cell rule; hidden altogether beside a few violence cases."""
-    if 0 < cell["violence"] < SMALL_CELL:
-        return "<5" if cell["cases"] < SMALL_CELL else "5+"
-    return suppressed(cell["cases"])
+    if is_small(cell["violence"]):
+        return SUPPRESSED if is_small(cell["cases"]) else "5+"
+    return disclosed(cell["cases"])

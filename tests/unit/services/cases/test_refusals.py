@@ -7,7 +7,7 @@ from pathlib import Path
 import services.cases
 from services.cases.casework import TransitionConflict
 from services.cases.domain import CaseStatus, IllegalTransition
-from services.cases.ui_labels import REFUSALS, refusals_for
+from services.cases.web._labels import REFUSALS, refusals_for
 from shared.errors import Invalid, field_error
 from shared.ui.i18n import translations
 from shared.ui.refusals import raised_codes, refusal_problems

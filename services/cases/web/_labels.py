@@ -1,8 +1,8 @@
 """What cases' pages call things: the vocabularies of case work, the timeline's entries and the service layer's
 refusals, marked for translation (English is the source language; the catalogues in shared/locale hold the rest).
 
-Some vocabularies repeat intake's labels (sex, relation, markers): services share no code, but the same English
-msgid is one catalogue entry, so they are translated once.
+The vocabularies of the events' values (states, priorities, services, sex…) are the platform's, from
+``shared.ui.vocabularies``; this module holds what only cases' pages say.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from shared.ui import vocabularies
 from shared.ui.formats import day
 from shared.ui.i18n import N_
 from shared.ui.messages import labelled as labelled  # the templates call labels.labelled
@@ -19,14 +20,9 @@ from shared.ui.refusals import Refusals
 
 Translate = Callable[[str], str]
 
-STATUS = {
-    "open": N_("Open"),
-    "assessment": N_("Assessment"),
-    "plan": N_("Plan"),
-    "active": N_("Active"),
-    "closed": N_("Closed"),
-    "transferred": N_("Transferred"),
-}
+# The vocabularies the events' Literals name are the platform's (shared.ui.vocabularies); the names the templates
+# use for them stay.
+STATUS = vocabularies.CASE_STATES
 # What the button that moves a case to a state says.
 STATUS_ACTION = {
     "open": N_("Reopen the case"),
@@ -36,87 +32,27 @@ STATUS_ACTION = {
     "closed": N_("Close the case"),
     "transferred": N_("Transfer to another municipality"),
 }
-PRIORITY = {"urgent": N_("Urgent"), "high": N_("High"), "medium": N_("Medium"), "low": N_("Low")}
-CLOSE_REASONS = {
-    "goals_achieved": N_("Goals achieved"),
-    "no_longer_eligible": N_("No longer eligible"),
-    "moved_away": N_("Moved away"),
-    "declined_services": N_("Declined services"),
-    "deceased": N_("Deceased"),
-    "merged": N_("Merged with another case"),
-    "other": N_("Other reason"),
-}
-NEED_DOMAINS = {
-    "income": N_("Income"),
-    "employment": N_("Employment"),
-    "housing": N_("Housing"),
-    "health": N_("Health"),
-    "education": N_("Education"),
-    "care": N_("Care"),
-    "safety": N_("Safety"),
-}
-NEED_LEVELS = {
-    "none": N_("No need"),
-    "low": N_("Low"),
-    "moderate": N_("Moderate"),
-    "high": N_("High"),
-    "critical": N_("Critical"),
-}
-SERVICE_TYPES = {
-    "day_care": N_("Day care"),
-    "home_help": N_("Home help"),
-    "personal_assistance": N_("Personal assistance"),
-    "supported_housing": N_("Supported housing"),
-    "counselling": N_("Counselling"),
-    "shelter": N_("Shelter for victims of violence"),
-    "foster_care": N_("Foster care"),
-    "residential_care": N_("Residential care"),
-    "one_off_assistance": N_("One-off financial assistance"),
-    "documents_help": N_("Help to obtain personal documents"),
-    "employment_registration": N_("Employment-service registration"),
-}
+PRIORITY = vocabularies.PRIORITIES
+CLOSE_REASONS = vocabularies.CLOSE_REASONS
+NEED_DOMAINS = vocabularies.NEED_DOMAINS
+NEED_LEVELS = vocabularies.NEED_LEVELS
+SERVICE_TYPES = vocabularies.SERVICE_TYPES
 ACTION_KINDS = {"task": N_("Task"), "service": N_("Service"), "work_engagement": N_("Work engagement")}
 # What an agreement may cover: the services, and work engagement (no provider's service).
 AGREEMENT_SCOPES = {**SERVICE_TYPES, "work_engagement": ACTION_KINDS["work_engagement"]}
-REFERRAL_STATUS = {
-    "requested": N_("Requested"),
-    "accepted": N_("Accepted"),
-    "declined": N_("Declined"),
-    "ended": N_("Ended"),
-    "cancelled": N_("Cancelled"),
-}
+REFERRAL_STATUS = vocabularies.REFERRAL_STATUSES
 # Who answered a proposed placement, and why one was declined (activation's codes).
-PARTIES = {"employer": N_("by the employer"), "candidate": N_("by the candidate")}
-DECLINE_REASONS = {
-    "candidate_not_interested": N_("The candidate is not interested"),
-    "candidate_unavailable": N_("The candidate is not available"),
-    "employer_not_suitable": N_("Not suitable for the employer"),
-    "positions_filled": N_("The positions are filled"),
-    "other": N_("Other reason"),
-}
+PARTIES = vocabularies.PARTIES
+DECLINE_REASONS = vocabularies.DECLINE_REASONS
 REVIEW_REASONS = {
     "placement_completed": N_("A work placement was completed"),
     "placement_ended": N_("A work placement ended early"),
 }
-SEX = {"F": N_("Female"), "M": N_("Male")}
-RELATION = {
-    "head": N_("Head of household"),
-    "spouse": N_("Spouse or partner"),
-    "child": N_("Child"),
-    "parent": N_("Parent"),
-    "sibling": N_("Brother or sister"),
-    "grandchild": N_("Grandchild"),
-    "grandparent": N_("Grandparent"),
-    "other_relative": N_("Other relative"),
-    "non_relative": N_("Not related"),
-}
+SEX = vocabularies.SEX
+RELATION = vocabularies.RELATIONS
+# Intake's markers and the two cases derives from the members' ages.
 MARKERS = {
-    "unemployed_able_to_work": N_("Unemployed and able to work"),
-    "disability": N_("Person with disability"),
-    "single_parent": N_("Single parent"),
-    "roma": N_("Roma (self-declared)"),
-    "victim_of_violence": N_("Victim of violence"),
-    "without_documents": N_("Without personal documents"),
+    **vocabularies.MARKERS,
     "elderly": N_("Elderly (65+)"),
     "child": N_("Child (under 18)"),
 }
@@ -259,10 +195,9 @@ def refusals_for(language: str) -> Refusals:
     return replace(REFUSALS, adapt=_said(language))
 
 
+# What the forms say about fields that do not parse (dates and numbers: shared.ui.forms.FieldTypes).
 FIELD_ERRORS = {
     "missing": N_("This field is required."),
-    "date": N_("Enter a date as DD.MM.YYYY."),
-    "number": N_("Enter a whole number."),
     "hours_order": N_("The minimum hours are more than the maximum."),
     "dates_order": N_("The end is before the start."),
     "two_municipalities": N_("Choose at least two different municipalities."),
