@@ -5,22 +5,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases import access, caseload, casework, referrals, repository
 from services.cases.domain import ACTIVE_STATUSES, NEED_DOMAINS
 from services.cases.models import Case
 from services.cases.web import _forms
-from services.cases.web._pages import page, refusals
+from services.cases.web._pages import StaffPage, page, refusals
 from shared.auth import User
 from shared.errors import DomainError, NotFound
 from shared.messaging.runtime import ServiceRuntime
 from shared.ui.forms import Form, post_form
 from shared.ui.templating import Message
+from shared.web import RuntimeDep, SessionDep
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -104,43 +107,70 @@ def back_to_case(case_id: uuid.UUID, done: str, anchor: str = "") -> str:
     return f"/cases/cases/{case_id}?done={done}{anchor}"
 
 
-async def post_case_form(
-    request: Request,
-    user: User,
-    session: Any,
-    runtime: ServiceRuntime,
-    case_id: uuid.UUID,
-    data: M | None,
-    *,
-    command: Callable[[M], Awaitable[object]],
-    done: str,
-    not_done: str = "",
-    name: str | None = None,
-    form: Form | None = None,
-    anchor: str = "",
-) -> Response:
-    """A post of case work: back to the case on success; else the case's page (the form ``name`` as posted, with
-    its fields marked) with the refusal or ``not_done`` on top. The case's own 404 is the error page."""
-    norm = runtime.settings.caseload_norm
+@dataclass(frozen=True)
+class CaseWork:
+    """A post of case work on one case: who posts it, in which session, and the one way it runs."""
 
-    async def render(*, form: Form, status_code: int, messages: list[Message]) -> Response:
-        forms = {name: form} if name else None
-        return await case_view(
-            request, user, session, norm, case_id, status_code=status_code, messages=messages, forms=forms
+    request: Request
+    user: User
+    session: AsyncSession
+    runtime: ServiceRuntime
+    case_id: uuid.UUID
+
+    @property
+    def by(self) -> dict[str, Any]:
+        """The arguments every command of case work takes: the session, the outbox, the user."""
+        return {"session": self.session, "outbox": self.runtime.outbox, "user": self.user}
+
+    async def post(
+        self,
+        data: M | None,
+        command: Callable[[M], Awaitable[object]],
+        *,
+        done: str,
+        not_done: str = "",
+        form: Form | None = None,
+        anchor: str = "",
+    ) -> Response:
+        """Back to the case on success (``?done=``); else the case's page with the refusal or ``not_done`` on top,
+        and ``form`` (the form named ``done`` on the page) as posted, its fields marked. The case's own 404 is the
+        error page."""
+        norm = self.runtime.settings.caseload_norm
+
+        async def render(*, form: Form, status_code: int, messages: list[Message]) -> Response:
+            forms = {done: form} if form.values else None
+            return await case_view(
+                self.request,
+                self.user,
+                self.session,
+                norm,
+                self.case_id,
+                status_code=status_code,
+                messages=messages,
+                forms=forms,
+            )
+
+        async def run(parsed: M) -> str:
+            await command(parsed)
+            return back_to_case(self.case_id, done, anchor)
+
+        return await post_form(
+            self.request,
+            self.session,
+            form or Form({}),
+            data,
+            command=run,
+            render=render,
+            refusals=refusals(self.request),
+            not_done=not_done,
+            reraise=(NotFound,),
         )
 
-    async def run(parsed: M) -> str:
-        await command(parsed)
-        return back_to_case(case_id, done, anchor)
 
-    return await post_form(
-        request,
-        session,
-        form or Form({}),
-        data,
-        command=run,
-        render=render,
-        refusals=refusals(request),
-        not_done=not_done,
-        reraise=(NotFound,),
-    )
+async def case_work(
+    request: Request, case_id: uuid.UUID, user: StaffPage, session: SessionDep, runtime: RuntimeDep
+) -> CaseWork:
+    return CaseWork(request, user, session, runtime, case_id)
+
+
+CaseWorkDep = Annotated[CaseWork, Depends(case_work)]

@@ -10,11 +10,11 @@ from fastapi.responses import HTMLResponse, Response
 from services.cases import casework, plans, repository
 from services.cases.schemas import PlanCreate
 from services.cases.web import _forms
-from services.cases.web._case_view import post_case_form
+from services.cases.web._case_view import CaseWorkDep
 from services.cases.web._pages import StaffPage, page
 from shared.ui.i18n import N_
 from shared.ui.templating import translator
-from shared.web import RuntimeDep, SessionDep
+from shared.web import SessionDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,24 +37,14 @@ async def plan_action_row(request: Request, user: StaffPage, session: SessionDep
 
 
 @router.post("/cases/{case_id}/plan", response_class=HTMLResponse)
-async def plan_page(
-    request: Request, case_id: uuid.UUID, user: StaffPage, session: SessionDep, runtime: RuntimeDep
-) -> Response:
+async def plan_page(request: Request, case_id: uuid.UUID, work: CaseWorkDep) -> Response:
     form = _forms.read_plan(await request.form())
     data: PlanCreate | None = _forms.plan(form, translator(request))
-    return await post_case_form(
-        request,
-        user,
-        session,
-        runtime,
-        case_id,
+    return await work.post(
         data,
-        command=lambda data: plans.agree_plan(
-            session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data
-        ),
+        lambda data: plans.agree_plan(**work.by, case_id=case_id, data=data),
         done="plan",
         not_done=N_("The plan is not agreed: see the marked fields."),
-        name="plan",
         form=form,
         anchor="#plan",
     )

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from services.cases import referrals
 from services.cases.schemas import ReferralCreate, ReferralDecision
 from services.cases.web import _forms
-from services.cases.web._case_view import post_case_form
+from services.cases.web._case_view import CaseWorkDep
 from services.cases.web._pages import StaffPage, done_message, page, refusals
 from shared.auth import Role, User
 from shared.ui import forms, vocabularies
@@ -27,48 +27,24 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.post("/cases/{case_id}/referrals", response_class=HTMLResponse)
-async def refer_page(
-    request: Request, case_id: uuid.UUID, user: StaffPage, session: SessionDep, runtime: RuntimeDep
-) -> Response:
+async def refer_page(request: Request, case_id: uuid.UUID, work: CaseWorkDep) -> Response:
     form = _forms.read_referral(await request.form())
     data: ReferralCreate | None = _forms.referral(form, translator(request))
-    return await post_case_form(
-        request,
-        user,
-        session,
-        runtime,
-        case_id,
+    return await work.post(
         data,
-        command=lambda data: referrals.refer(
-            session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data
-        ),
+        lambda data: referrals.refer(**work.by, case_id=case_id, data=data),
         done="referral",
         not_done=N_("The referral is not sent: see the marked fields."),
-        name="referral",
         form=form,
         anchor="#referrals",
     )
 
 
 @router.post("/cases/{case_id}/referrals/{referral_id}/cancel", response_class=HTMLResponse)
-async def cancel_referral_page(
-    request: Request,
-    case_id: uuid.UUID,
-    referral_id: uuid.UUID,
-    user: StaffPage,
-    session: SessionDep,
-    runtime: RuntimeDep,
-) -> Response:
-    return await post_case_form(
-        request,
-        user,
-        session,
-        runtime,
-        case_id,
+async def cancel_referral_page(referral_id: uuid.UUID, work: CaseWorkDep) -> Response:
+    return await work.post(
         ReferralDecision(decision="cancelled"),
-        command=lambda data: referrals.decide(
-            session=session, outbox=runtime.outbox, user=user, referral_id=referral_id, data=data
-        ),
+        lambda data: referrals.decide(**work.by, referral_id=referral_id, data=data),
         done="cancelled",
         anchor="#referrals",
     )

@@ -2,23 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 
 from services.cases import referrals, repository
-from services.cases.schemas import AgreementCreate, ProviderCreate
 from services.cases.web import _forms
 from services.cases.web._pages import RegistryPage, SupervisorPage, done_message, municipality_code, page, refusals
 from shared.auth import Role, User
-from shared.ui.forms import Form, post_form
+from shared.ui.forms import Form, Render, post_form
 from shared.ui.i18n import N_, language_for
 from shared.ui.places import all_municipalities
 from shared.ui.templating import Message, translator
 from shared.web import RuntimeDep, SessionDep
 
 router = APIRouter(include_in_schema=False)
+M = TypeVar("M", bound=BaseModel)
+
+
+async def _keep(
+    request: Request,
+    session: Any,
+    form: Form,
+    data: M | None,
+    command: Callable[[M], Awaitable[object]],
+    *,
+    render: Render,
+    done: str,
+    not_done: str,
+) -> Response:
+    """A registry's form post: to ``done`` when kept, else the registry's page with the form as posted."""
+
+    async def keep(parsed: M) -> str:
+        await command(parsed)
+        return done
+
+    return await post_form(
+        request, session, form, data, command=keep, render=render, refusals=refusals(request), not_done=not_done
+    )
 
 
 # --- providers ------------------------------------------------------------------------------------------------
@@ -80,23 +104,18 @@ async def register_provider_page(
     request: Request, user: SupervisorPage, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
     form = _forms.read_provider(await request.form())
-    data: ProviderCreate | None = _forms.provider(form, translator(request))
 
     async def render(*, form: Form, status_code: int, messages: list[Message]) -> Response:
         return await _providers_view(request, user, session, form=form, status_code=status_code, messages=messages)
 
-    async def register(data: ProviderCreate) -> str:
-        await referrals.register_provider(session=session, outbox=runtime.outbox, user=user, data=data)
-        return "/cases/providers?done=registered"
-
-    return await post_form(
+    return await _keep(
         request,
         session,
         form,
-        data,
-        command=register,
+        _forms.provider(form, translator(request)),
+        lambda data: referrals.register_provider(session=session, outbox=runtime.outbox, user=user, data=data),
         render=render,
-        refusals=refusals(request),
+        done="/cases/providers?done=registered",
         not_done=N_("The provider is not registered: see the marked fields."),
     )
 
@@ -139,22 +158,17 @@ async def conclude_agreement_page(
     request: Request, user: SupervisorPage, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
     form = _forms.read_agreement(await request.form())
-    data: AgreementCreate | None = _forms.agreement(form, translator(request))
 
     async def render(*, form: Form, status_code: int, messages: list[Message]) -> Response:
         return await _agreements_view(request, user, session, form=form, status_code=status_code, messages=messages)
 
-    async def conclude(data: AgreementCreate) -> str:
-        await referrals.conclude_agreement(session=session, outbox=runtime.outbox, user=user, data=data)
-        return "/cases/agreements?done=recorded"
-
-    return await post_form(
+    return await _keep(
         request,
         session,
         form,
-        data,
-        command=conclude,
+        _forms.agreement(form, translator(request)),
+        lambda data: referrals.conclude_agreement(session=session, outbox=runtime.outbox, user=user, data=data),
         render=render,
-        refusals=refusals(request),
+        done="/cases/agreements?done=recorded",
         not_done=N_("The agreement is not recorded: see the marked fields."),
     )
