@@ -55,6 +55,19 @@ def case_scope(user: User) -> frozenset[str] | None:
     return None if Role.admin in user.roles and Role.supervisor not in user.roles else user.municipalities
 
 
+def narrowed(scope: frozenset[str] | None, municipality: str | None) -> frozenset[str] | None:
+    """``scope`` (None: every municipality) narrowed to the ``municipality`` a list asks for, which must be in it."""
+    if municipality is None:
+        return scope
+    if scope is not None and municipality not in scope:
+        raise Forbidden(
+            f"Municipality {municipality} is not among the municipalities you work for.",
+            reason="not_your_municipality",
+            params={"municipality": municipality},
+        )
+    return frozenset({municipality})
+
+
 def restricted_viewer(user: User) -> str | None:
     """None when the user may see every restricted case in scope (supervisors); else the sub they must match."""
     return None if Role.supervisor in user.roles else user.sub

@@ -105,16 +105,7 @@ async def _workers(
 
 
 def _scope(user: User, municipality: str | None) -> frozenset[str] | None:
-    scope = None if Role.admin in user.roles else user.municipalities
-    if municipality is None:
-        return scope
-    if scope is not None and municipality not in scope:
-        raise Forbidden(
-            f"Municipality {municipality} is not among the municipalities you work for.",
-            reason="not_your_municipality",
-            params={"municipality": municipality},
-        )
-    return frozenset({municipality})
+    return access.narrowed(None if Role.admin in user.roles else user.municipalities, municipality)
 
 
 async def caseload(*, session: AsyncSession, user: User, municipality: str | None, norm: int) -> Caseload:

@@ -289,15 +289,7 @@ async def visible_cases(
     limit: int = 100,
     offset: int = 0,
 ) -> Sequence[Case]:
-    scope = access.case_scope(user)
-    if municipality is not None:
-        if scope is not None and municipality not in scope:
-            raise Forbidden(
-                f"Municipality {municipality} is not among the municipalities you work for.",
-                reason="not_your_municipality",
-                params={"municipality": municipality},
-            )
-        scope = frozenset({municipality})
+    scope = access.narrowed(access.case_scope(user), municipality)
     return await repository.list_cases(
         session,
         municipalities=scope,
@@ -317,15 +309,7 @@ async def reviews_due(
 ) -> list[tuple[Case, date | None, int | None]]:
     if not user.has_role(Role.case_worker, Role.supervisor, Role.admin):
         raise Forbidden("This needs one of the roles: admin, case_worker, supervisor.")
-    scope = access.case_scope(user)
-    if municipality is not None:
-        if scope is not None and municipality not in scope:
-            raise Forbidden(
-                f"Municipality {municipality} is not among the municipalities you work for.",
-                reason="not_your_municipality",
-                params={"municipality": municipality},
-            )
-        scope = frozenset({municipality})
+    scope = access.narrowed(access.case_scope(user), municipality)
     today = date.today()
     rows = await repository.cases_up_for_review(
         session, municipalities=scope, viewer=access.restricted_viewer(user), today=today, limit=limit
