@@ -11,10 +11,10 @@ from services.cases import access, repository
 from services.cases.domain import median_days, over_norm
 from services.cases.models import Worker
 from services.cases.schemas import Caseload, CaseloadWorker, WorkerPublic, WorkerUpsert
+from services.cases.service import ensure_known_municipality
 from shared.auth import Role, User
 from shared.db import utcnow
-from shared.errors import Forbidden, Invalid, field_error
-from shared.reference import municipalities
+from shared.errors import Forbidden
 
 
 async def enrol(*, session: AsyncSession, user: User, known: set[str]) -> None:
@@ -41,20 +41,7 @@ async def enrol_once(*, state: Any, session: AsyncSession, user: User) -> None:
 async def upsert_worker(*, session: AsyncSession, user: User, sub: str, data: WorkerUpsert, norm: int) -> WorkerPublic:
     codes = sorted(set(data.municipalities))
     for i, code in enumerate(codes):
-        if municipalities.get(code) is None:
-            raise Invalid(
-                f"{code} is not a municipality code.",
-                reason="unknown_municipality",
-                params={"code": code},
-                details=[
-                    field_error(
-                        ["body", "municipalities", i],
-                        "Unknown municipality.",
-                        "unknown_municipality",
-                        params={"code": code},
-                    )
-                ],
-            )
+        ensure_known_municipality(code, ["body", "municipalities", i])
     if Role.admin not in user.roles:
         foreign = [c for c in codes if not access.is_supervisor_of(user, c)]
         existing = (await repository.worker_municipalities(session, [sub])).get(sub, [])

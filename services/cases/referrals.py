@@ -24,27 +24,16 @@ from services.cases.domain import (
 from services.cases.models import Agreement as AgreementRow
 from services.cases.models import Provider, Referral
 from services.cases.schemas import AgreementCreate, ProviderCreate, ProviderUpdate, ReferralCreate, ReferralDecision
-from services.cases.service import timeline_row
+from services.cases.service import ensure_known_municipality, timeline_row
 from shared.auth import Role, User
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
 from shared.events import AgreementChangedV1, ProviderChangedV1, ReferralDecidedV1, ReferralRequestedV1
 from shared.messaging.outbox import OutboxWriter
-from shared.reference import municipalities
 
 
 class ReferralRefused(Conflict):
     code = "referral_refused"
-
-
-def _known_municipality(code: str, loc: list[str | int]) -> None:
-    if municipalities.get(code) is None:
-        raise Invalid(
-            f"{code} is not a municipality code.",
-            reason="unknown_municipality",
-            params={"code": code},
-            details=[field_error(loc, "Unknown municipality.", "unknown_municipality", params={"code": code})],
-        )
 
 
 def _registry_keeper(user: User, municipality_code: str, what: str) -> None:
@@ -75,7 +64,7 @@ def provider_event(p: Provider) -> ProviderChangedV1:
 async def register_provider(
     *, session: AsyncSession, outbox: OutboxWriter, user: User, data: ProviderCreate
 ) -> Provider:
-    _known_municipality(data.municipality_code, ["body", "municipality_code"])
+    ensure_known_municipality(data.municipality_code, ["body", "municipality_code"])
     _registry_keeper(user, data.municipality_code, "register providers there")
     if data.occupancy > data.capacity:
         raise Invalid(
@@ -150,7 +139,7 @@ async def conclude_agreement(
             ],
         )
     for i, code in enumerate(codes):
-        _known_municipality(code, ["body", "municipalities", i])
+        ensure_known_municipality(code, ["body", "municipalities", i])
     # An agreement binds every municipality in it: one side alone does not record it.
     if Role.admin not in user.roles and not all(access.is_supervisor_of(user, c) for c in codes):
         raise Forbidden(
