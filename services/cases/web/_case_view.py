@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cases import access, caseload, casework, referrals, repository
+from services.cases import access, caseload, casework, registries, repository
 from services.cases.domain import ACTIVE_STATUSES, NEED_DOMAINS
 from services.cases.models import Case
 from services.cases.web import _forms
@@ -73,7 +73,7 @@ async def case_view(
     case = await casework.case_for(session, user, case_id)
     detail = await casework.case_detail(session, case)
     timeline = await repository.timeline(session, case.id)
-    registry = await referrals.providers(session=session, municipality=None, service_type=None, include_inactive=True)
+    registry = await registries.providers(session=session, municipality=None, service_type=None, include_inactive=True)
     workers = []
     if access.is_supervisor_of(user, case.municipality_code) and case.status in ACTIVE_STATUSES:
         workers = await caseload.list_workers(

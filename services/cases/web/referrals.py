@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from services.cases import referrals
+from services.cases import referrals, registries
 from services.cases.schemas import ReferralCreate, ReferralDecision
 from services.cases.web import _forms
 from services.cases.web._case_view import CaseWorkDep
@@ -64,7 +64,7 @@ async def _inbox_view(
 ) -> HTMLResponse:
     known = status if status in vocabularies.REFERRAL_STATUSES else ""
     rows = await referrals.inbox(session=session, user=user, status=known or None)
-    registry = await referrals.providers(session=session, municipality=None, service_type=None, include_inactive=True)
+    registry = await registries.providers(session=session, municipality=None, service_type=None, include_inactive=True)
     return page(
         request,
         "referrals.html",

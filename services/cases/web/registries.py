@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
-from services.cases import referrals, repository
+from services.cases import registries, repository
 from services.cases.web import _forms
 from services.cases.web._pages import RegistryPage, SupervisorPage, done_message, municipality_code, page, refusals
 from shared.auth import Role, User
@@ -73,7 +73,7 @@ async def _providers_view(
     status_code: int = 200,
     messages: list[Message] | None = None,
 ) -> HTMLResponse:
-    rows = await referrals.providers(
+    rows = await registries.providers(
         session=session, municipality=municipality_code(municipality), service_type=None, include_inactive=True
     )
     return page(
@@ -113,7 +113,7 @@ async def register_provider_page(
         session,
         form,
         _forms.provider(form, translator(request)),
-        lambda data: referrals.register_provider(session=session, outbox=runtime.outbox, user=user, data=data),
+        lambda data: registries.register_provider(session=session, outbox=runtime.outbox, user=user, data=data),
         render=render,
         done="/cases/providers?done=registered",
         not_done=N_("The provider is not registered: see the marked fields."),
@@ -167,7 +167,7 @@ async def conclude_agreement_page(
         session,
         form,
         _forms.agreement(form, translator(request)),
-        lambda data: referrals.conclude_agreement(session=session, outbox=runtime.outbox, user=user, data=data),
+        lambda data: registries.conclude_agreement(session=session, outbox=runtime.outbox, user=user, data=data),
         render=render,
         done="/cases/agreements?done=recorded",
         not_done=N_("The agreement is not recorded: see the marked fields."),
