@@ -43,12 +43,29 @@ def ensure_can_work(user: User, case: Case) -> None:
     if Role.case_worker in user.roles and case.assigned_to == user.sub:
         return
     holder = f"assigned to {case.assigned_to}" if case.assigned_to else "not assigned to anyone yet"
-    raise Forbidden(f"This case is {holder}: only its worker or a supervisor of the municipality may change it.")
+    raise Forbidden(
+        f"This case is {holder}: only its worker or a supervisor of the municipality may change it.",
+        reason="not_your_case",
+        params={"worker": case.assigned_to},
+    )
 
 
 def case_scope(user: User) -> frozenset[str] | None:
     """Municipalities whose cases the user may list (None: all)."""
     return None if Role.admin in user.roles and Role.supervisor not in user.roles else user.municipalities
+
+
+def narrowed(scope: frozenset[str] | None, municipality: str | None) -> frozenset[str] | None:
+    """``scope`` (None: every municipality) narrowed to the ``municipality`` a list asks for, which must be in it."""
+    if municipality is None:
+        return scope
+    if scope is not None and municipality not in scope:
+        raise Forbidden(
+            f"Municipality {municipality} is not among the municipalities you work for.",
+            reason="not_your_municipality",
+            params={"municipality": municipality},
+        )
+    return frozenset({municipality})
 
 
 def restricted_viewer(user: User) -> str | None:
@@ -59,4 +76,8 @@ def restricted_viewer(user: User) -> str | None:
 def ensure_staff_of(user: User, municipality_code: str, what: str) -> None:
     if Role.admin in user.roles or municipality_code in user.municipalities:
         return
-    raise Forbidden(f"Municipality {municipality_code} is not among yours: you cannot {what} there.")
+    raise Forbidden(
+        f"Municipality {municipality_code} is not among yours: you cannot {what} there.",
+        reason="not_your_municipality",
+        params={"municipality": municipality_code},
+    )

@@ -8,9 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
 
-from services.cases import caseload, casework, plans, referrals, repository, transfers
+from services.cases import caseload, casework, plans, referrals, registries, repository, transfers
 from services.cases.access import case_scope
-from services.cases.domain import SMALL_CELL, suppressed
 from services.cases.schemas import (
     AgreementCreate,
     AgreementPublic,
@@ -34,6 +33,7 @@ from services.cases.schemas import (
     WorkerUpsert,
 )
 from shared.auth import Role, User, require_role
+from shared.disclosure import SUPPRESSED, disclosed, is_small
 from shared.events.cases import CaseStatusName, PriorityName, ServiceType
 from shared.web import Offset, RuntimeDep, SessionDep
 
@@ -198,7 +198,7 @@ async def list_providers(
     service_type: ServiceType | None = None,
     include_inactive: bool = False,
 ) -> list[ProviderPublic]:
-    rows = await referrals.providers(
+    rows = await registries.providers(
         session=session, municipality=municipality, service_type=service_type, include_inactive=include_inactive
     )
     return [ProviderPublic.model_validate(p) for p in rows]
@@ -208,7 +208,7 @@ async def list_providers(
 async def register_provider(
     body: ProviderCreate, user: Keeper, session: SessionDep, runtime: RuntimeDep
 ) -> ProviderPublic:
-    provider = await referrals.register_provider(session=session, outbox=runtime.outbox, user=user, data=body)
+    provider = await registries.register_provider(session=session, outbox=runtime.outbox, user=user, data=body)
     return ProviderPublic.model_validate(provider)
 
 
@@ -216,7 +216,7 @@ async def register_provider(
 async def update_provider(
     provider_id: uuid.UUID, body: ProviderUpdate, user: Keeper, session: SessionDep, runtime: RuntimeDep
 ) -> ProviderPublic:
-    provider = await referrals.update_provider(
+    provider = await registries.update_provider(
         session=session, outbox=runtime.outbox, user=user, provider_id=provider_id, data=body
     )
     return ProviderPublic.model_validate(provider)
@@ -231,7 +231,7 @@ async def list_agreements(user: Registry, session: SessionDep) -> list[Agreement
 async def conclude_agreement(
     body: AgreementCreate, user: Keeper, session: SessionDep, runtime: RuntimeDep
 ) -> AgreementPublic:
-    agreement = await referrals.conclude_agreement(session=session, outbox=runtime.outbox, user=user, data=body)
+    agreement = await registries.conclude_agreement(session=session, outbox=runtime.outbox, user=user, data=body)
     return AgreementPublic.model_validate(agreement)
 
 
@@ -243,7 +243,7 @@ async def end_agreement(
     runtime: RuntimeDep,
     valid_to: Annotated[date, Body(embed=True)],
 ) -> AgreementPublic:
-    agreement = await referrals.end_agreement(
+    agreement = await registries.end_agreement(
         session=session, outbox=runtime.outbox, user=user, agreement_id=agreement_id, valid_to=valid_to
     )
     return AgreementPublic.model_validate(agreement)
@@ -305,7 +305,7 @@ async def statistics(
                 "municipality_code": code,
                 "status": state,
                 "cases": cell["cases"] if exact and not cell["violence"] else _cell_cases(cell),
-                "violence_cases": suppressed(cell["violence"]),
+                "violence_cases": disclosed(cell["violence"]),
             }
         )
     return out
@@ -313,6 +313,6 @@ async def statistics(
 
 def _cell_cases(cell: dict[str, int]) -> int | str:
     """The case count of a cell shown under the small-cell rule; hidden altogether beside a few violence cases."""
-    if 0 < cell["violence"] < SMALL_CELL:
-        return "<5" if cell["cases"] < SMALL_CELL else "5+"
-    return suppressed(cell["cases"])
+    if is_small(cell["violence"]):
+        return SUPPRESSED if is_small(cell["cases"]) else "5+"
+    return disclosed(cell["cases"])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.cases import api, handlers, pages
+from services.cases import api, handlers, web
 from services.cases.models import plumbing
 from shared.idempotency import install_idempotency
 from shared.messaging.runtime import ServiceRuntime
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         settings=settings,
         runtime_factory=make_runtime,
-        routers=[api.router, pages.router],
+        routers=[api.router, web.router],
         title="Oslonac cases",
         description="Cases opened for registered households.",
     )

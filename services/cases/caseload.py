@@ -11,10 +11,10 @@ from services.cases import access, repository
 from services.cases.domain import median_days, over_norm
 from services.cases.models import Worker
 from services.cases.schemas import Caseload, CaseloadWorker, WorkerPublic, WorkerUpsert
+from services.cases.service import ensure_known_municipality
 from shared.auth import Role, User
 from shared.db import utcnow
-from shared.errors import Forbidden, Invalid, field_error
-from shared.reference import municipalities
+from shared.errors import Forbidden
 
 
 async def enrol(*, session: AsyncSession, user: User, known: set[str]) -> None:
@@ -41,18 +41,16 @@ async def enrol_once(*, state: Any, session: AsyncSession, user: User) -> None:
 async def upsert_worker(*, session: AsyncSession, user: User, sub: str, data: WorkerUpsert, norm: int) -> WorkerPublic:
     codes = sorted(set(data.municipalities))
     for i, code in enumerate(codes):
-        if municipalities.get(code) is None:
-            raise Invalid(
-                f"{code} is not a municipality code.",
-                details=[field_error(["body", "municipalities", i], "Unknown municipality.")],
-            )
+        ensure_known_municipality(code, ["body", "municipalities", i])
     if Role.admin not in user.roles:
         foreign = [c for c in codes if not access.is_supervisor_of(user, c)]
         existing = (await repository.worker_municipalities(session, [sub])).get(sub, [])
         foreign += [c for c in existing if not access.is_supervisor_of(user, c) and c not in codes]
         if foreign:
             raise Forbidden(
-                f"Only an administrator or a supervisor of {', '.join(sorted(set(foreign)))} changes who works there."
+                f"Only an administrator or a supervisor of {', '.join(sorted(set(foreign)))} changes who works there.",
+                reason="workers_kept_by_supervisor",
+                params={"municipalities": sorted(set(foreign))},
             )
     worker = await repository.get_worker(session, sub)
     if worker is None:
@@ -94,12 +92,7 @@ async def _workers(
 
 
 def _scope(user: User, municipality: str | None) -> frozenset[str] | None:
-    scope = None if Role.admin in user.roles else user.municipalities
-    if municipality is None:
-        return scope
-    if scope is not None and municipality not in scope:
-        raise Forbidden(f"Municipality {municipality} is not among the municipalities you work for.")
-    return frozenset({municipality})
+    return access.narrowed(None if Role.admin in user.roles else user.municipalities, municipality)
 
 
 async def caseload(*, session: AsyncSession, user: User, municipality: str | None, norm: int) -> Caseload:

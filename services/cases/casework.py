@@ -42,7 +42,12 @@ class TransitionConflict(Conflict):
     """409 that lists the states the case may go to."""
 
     def __init__(self, exc: IllegalTransition) -> None:
-        super().__init__(str(exc), details={"status": exc.current, "allowed": [str(a) for a in exc.allowed]})
+        super().__init__(
+            str(exc),
+            reason="transition_not_allowed",
+            params={"current": str(exc.current), "wanted": str(exc.wanted)},
+            details={"status": exc.current, "allowed": [str(a) for a in exc.allowed]},
+        )
 
 
 async def case_for(session: AsyncSession, user: User, case_id: uuid.UUID, *, work: bool = False) -> Case:
@@ -99,14 +104,25 @@ async def change_status(
     if wanted is CaseStatus.transferred:
         raise Conflict(
             "A case is transferred with POST /cases/api/cases/{id}/transfer, naming the receiving municipality.",
+            reason="transfer_on_its_own",
             details={"status": current, "allowed": [str(a) for a in TRANSITIONS[current]]},
         )
     if wanted is CaseStatus.closed and change.reason is None:
-        raise Invalid("Say why the case closes.", details=[field_error(["body", "reason"], "A reason is needed.")])
+        raise Invalid(
+            "Say why the case closes.",
+            reason="close_reason_missing",
+            details=[field_error(["body", "reason"], "A reason is needed.", "close_reason_missing")],
+        )
     if wanted is CaseStatus.plan and case.assessed_at is None:
-        raise Conflict("Record the assessment first: a plan follows an assessment.", details={"status": current})
+        raise Conflict(
+            "Record the assessment first: a plan follows an assessment.",
+            reason="assessment_first",
+            details={"status": current},
+        )
     if wanted is CaseStatus.active and await repository.current_plan(session, case.id) is None:
-        raise Conflict("Agree the plan first: a case becomes active with a plan.", details={"status": current})
+        raise Conflict(
+            "Agree the plan first: a case becomes active with a plan.", reason="plan_first", details={"status": current}
+        )
     now = utcnow()
     event = await move_case(
         session, outbox, case, wanted, actor=user.sub, now=now, reason=change.reason, note=change.note or None
@@ -119,18 +135,32 @@ async def change_status(
 async def reassign(*, session: AsyncSession, outbox: OutboxWriter, user: User, case_id: uuid.UUID, worker: str) -> Case:
     case = await case_for(session, user, case_id)
     if not access.is_supervisor_of(user, case.municipality_code):
-        raise Forbidden("Only a supervisor of the case's municipality reassigns cases.")
+        raise Forbidden(
+            "Only a supervisor of the case's municipality reassigns cases.", reason="reassigned_by_supervisor"
+        )
     if case.status not in ACTIVE_STATUSES:
-        raise Conflict(f"A case in state '{case.status}' is not worked any more; reopen it first.")
+        raise Conflict(
+            f"A case in state '{case.status}' is not worked any more; reopen it first.",
+            reason="case_not_worked",
+            params={"current": case.status},
+        )
     target = await repository.get_worker(session, worker)
     codes = (await repository.worker_municipalities(session, [worker])).get(worker, [])
     if target is None or case.municipality_code not in codes:
         raise Invalid(
             f"{worker} is not a worker of municipality {case.municipality_code}.",
-            details=[field_error(["body", "worker"], "Choose a worker of the case's municipality.")],
+            reason="not_a_worker_here",
+            params={"worker": worker, "from": case.municipality_code},
+            details=[
+                field_error(["body", "worker"], "Choose a worker of the case's municipality.", "choose_worker_here")
+            ],
         )
     if not target.active:
-        raise Conflict(f"{worker} is marked inactive (on leave or gone) and takes no cases.")
+        raise Conflict(
+            f"{worker} is marked inactive (on leave or gone) and takes no cases.",
+            reason="worker_inactive",
+            params={"worker": worker},
+        )
     if case.assigned_to == worker:
         return case
     now = utcnow()
@@ -167,11 +197,17 @@ async def record_assessment(
     if missing:
         raise Invalid(
             "Assess every domain (say 'none' where there is no need).",
-            details=[field_error(["body", "needs", d], "This domain is not assessed.") for d in missing],
+            reason="domains_not_assessed",
+            details=[
+                field_error(["body", "needs", d], "This domain is not assessed.", "domain_not_assessed")
+                for d in missing
+            ],
         )
     if case.status not in ACTIVE_STATUSES:
         raise Conflict(
             f"A case in state '{case.status}' is not assessed; reopen it first.",
+            reason="case_not_worked",
+            params={"current": case.status},
             details={"status": case.status, "allowed": [str(a) for a in TRANSITIONS[CaseStatus(case.status)]]},
         )
     now = utcnow()
@@ -253,11 +289,7 @@ async def visible_cases(
     limit: int = 100,
     offset: int = 0,
 ) -> Sequence[Case]:
-    scope = access.case_scope(user)
-    if municipality is not None:
-        if scope is not None and municipality not in scope:
-            raise Forbidden(f"Municipality {municipality} is not among the municipalities you work for.")
-        scope = frozenset({municipality})
+    scope = access.narrowed(access.case_scope(user), municipality)
     return await repository.list_cases(
         session,
         municipalities=scope,
@@ -277,11 +309,7 @@ async def reviews_due(
 ) -> list[tuple[Case, date | None, int | None]]:
     if not user.has_role(Role.case_worker, Role.supervisor, Role.admin):
         raise Forbidden("This needs one of the roles: admin, case_worker, supervisor.")
-    scope = access.case_scope(user)
-    if municipality is not None:
-        if scope is not None and municipality not in scope:
-            raise Forbidden(f"Municipality {municipality} is not among the municipalities you work for.")
-        scope = frozenset({municipality})
+    scope = access.narrowed(access.case_scope(user), municipality)
     today = date.today()
     rows = await repository.cases_up_for_review(
         session, municipalities=scope, viewer=access.restricted_viewer(user), today=today, limit=limit

@@ -190,16 +190,6 @@ def capacity_refusal(*, capacity: int, occupancy: int) -> str | None:
     return None
 
 
-# --- small cells ----------------------------------------------------------------------------------------------
-
-SMALL_CELL = 5
-
-
-def suppressed(count: int) -> int | str:
-    """A count shown in an aggregate: below 5 (but not 0) it is '<5', so no one can be singled out."""
-    return "<5" if 0 < count < SMALL_CELL else count
-
-
 # --- closing, plans, referrals' own lifecycle -----------------------------------------------------------------
 
 CLOSE_REASONS = (

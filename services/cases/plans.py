@@ -27,26 +27,40 @@ def _action_problems(data: PlanCreate, members: dict[uuid.UUID, Any]) -> list[di
         loc: list[str | int] = ["body", "actions", i]
         member = members.get(action.person_id) if action.person_id else None
         if action.person_id is not None and (member is None or not member.present):
-            problems.append(field_error([*loc, "person_id"], "This person is not a member of the household."))
+            problems.append(
+                field_error([*loc, "person_id"], "This person is not a member of the household.", "not_a_member")
+            )
             continue
         if member is not None and member.erased:
-            problems.append(field_error([*loc, "person_id"], "This person's data was erased."))
+            problems.append(field_error([*loc, "person_id"], "This person's data was erased.", "person_erased"))
         if action.kind == "service" and action.service_type is None:
-            problems.append(field_error([*loc, "service_type"], "Say which service."))
+            problems.append(field_error([*loc, "service_type"], "Say which service.", "service_missing"))
         if action.kind != "work_engagement":
             continue
         if member is None:
-            problems.append(field_error([*loc, "person_id"], "Work engagement is for one member: choose who."))
+            problems.append(
+                field_error(
+                    [*loc, "person_id"], "Work engagement is for one member: choose who.", "engagement_needs_member"
+                )
+            )
             continue
         if member.able_to_work is not True:
-            problems.append(field_error([*loc, "person_id"], "Intake does not record this member as able to work."))
+            problems.append(
+                field_error(
+                    [*loc, "person_id"], "Intake does not record this member as able to work.", "not_able_to_work"
+                )
+            )
         if "activation" not in member.consents:
             problems.append(
-                field_error([*loc, "person_id"], "This member has not consented to activation (record it in intake).")
+                field_error(
+                    [*loc, "person_id"],
+                    "This member has not consented to activation (record it in intake).",
+                    "no_activation_consent",
+                )
             )
         for name in ("hours_per_week_min", "hours_per_week_max", "available_from"):
             if getattr(action, name) is None:
-                problems.append(field_error([*loc, name], "Needed for a work engagement."))
+                problems.append(field_error([*loc, name], "Needed for a work engagement.", "needed_for_engagement"))
     return problems
 
 
@@ -59,18 +73,22 @@ async def agree_plan(
         raise Conflict(
             f"A plan is agreed in state 'plan' or 'active'; this case is '{case.status}'."
             + (" Record the assessment first." if case.status in (CaseStatus.open, CaseStatus.assessment) else ""),
+            reason="plan_needs_assessment",
+            params={"current": case.status},
             details={"status": case.status, "allowed": [str(a) for a in TRANSITIONS[CaseStatus(case.status)]]},
         )
     today = date.today()
     problems = []
     if data.review_date <= today:
-        problems.append(field_error(["body", "review_date"], "The review date must be in the future."))
+        problems.append(
+            field_error(["body", "review_date"], "The review date must be in the future.", "review_date_not_future")
+        )
     if any(not g.strip() for g in data.goals):
-        problems.append(field_error(["body", "goals"], "A goal cannot be empty."))
+        problems.append(field_error(["body", "goals"], "A goal cannot be empty.", "empty_goal"))
     members = {m.person_id: m for m in await repository.members_of(session, case.id, present_only=False)}
     problems += _action_problems(data, members)
     if problems:
-        raise Invalid("The plan is not complete.", details=problems)
+        raise Invalid("The plan is not complete.", reason="plan_incomplete", details=problems)
 
     now = utcnow()
     previous = await repository.current_plan(session, case.id)

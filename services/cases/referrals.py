@@ -1,15 +1,15 @@
-"""Service providers, inter-municipal agreements and referrals from cases to providers."""
+"""Referrals from cases to providers: sent from a case, answered by the provider's municipality."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cases import access, repository
+from services.cases import repository
 from services.cases.casework import case_for
 from services.cases.domain import (
     ACTIVE_STATUSES,
@@ -23,161 +23,31 @@ from services.cases.domain import (
 )
 from services.cases.models import Agreement as AgreementRow
 from services.cases.models import Provider, Referral
-from services.cases.schemas import AgreementCreate, ProviderCreate, ProviderUpdate, ReferralCreate, ReferralDecision
+from services.cases.registries import provider_event
+from services.cases.schemas import ReferralCreate, ReferralDecision
 from services.cases.service import timeline_row
 from shared.auth import Role, User
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
-from shared.events import AgreementChangedV1, ProviderChangedV1, ReferralDecidedV1, ReferralRequestedV1
+from shared.events import ReferralDecidedV1, ReferralRequestedV1
 from shared.messaging.outbox import OutboxWriter
-from shared.reference import municipalities
 
 
 class ReferralRefused(Conflict):
     code = "referral_refused"
 
 
-def _known_municipality(code: str, loc: list[str | int]) -> None:
-    if municipalities.get(code) is None:
-        raise Invalid(f"{code} is not a municipality code.", details=[field_error(loc, "Unknown municipality.")])
-
-
-def _registry_keeper(user: User, municipality_code: str, what: str) -> None:
-    """Providers are kept by administrators and by supervisors of the provider's municipality."""
-    if Role.admin in user.roles or access.is_supervisor_of(user, municipality_code):
-        return
-    raise Forbidden(f"Only an administrator or a supervisor of {municipality_code} may {what}.")
-
-
-def provider_event(p: Provider) -> ProviderChangedV1:
-    return ProviderChangedV1(
-        provider_id=p.id,
-        service_type=p.service_type,
-        municipality_code=p.municipality_code,
-        capacity=p.capacity,
-        occupancy=p.occupancy,
-        residential=p.residential,
-        accessible=p.accessible,
-        active=p.active,
-        changed_at=p.updated_at,
-    )
-
-
-async def register_provider(
-    *, session: AsyncSession, outbox: OutboxWriter, user: User, data: ProviderCreate
-) -> Provider:
-    _known_municipality(data.municipality_code, ["body", "municipality_code"])
-    _registry_keeper(user, data.municipality_code, "register providers there")
-    if data.occupancy > data.capacity:
-        raise Invalid(
-            "Occupancy cannot exceed capacity.", details=[field_error(["body", "occupancy"], "More than capacity.")]
-        )
-    provider = Provider(id=uuid.uuid4(), **data.model_dump(), active=True, version=1, updated_at=utcnow())
-    session.add(provider)
-    await session.flush()
-    await outbox.add(session, provider_event(provider))
-    return provider
-
-
-async def update_provider(
-    *, session: AsyncSession, outbox: OutboxWriter, user: User, provider_id: uuid.UUID, data: ProviderUpdate
-) -> Provider:
-    provider = await repository.get_provider(session, provider_id, for_update=True)
-    if provider is None:
-        raise NotFound(f"No provider {provider_id}.")
-    _registry_keeper(user, provider.municipality_code, "change this provider")
-    changes = data.model_dump(exclude_unset=True, exclude_none=True)
-    capacity = changes.get("capacity", provider.capacity)
-    occupancy = changes.get("occupancy", provider.occupancy)
-    if occupancy > capacity:
-        raise Invalid(
-            f"Occupancy ({occupancy}) cannot exceed capacity ({capacity}).",
-            details=[field_error(["body", "capacity"], "Less than the places taken.")],
-        )
-    if not changes:
-        return provider
-    for k, v in changes.items():
-        setattr(provider, k, v)
-    provider.version += 1
-    provider.updated_at = utcnow()
-    await session.flush()
-    await outbox.add(session, provider_event(provider))
-    return provider
-
-
-async def providers(
-    *, session: AsyncSession, municipality: str | None, service_type: str | None, include_inactive: bool
-) -> Sequence[Provider]:
-    return await repository.list_providers(
-        session, municipality=municipality, service_type=service_type, active_only=not include_inactive
-    )
-
-
-def agreement_event(a: AgreementRow, changed_at: datetime) -> AgreementChangedV1:
-    return AgreementChangedV1(
-        agreement_id=a.id,
-        municipalities=list(a.municipalities),
-        service_types=list(a.service_types),
-        valid_from=a.valid_from,
-        valid_to=a.valid_to,
-        changed_at=changed_at,
-    )
-
-
-async def conclude_agreement(
-    *, session: AsyncSession, outbox: OutboxWriter, user: User, data: AgreementCreate
-) -> AgreementRow:
-    codes = sorted(set(data.municipalities))
-    if len(codes) < 2:
-        raise Invalid(
-            "An agreement joins at least two municipalities.",
-            details=[field_error(["body", "municipalities"], "Name two or more different municipalities.")],
-        )
-    for i, code in enumerate(codes):
-        _known_municipality(code, ["body", "municipalities", i])
-    # An agreement binds every municipality in it: one side alone does not record it.
-    if Role.admin not in user.roles and not all(access.is_supervisor_of(user, c) for c in codes):
-        raise Forbidden(
-            "An agreement binds every municipality in it: it is recorded by an administrator or by a supervisor "
-            "of all of them."
-        )
-    agreement = AgreementRow(
-        id=uuid.uuid4(),
-        name=data.name,
-        municipalities=codes,
-        service_types=sorted(set(data.service_types)),
-        valid_from=data.valid_from,
-        valid_to=data.valid_to,
-        created_by=user.sub,
-        created_at=utcnow(),
-    )
-    session.add(agreement)
-    await session.flush()
-    await outbox.add(session, agreement_event(agreement, agreement.created_at))
-    return agreement
-
-
-async def end_agreement(
-    *, session: AsyncSession, outbox: OutboxWriter, user: User, agreement_id: uuid.UUID, valid_to: date
-) -> AgreementRow:
-    agreement = await repository.get_agreement(session, agreement_id)
-    if agreement is None:
-        raise NotFound(f"No agreement {agreement_id}.")
-    if Role.admin not in user.roles and not all(access.is_supervisor_of(user, c) for c in agreement.municipalities):
-        raise Forbidden("An agreement is ended by an administrator or by a supervisor of all its municipalities.")
-    if valid_to < agreement.valid_from:
-        raise Invalid(
-            "An agreement cannot end before it starts.",
-            details=[field_error(["body", "valid_to"], f"Before {agreement.valid_from.isoformat()}.")],
-        )
-    agreement.valid_to = valid_to
-    await session.flush()
-    await outbox.add(session, agreement_event(agreement, utcnow()))
-    return agreement
-
-
 def _full(provider: Provider) -> dict[str, Any]:
     return {"reason": "provider_full", "capacity": provider.capacity, "occupancy": provider.occupancy}
+
+
+def _provider_full(message: str, provider: Provider) -> ReferralRefused:
+    return ReferralRefused(
+        message,
+        reason="provider_full",
+        params={"taken": provider.occupancy, "capacity": provider.capacity},
+        details=_full(provider),
+    )
 
 
 def _agreements(rows: Sequence[AgreementRow]) -> list[tuple[AgreementRow, Agreement]]:
@@ -207,12 +77,17 @@ async def refer(
     service; a full provider refuses. Refusals are 409s that say why."""
     case = await case_for(session, user, case_id, work=True)
     if case.status not in ACTIVE_STATUSES:
-        raise Conflict(f"A case in state '{case.status}' makes no referrals; reopen it first.")
+        raise Conflict(
+            f"A case in state '{case.status}' makes no referrals; reopen it first.",
+            reason="case_not_worked",
+            params={"current": case.status},
+        )
     provider = await repository.get_provider(session, data.provider_id)
     if provider is None or not provider.active:
         raise Invalid(
             "No such provider in the registry (or it no longer works).",
-            details=[field_error(["body", "provider_id"], "Choose a provider from the registry.")],
+            reason="unknown_provider",
+            details=[field_error(["body", "provider_id"], "Choose a provider from the registry.", "choose_provider")],
         )
     if data.person_id is not None:
         members = {m.person_id: m for m in await repository.members_of(session, case.id)}
@@ -220,12 +95,18 @@ async def refer(
         if member is None or member.erased:
             raise Invalid(
                 "This person is not a member of the household.",
-                details=[field_error(["body", "person_id"], "Choose a member of the household.")],
+                reason="not_a_member",
+                details=[field_error(["body", "person_id"], "Choose a member of the household.", "choose_member")],
             )
     if case.case_work_consent_withdrawn and not (data.legal_basis and data.legal_basis.strip()):
         raise Invalid(
             "Consent to case work was withdrawn: record the legal basis of this referral.",
-            details=[field_error(["body", "legal_basis"], "Needed while consent to case work is withdrawn.")],
+            reason="legal_basis_needed",
+            details=[
+                field_error(
+                    ["body", "legal_basis"], "Needed while consent to case work is withdrawn.", "needed_without_consent"
+                )
+            ],
         )
     today = date.today()
     agreements = _agreements(await repository.list_agreements(session))
@@ -239,6 +120,13 @@ async def refer(
     if refusal:
         raise ReferralRefused(
             refusal,
+            reason="no_referral_agreement",
+            params={
+                "date": today.isoformat(),
+                "service": provider.service_type,
+                "from": case.municipality_code,
+                "to": provider.municipality_code,
+            },
             details={
                 "reason": "no_agreement",
                 "case_municipality_code": case.municipality_code,
@@ -249,7 +137,7 @@ async def refer(
         )
     full = capacity_refusal(capacity=provider.capacity, occupancy=provider.occupancy)
     if full:
-        raise ReferralRefused(full, details=_full(provider))
+        raise _provider_full(full, provider)
     agreement_id = None
     if case.municipality_code != provider.municipality_code:
         agreement_id = next(
@@ -320,14 +208,25 @@ async def decide(
         ):
             raise Forbidden(
                 f"The provider's answer is recorded by the staff of {referral.provider_municipality_code}, "
-                "where the provider works."
+                "where the provider works.",
+                reason="answered_by_provider_staff",
+                params={"from": referral.provider_municipality_code},
             )
     try:
         check_referral_step(ReferralStatus(referral.status), wanted)
     except IllegalReferralStep as exc:
-        raise Conflict(str(exc), details={"status": referral.status, "allowed": [str(a) for a in exc.allowed]}) from exc
+        raise Conflict(
+            str(exc),
+            reason="referral_step_not_allowed",
+            params={"current": str(exc.current), "wanted": str(exc.wanted)},
+            details={"status": referral.status, "allowed": [str(a) for a in exc.allowed]},
+        ) from exc
     if wanted is ReferralStatus.declined and not (data.reason and data.reason.strip()):
-        raise Invalid("Say why the referral is declined.", details=[field_error(["body", "reason"], "Needed.")])
+        raise Invalid(
+            "Say why the referral is declined.",
+            reason="decline_reason_missing",
+            details=[field_error(["body", "reason"], "Needed.", "decline_reason_missing")],
+        )
     provider = await repository.get_provider(session, referral.provider_id, for_update=True)
     assert provider is not None
     now = utcnow()
@@ -336,12 +235,14 @@ async def decide(
     if wanted is ReferralStatus.accepted and case.status not in ACTIVE_STATUSES:
         raise Conflict(
             f"The case was {case.status} after this request was sent: the request lapsed and cannot be accepted.",
+            reason="referral_lapsed",
+            params={"current": case.status},
             details={"status": referral.status, "case_status": case.status, "allowed": ["declined", "cancelled"]},
         )
     if wanted is ReferralStatus.accepted:
         full = capacity_refusal(capacity=provider.capacity, occupancy=provider.occupancy)
         if full:
-            raise ReferralRefused(full, details=_full(provider))
+            raise _provider_full(full, provider)
         provider.occupancy += 1
     elif wanted is ReferralStatus.ended:
         provider.occupancy = max(0, provider.occupancy - 1)
@@ -379,7 +280,14 @@ async def inbox(*, session: AsyncSession, user: User, status: str | None, limit:
     Referrals of restricted (violence) cases only reach the staff who answer for the provider: administrators, who
     may not see those cases, do not get them."""
     if status is not None and status not in REFERRAL_TRANSITIONS:
-        raise Invalid(f"Unknown referral status {status!r}.", details=[field_error(["query", "status"], "Unknown.")])
+        raise Invalid(
+            f"Unknown referral status {status!r}.",
+            reason="unknown_referral_status",
+            params={"status": status},
+            details=[
+                field_error(["query", "status"], "Unknown.", "unknown_referral_status", params={"status": status})
+            ],
+        )
     scope = None if Role.admin in user.roles else user.municipalities
     answers = user.has_role(Role.case_worker, Role.supervisor)
     return await repository.referrals_to(

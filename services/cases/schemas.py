@@ -15,6 +15,14 @@ _CODE = r"^[0-9]{5}$"
 Text = str
 
 
+class OrderRule(ValueError):
+    """Two fields out of order: the API says ``message``; ``code`` names the rule for the pages."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class _Public(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -178,7 +186,7 @@ class ActionInput(BaseModel):
             and self.hours_per_week_max is not None
             and self.hours_per_week_min > self.hours_per_week_max
         ):
-            raise ValueError("hours_per_week_min is more than hours_per_week_max")
+            raise OrderRule("hours_order", "hours_per_week_min is more than hours_per_week_max")
         return self
 
 
@@ -270,7 +278,7 @@ class AgreementCreate(BaseModel):
     @model_validator(mode="after")
     def _dates_in_order(self) -> AgreementCreate:
         if self.valid_to is not None and self.valid_to < self.valid_from:
-            raise ValueError("valid_to is before valid_from")
+            raise OrderRule("dates_order", "valid_to is before valid_from")
         return self
 
 

@@ -13,6 +13,7 @@ from services.cases import repository
 from services.cases.domain import ACTIVE_STATUSES, CaseStatus, MemberFacts, Priority, case_priority, choose_worker
 from services.cases.models import Case, plumbing
 from shared.db import utcnow
+from shared.errors import Invalid, field_error
 from shared.events import (
     CaseOpenedV1,
     CasePriorityChangedV1,
@@ -25,6 +26,7 @@ from shared.events import (
 )
 from shared.idempotency import redact_answers_mentioning
 from shared.messaging.outbox import OutboxWriter
+from shared.reference import municipalities
 
 VIOLENCE = "victim_of_violence"
 KEPT_MEMBER_COLUMNS = (
@@ -326,3 +328,14 @@ async def household_merged(*, session: AsyncSession, event: HouseholdMergedV1) -
 
 async def person_merged(*, session: AsyncSession, event: PersonMergedV1) -> None:
     await repository.rekey_person(session, event.merged_person_id, event.survivor_person_id)
+
+
+def ensure_known_municipality(code: str, loc: list[str | int]) -> None:
+    """A municipality code from a request must be one of the reference list's; ``loc`` is its field."""
+    if municipalities.get(code) is None:
+        raise Invalid(
+            f"{code} is not a municipality code.",
+            reason="unknown_municipality",
+            params={"code": code},
+            details=[field_error(loc, "Unknown municipality.", "unknown_municipality", params={"code": code})],
+        )

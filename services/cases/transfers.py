@@ -12,13 +12,12 @@ from services.cases.casework import TransitionConflict, case_for
 from services.cases.domain import Agreement, CaseStatus, IllegalTransition, check_transition, transfer_agreement
 from services.cases.models import Case
 from services.cases.schemas import TransferRequest
-from services.cases.service import open_case, timeline_row
+from services.cases.service import ensure_known_municipality, open_case, timeline_row
 from shared.auth import User
 from shared.db import utcnow
 from shared.errors import Conflict, Invalid, field_error
 from shared.events import CaseTransferredV1, MemberProfile
 from shared.messaging.outbox import OutboxWriter
-from shared.reference import municipalities
 
 
 async def transfer(
@@ -33,15 +32,16 @@ async def transfer(
     except IllegalTransition as exc:
         raise TransitionConflict(exc) from exc
     destination = data.to_municipality_code
-    if municipalities.get(destination) is None:
-        raise Invalid(
-            f"{destination} is not a municipality code.",
-            details=[field_error(["body", "to_municipality_code"], "Unknown municipality.")],
-        )
+    ensure_known_municipality(destination, ["body", "to_municipality_code"])
     if destination == case.municipality_code:
         raise Invalid(
             "The case is already in this municipality.",
-            details=[field_error(["body", "to_municipality_code"], "Choose another municipality.")],
+            reason="already_there",
+            details=[
+                field_error(
+                    ["body", "to_municipality_code"], "Choose another municipality.", "choose_another_municipality"
+                )
+            ],
         )
     today = date.today()
     agreements = [
@@ -55,6 +55,8 @@ async def transfer(
         raise Conflict(
             f"No inter-municipal agreement valid on {today.isoformat()} joins {case.municipality_code} and "
             f"{destination}: the case cannot be transferred there.",
+            reason="no_transfer_agreement",
+            params={"date": today.isoformat(), "from": case.municipality_code, "to": destination},
             details={
                 "reason": "no_agreement",
                 "from_municipality_code": case.municipality_code,
