@@ -1,6 +1,7 @@
 import pytest
 
 pytest_plugins = [
+    "tests.fixtures.privacy",
     "tests.fixtures.infra",
     "tests.fixtures.databases",
     "tests.fixtures.auth",
@@ -8,19 +9,15 @@ pytest_plugins = [
     "tests.fixtures.activation",
 ]
 
-# Reads every intake event the suite published to its broker, so it must run after every other test.
-PRIVACY_PROOF = "tests/privacy/test_intake_events_carry_no_personal_data.py"
 
-
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (with --dist loadgroup)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    last = [item for item in items if item.nodeid.split("::", 1)[0].endswith(PRIVACY_PROOF)]
-    if last:
-        chosen = {id(item) for item in last}
-        items[:] = [item for item in items if id(item) not in chosen] + last
-
-
-@pytest.fixture(scope="session")
-def intake_events_on_the_broker() -> set[str]:
-    """Ids (``ce_id``) of intake events tests saw published to the session's broker; the privacy proof at the end
-    of the run checks that it read every one of them (proof that it read the suite's events, not just some)."""
-    return set()
+    """Tests that share a fixture of their module (a platform, a browser, a served service) run on one worker, so
+    that the fixture starts once; every other test goes to whichever worker is free."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is None:
+            continue
+        definitions = [d for ds in item._fixtureinfo.name2fixturedefs.values() for d in ds]
+        if any(d.scope == "module" and d.func.__module__ == module.__name__ for d in definitions):
+            item.add_marker(pytest.mark.xdist_group(module.__name__))
