@@ -85,9 +85,16 @@ async def mark_pending(session: AsyncSession, cells: Collection[Cell]) -> None:
     if not cells:
         return
     conn = await session.connection()
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     rows = [{"municipality_code": m, "ym": ym} for m, ym in sorted(cells)]
-    await conn.execute(dialect_insert(PENDING).on_conflict_do_nothing(), rows)
+    if conn.dialect.name == "postgresql":
+        # Not DO NOTHING: a round may have taken the cell (FOR UPDATE) and counted it without this batch's facts.
+        # Updating the row waits for that round; its delete then makes this a fresh insert, left for the next one.
+        stmt = pg_insert(PENDING)
+        await conn.execute(
+            stmt.on_conflict_do_update(index_elements=list(PENDING.primary_key), set_={"ym": stmt.excluded.ym}), rows
+        )
+    else:  # one transaction at a time: no round runs meanwhile
+        await conn.execute(sqlite_insert(PENDING).on_conflict_do_nothing(), rows)
 
 
 async def announce_pending(session: AsyncSession, outbox: OutboxWriter, at: datetime, *, limit: int = 2000) -> int:

@@ -24,14 +24,15 @@ import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.reporting_events import generate, publish
 from services.reporting import feed
 from services.reporting.feed import FEED, HEADLINE, SUPPRESSED
 from services.reporting.models import plumbing
 from services.reporting.projection import APPLIED
-from shared.db import unit_of_work, utcnow
+from shared.db import create_engine, session_factory, unit_of_work, utcnow
 from shared.events import (
     EventData,
     HouseholdRegisteredV2,
@@ -208,6 +209,47 @@ async def test_the_kafka_topic_announces_each_changed_cell_as_a_suppressed_non_p
         # The stream's cases, referrals and placements were announced too, not only registrations.
         for name in HEADLINE:
             assert any(e.indicators[name] != 0 for e in received), name
+
+
+@pytest.mark.parametrize("databases", ["postgresql"], indirect=True)  # SQLite runs one transaction at a time
+async def test_a_cell_a_batch_changes_while_a_round_announces_it_stays_pending_for_the_next_round(
+    databases: DatabaseFactory,
+):
+    """A round takes its cells (``SELECT … FOR UPDATE``), counts them, announces them and deletes them. A batch that
+    changes one of them meanwhile commits facts the round's counts did not see: its mark must outlive the round's
+    delete, or the cell's last announcement stays behind what an analyst reads."""
+    engine = create_engine(await databases.url_for("reporting"))
+    sessions = session_factory(engine)
+    cell = (ADA, 2026 * 12 + 8)
+    try:
+        async with unit_of_work(sessions) as session:
+            await feed.mark_pending(session, [cell])
+
+        async def a_batch_marks_the_cell() -> None:
+            async with unit_of_work(sessions) as session:
+                await feed.mark_pending(session, [cell])
+
+        async with sessions() as round_, round_.begin():
+            taken = (await round_.execute(select(feed.PENDING).with_for_update(skip_locked=True))).all()
+            assert len(taken) == 1
+            batch = asyncio.create_task(a_batch_marks_the_cell())
+            # The batch either waits for the round's lock or has already finished (it did not wait: the bug).
+            await eventually(lambda: waits_for_a_lock(sessions), lambda held: held or batch.done(), timeout_s=WAIT_S)
+            await round_.execute(delete(feed.PENDING))
+        await asyncio.wait_for(batch, timeout=WAIT_S)
+
+        async with sessions() as session:
+            assert (await session.execute(select(feed.PENDING.c.municipality_code, feed.PENDING.c.ym))).all() == [cell]
+    finally:
+        await engine.dispose()
+
+
+async def waits_for_a_lock(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether a connection to this database waits for a lock (the batch, on the round's). Asked in a transaction
+    of its own: a transaction sees the activity as it was when it first looked."""
+    stmt = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+    async with sessions() as session:
+        return bool((await session.execute(stmt)).scalar_one())
 
 
 # --- (b) Server-Sent Events ----------------------------------------------------------------------------------------
