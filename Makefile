@@ -56,8 +56,13 @@ production-deps:
 	  (cd deploy/oidc-provider && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
 	    || echo "npm ci failed in deploy/oidc-provider: the production-topology test will be skipped"; fi
 
+# Tests run on parallel workers (pytest-xdist; `auto`: one per CPU), each with its own broker and databases; the
+# tests of a module that share a fixture of that module (a browser, a platform) stay on one worker (loadgroup).
+# PYTEST_WORKERS=0 runs them in this process; PYTEST_ARGS are passed on (e.g. PYTEST_ARGS='-k intake').
+PYTEST_WORKERS ?= auto
+
 test: $(STAMP) browser-deps production-deps lint typecheck contracts
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/python -m oslonac docs --out docs

@@ -84,10 +84,19 @@ class Platform:
         self.config = config
         self.data_dir = config.data_dir.resolve()
         self.logs = self.data_dir / "logs"
-        self.broker = EmbeddedBroker(log_path=self.logs / "broker.log")
-        self.children = {name: Child(name, free_port(), self.logs / f"{name}.log") for name in config.services}
+        self._ports_taken = {config.port}
+        self.broker = EmbeddedBroker(port=self.free_port(), log_path=self.logs / "broker.log")
+        self.children = {name: Child(name, self.free_port(), self.logs / f"{name}.log") for name in config.services}
         self._stop = asyncio.Event()
         self.public_key_path: Path | None = None
+
+    def free_port(self) -> int:
+        """A free port not handed out yet, nor the platform's own (bound last, by the proxy): a port that is free
+        now may be given again by the next look, and a child on the platform's port stops the platform starting."""
+        while (port := free_port()) in self._ports_taken:
+            pass
+        self._ports_taken.add(port)
+        return port
 
     @property
     def kafka(self) -> KafkaSettings:
@@ -443,7 +452,7 @@ async def run_platform(config: PlatformConfig) -> None:
             platform.provider(issuer),
             password_hint="Password: the value of OSLONAC_DEMO_PASSWORD (default 'demo').",
         )
-        internal_port = free_port()
+        internal_port = platform.free_port()
         server = _Server(
             uvicorn.Config(
                 gateway, host="127.0.0.1", port=internal_port, log_level="warning", access_log=False, log_config=None

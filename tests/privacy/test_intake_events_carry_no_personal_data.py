@@ -1,213 +1,38 @@
-"""Intake's events carry no personal data: read every intake event the test suite published and prove it.
+"""Intake's events carry no personal data: intake publishes every kind of event for a household with as much
+personal data as a household can have, and the check reads every record of that test's intake topic.
 
-tests/conftest.py moves this module to the very end of the run, so the last test here reads every record of every
-``*intake.household`` topic on the session's broker — whatever test, prefix or service put it there. Run alone,
-the module first drives intake through every kind of event itself, with as much personal data as a household can
-have. Every test of intake that publishes to the broker adds the ids of its events to
-``intake_events_on_the_broker``; the proof must find each of them, so it cannot pass by reading the wrong broker or
-nothing at all.
-
-What an intake event may contain: keys that are field names (or ids), and as string values only UUIDs, ISO dates
-and times, known municipality codes, the values of the catalogue's enumerations, skill codes and the record's own
-CloudEvents attributes. Never a key that names personal data, never a 13-digit number.
+The check itself (what an intake event may contain) is in ``tests/fixtures/privacy.py``; it also runs at the end of
+every other test that has topics of its own (``kafka_settings``), on whatever reached its intake topic. The tests
+here prove that it catches what it must, and that it reads every event intake published, so that it cannot pass
+by reading the wrong topic or nothing at all. No test here depends on another or on the order of the run.
 """
 
 from __future__ import annotations
 
-import re
-import time
 import uuid
-from collections import Counter
 from datetime import UTC, date, datetime
-from typing import Any, get_args
+from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import select
 
 from services.intake.domain import make_jmbg
 from services.intake.models import plumbing
-from services.intake.schemas import HousingProblem, HousingType, IncomeSource, MissingJmbgReason
-from shared.events import (
-    Envelope,
-    EnvelopeError,
-    HouseholdMergedV1,
-    HouseholdRegisteredV1,
-    HouseholdRegisteredV2,
-    MemberProfile,
-    decode_event,
-)
-from shared.events.intake import (
-    INTAKE_EVENTS,
-    Education,
-    EmploymentStatus,
-    Marker,
-    Purpose,
-    Relation,
-    Sex,
-    UpdateReason,
-)
+from shared.events import Envelope, HouseholdMergedV1, HouseholdRegisteredV2, MemberProfile
 from shared.messaging.kafka import ensure_topics
-from shared.reference import municipalities, skills
 from shared.settings import KafkaSettings
 from tests.fixtures.auth import ADA, NOVI_SAD, Tokens
 from tests.fixtures.databases import DatabaseFactory
-from tests.fixtures.kafka_tools import eventually
-from tests.fixtures.services import RunningService, running_service
-
-TOPIC = "intake.household"
-SOURCE = "/oslonac/intake"
-# Event types intake publishes today (v1 of registered is only ever read, upcast to v2).
-CURRENT_TYPES = {t.type_name() for t in INTAKE_EVENTS} - {HouseholdRegisteredV1.type_name()}
-
-# --- the check -----------------------------------------------------------------------------------------------
-
-PERSONAL_KEYS = {
-    "given_name",
-    "family_name",
-    "name",
-    "full_name",
-    "first_name",
-    "last_name",
-    "surname",
-    "maiden_name",
-    "jmbg",
-    "address",
-    "street",
-    "settlement",
-    "phone",
-    "mobile",
-    "email",
-    "birth_date",
-    "date_of_birth",
-}
-PERSONAL_WORDS = ("name", "jmbg", "address", "phone", "settlement", "birth_date", "email", "street")
-ENUMERATIONS = frozenset(
-    value
-    for alias in (
-        Sex,
-        Relation,
-        Education,
-        EmploymentStatus,
-        Marker,
-        Purpose,
-        UpdateReason,
-        HousingType,
-        HousingProblem,
-        IncomeSource,
-        MissingJmbgReason,
-    )
-    for value in get_args(alias)
+from tests.fixtures.kafka_tools import eventually, produce
+from tests.fixtures.privacy import (
+    CURRENT_TYPES,
+    SOURCE,
+    TOPIC,
+    assert_intake_events_carry_no_personal_data,
+    check_record,
+    personal_data_in,
 )
-CE_HEADERS = {
-    "ce_specversion",
-    "ce_id",
-    "ce_source",
-    "ce_type",
-    "ce_time",
-    "ce_subject",
-    "ce_correlationid",
-    "ce_causationid",
-    "content-type",
-}
-# Attributes intake sets itself (a correlation id may come from a client's X-Correlation-ID: anything at all).
-STABLE_ATTRIBUTES = ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_subject", "content-type")
-THIRTEEN_DIGITS = re.compile(r"\d{13}")
-RAW_THIRTEEN_DIGITS = re.compile(rb"(?<![\d.])\d{13}")  # not the tail of a JSON float's decimals
-FIELD_NAME = re.compile(r"[a-z][a-z0-9_]*")
-UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def is_uuid(text: str) -> bool:
-    return bool(UUID_TEXT.fullmatch(text))
-
-
-def is_iso_date_or_time(text: str) -> bool:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:\d{2})?)?", text):
-        return False
-    try:
-        (datetime if len(text) > 10 else date).fromisoformat(text)
-    except ValueError:
-        return False
-    return True
-
-
-def allowed_string(text: str, headers: dict[str, str]) -> bool:
-    return (
-        is_uuid(text)
-        or is_iso_date_or_time(text)
-        or (bool(re.fullmatch(r"\d{5}", text)) and municipalities.is_known(text))
-        or text in ENUMERATIONS
-        or skills.is_known(text)
-        or text in {headers.get(attribute) for attribute in STABLE_ATTRIBUTES}
-    )
-
-
-def personal_data_in(headers: dict[str, str], data: Any, *, strict_values: bool = True) -> list[str]:
-    """Why the event with these CloudEvents ``headers`` and ``data`` may carry personal data (empty: it does not).
-
-    ``strict_values`` also refuses every string that is not an id, a date or time, a code or an enumeration value;
-    records another test put on the topic by hand (not from intake) are held to the key and number rules only.
-    """
-    problems: list[str] = []
-
-    def walk(value: Any, path: str) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                where = f"{path}.{key}"
-                lowered = str(key).lower()
-                if lowered in PERSONAL_KEYS or any(word in lowered for word in PERSONAL_WORDS):
-                    problems.append(f"{where}: a key that names personal data")
-                elif not (FIELD_NAME.fullmatch(str(key)) or is_uuid(str(key))):
-                    problems.append(f"{where}: a key that is neither a field name nor an id")
-                walk(item, where)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                walk(item, f"{path}[{i}]")
-        elif isinstance(value, bool) or value is None:
-            return
-        elif isinstance(value, int | float):
-            if abs(value) >= 10**12:
-                problems.append(f"{path}: a number of 13 digits or more ({value!r})")
-        elif isinstance(value, str):
-            if THIRTEEN_DIGITS.search(value):
-                problems.append(f"{path}: 13 digits in a row ({value!r})")
-            elif strict_values and not allowed_string(value, headers):
-                problems.append(f"{path}: free text ({value!r})")
-        else:
-            problems.append(f"{path}: unexpected {type(value).__name__}")
-
-    for key, value in headers.items():
-        if key not in CE_HEADERS:
-            problems.append(f"header {key}: not a CloudEvents attribute")
-        if THIRTEEN_DIGITS.search(value):
-            problems.append(f"header {key}: 13 digits in a row ({value!r})")
-    walk(data, "data")
-    return problems
-
-
-def check_record(raw_headers: list[tuple[str, bytes]], value: bytes | None) -> tuple[str | None, str | None, list[str]]:
-    """(event id, event type, problems) of one record of an intake topic; the id is None for what is no event
-    (bytes another test put there to see them dead-lettered)."""
-    if value is not None and RAW_THIRTEEN_DIGITS.search(value):
-        return None, None, ["13 digits in a row in the record's value"]
-    try:
-        envelope = Envelope.from_record(raw_headers, value)
-    except EnvelopeError:
-        return None, None, []
-    headers = {k: v.decode() for k, v in raw_headers}
-    from_intake = envelope.source == SOURCE
-    problems = personal_data_in(headers, envelope.data, strict_values=from_intake)
-    if from_intake:
-        try:
-            # As strict as producing: consumers read tolerantly, but intake must publish only what its models declare.
-            decode_event(envelope.type, envelope.data, unknown_fields="forbid")
-        except Exception as exc:
-            problems.append(f"intake published what the catalogue cannot read: {exc!r}"[:300])
-        if not is_uuid(envelope.id) or (envelope.subject is not None and not is_uuid(envelope.subject)):
-            problems.append(f"ce_id or ce_subject is not an id ({envelope.id!r}, {envelope.subject!r})")
-    return (envelope.id if from_intake else None), envelope.type, problems
-
+from tests.fixtures.services import RunningService, running_service
 
 # --- the check catches what it must --------------------------------------------------------------------------
 
@@ -299,7 +124,7 @@ def test_a_jmbg_is_caught_in_any_record_on_the_topic_even_one_that_is_no_event()
     ]
 
 
-# --- intake publishes (so that the proof has something to read when this module runs alone) --------------------
+# --- the proof: intake publishes every kind of event, and none carries personal data ----------------------------
 
 
 def person(**fields: Any) -> dict[str, Any]:
@@ -315,8 +140,8 @@ async def published(intake: RunningService) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
-async def test_intake_publishes_every_kind_of_event_of_a_household_full_of_personal_data(
-    databases: DatabaseFactory, tokens: Tokens, kafka_settings: KafkaSettings, intake_events_on_the_broker: set[str]
+async def test_every_kind_of_event_intake_publishes_for_a_household_full_of_personal_data_carries_none(
+    databases: DatabaseFactory, tokens: Tokens, kafka_settings: KafkaSettings
 ):
     await ensure_topics(kafka_settings)
     url = await databases.url_for("intake")
@@ -390,58 +215,41 @@ async def test_intake_publishes_every_kind_of_event_of_a_household_full_of_perso
         outbox_size = await intake.count(plumbing.outbox)
         events = await eventually(lambda: published(intake), lambda done: len(done) == outbox_size, timeout_s=30)
     assert {event_type for _, event_type in events} == CURRENT_TYPES
-    intake_events_on_the_broker.update(event_id for event_id, _ in events)
+
+    proof = await assert_intake_events_carry_no_personal_data(kafka_settings, {event_id for event_id, _ in events})
+    assert set(proof.types) == CURRENT_TYPES
+    kinds = ", ".join(f"{n} {t.removeprefix('rs.oslonac.intake.')}" for t, n in sorted(proof.types.items()))
+    print(f"\nprivacy proof: {proof.records} records on the intake topic; {len(proof.seen)} intake events: {kinds}")
 
 
-# --- the proof -----------------------------------------------------------------------------------------------
+# --- the check reads the topic: it fails on what is there and on what is missing --------------------------------
 
 
-async def every_intake_record(bootstrap: str, *, timeout_s: float = 120.0) -> tuple[list[Any], list[str]]:
-    """Every record of every ``*intake.household`` topic on the broker, read to the end of each partition."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()
-        names = sorted(t for t in await consumer.topics() if t == TOPIC or t.endswith(f".{TOPIC}"))
-        partitions = [TopicPartition(t, p) for t in names for p in sorted(consumer.partitions_for_topic(t) or ())]
-        if not partitions:
-            return [], names
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records: list[Any] = []
-        deadline = time.monotonic() + timeout_s
-        while True:
-            behind = [tp for tp in partitions if await consumer.position(tp) < ends[tp]]
-            if not behind:
-                break
-            assert time.monotonic() < deadline, f"{len(behind)} partitions not read to their end: {behind[:5]}"
-            for batch in (await consumer.getmany(*behind, timeout_ms=500, max_records=5000)).values():
-                records.extend(batch)
-        return records, names
-    finally:
-        await consumer.stop()
+async def topics_of_its_own(kafka_bootstrap: str) -> KafkaSettings:
+    """Topics that no fixture checks when the test ends: what the tests below put there is meant to fail."""
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=f"p{uuid.uuid4().hex[:10]}.")
+    await ensure_topics(kafka)
+    return kafka
 
 
-async def test_every_intake_event_published_during_the_suite_carries_no_personal_data(
-    kafka_bootstrap: str, intake_events_on_the_broker: set[str]
-):
-    records, topics = await every_intake_record(kafka_bootstrap)
-    seen: set[str] = set()
-    types: Counter[str] = Counter()
-    problems: list[str] = []
-    for record in records:
-        event_id, event_type, found = check_record(list(record.headers or []), record.value)
-        problems += [f"{record.topic}[{record.partition}]@{record.offset} {event_type}: {p}" for p in found]
-        if event_id is not None:
-            seen.add(event_id)
-            types[str(event_type)] += 1
+async def test_an_intake_event_with_a_name_on_the_topic_fails_the_check(kafka_bootstrap: str):
+    kafka = await topics_of_its_own(kafka_bootstrap)
+    headers, data = registered_event()
+    clean = Envelope(id=headers["ce_id"], source=SOURCE, type=headers["ce_type"], data=data)
+    await produce(kafka, TOPIC, clean.value(), headers=clean.headers())
+    assert (await assert_intake_events_carry_no_personal_data(kafka, {clean.id})).seen == {clean.id}
 
-    assert problems == []
-    expected = intake_events_on_the_broker
-    assert len(expected) > 0, "no test told the proof which events it published"
-    assert expected - seen == set(), f"{len(expected - seen)} of {len(expected)} published events were not read"
-    assert len(seen) >= len(expected)
-    assert set(types) >= CURRENT_TYPES, f"never saw {CURRENT_TYPES - set(types)}"
-    kinds = ", ".join(f"{n} {t.removeprefix('rs.oslonac.intake.')}" for t, n in sorted(types.items()))
-    print(f"\nprivacy proof: {len(records)} records on {len(topics)} intake topics; {len(seen)} intake events: {kinds}")
+    data["members"][0]["given_name"] = "Ljiljana"
+    named = Envelope(id=str(uuid.uuid4()), source=SOURCE, type=headers["ce_type"], data=data)
+    await produce(kafka, TOPIC, named.value(), headers=named.headers())
+    with pytest.raises(AssertionError, match="given_name: a key that names personal data"):
+        await assert_intake_events_carry_no_personal_data(kafka, {clean.id})
+
+
+async def test_an_event_intake_published_that_is_not_on_the_topic_fails_the_check(kafka_bootstrap: str):
+    kafka = await topics_of_its_own(kafka_bootstrap)
+    headers, data = registered_event()
+    there = Envelope(id=headers["ce_id"], source=SOURCE, type=headers["ce_type"], data=data)
+    await produce(kafka, TOPIC, there.value(), headers=there.headers())
+    with pytest.raises(AssertionError, match="1 of 2 events intake published were not on its topic"):
+        await assert_intake_events_carry_no_personal_data(kafka, {there.id, str(uuid.uuid4())})
