@@ -133,8 +133,9 @@ def _codes_in(tree: ast.AST) -> Iterator[tuple[str, int]]:
 
 def raised_codes(package: Path, *, root: Path | None = None) -> list[RaisedCode]:
     """Every refusal code written as a literal in ``package``'s modules: a ``reason=`` of a domain error, a
-    ``type_=`` or third argument of ``field_error``, or the code of a shared check it calls (``SHARED_CHECKS``). A code computed at run time is invisible here: write codes
-    out (a dict of literals is fine: its values are ``reason=`` or ``type_=`` at the call)."""
+    ``type_=`` or third argument of ``field_error``, or the code of a shared check it calls (``SHARED_CHECKS``).
+    A code computed at run time is invisible here: write codes out (a dict of literals is fine: its values are
+    ``reason=`` or ``type_=`` at the call)."""
     base = root or package.parent
     found: list[RaisedCode] = []
     for path in sorted(package.rglob("*.py")):
