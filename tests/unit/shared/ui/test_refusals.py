@@ -64,15 +64,22 @@ def test_a_domain_error_keeps_its_api_code_and_carries_its_reason() -> None:
     assert Invalid("plain").reason == "invalid"
 
 
-def test_raised_codes_finds_reasons_and_field_error_types(tmp_path: Path) -> None:
+def _package(tmp_path: Path, rules: str) -> Path:
+    """A package ``pkg`` of one module, ``rules.py``, for raised_codes to read."""
     package = tmp_path / "pkg"
     package.mkdir()
-    (package / "rules.py").write_text(
+    (package / "rules.py").write_text(rules)
+    return package
+
+
+def test_raised_codes_finds_reasons_and_field_error_types(tmp_path: Path) -> None:
+    package = _package(
+        tmp_path,
         "from shared.errors import Conflict, field_error\n"
         "def f(x):\n"
         "    if x:\n"
         "        raise Conflict('closed', reason='closed_already')\n"
-        "    return [field_error(['body', 'a'], 'bad', 'bad_a'), field_error(['body'], 'b', type_='bad_b')]\n"
+        "    return [field_error(['body', 'a'], 'bad', 'bad_a'), field_error(['body'], 'b', type_='bad_b')]\n",
     )
     assert [(c.code, c.where) for c in raised_codes(package)] == [
         ("bad_a", "pkg/rules.py:5"),
@@ -93,12 +100,11 @@ def test_untranslated_names_missing_codes_and_missing_translations() -> None:
 
 
 def test_raised_codes_sees_the_code_of_a_shared_check_where_it_is_called(tmp_path: Path) -> None:
-    package = tmp_path / "pkg"
-    package.mkdir()
-    (package / "rules.py").write_text(
+    package = _package(
+        tmp_path,
         "from shared.reference import municipalities\n"
         "def f(code):\n"
-        "    municipalities.ensure_known(code, ['body', 'municipality_code'])\n"
+        "    municipalities.ensure_known(code, ['body', 'municipality_code'])\n",
     )
     assert [(c.code, c.where) for c in raised_codes(package)] == [("unknown_municipality", "pkg/rules.py:3")]
 
