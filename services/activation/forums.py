@@ -21,16 +21,6 @@ from shared.reference import municipalities
 ORGANISATION_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
-def known_municipality(code: str, loc: list[str | int]) -> None:
-    if not municipalities.is_known(code):
-        raise Invalid(
-            f"Unknown municipality code {code}.",
-            reason="unknown_municipality",
-            params={"code": code},
-            details=[field_error(loc, "unknown municipality code", "unknown_municipality", params={"code": code})],
-        )
-
-
 async def register_organisation(
     *, session: AsyncSession, user: User, organisation_id: str, data: OrganisationIn
 ) -> Organisation:
@@ -47,7 +37,7 @@ async def register_organisation(
                 field_error(["path", "organisation_id"], "Not a valid organisation id.", "organisation_id_format")
             ],
         )
-    known_municipality(data.municipality_code, ["body", "municipality_code"])
+    municipalities.ensure_known(data.municipality_code, ["body", "municipality_code"])
     found = await repository.get_organisation(session, organisation_id)
     if found is None:
         found = Organisation(id=organisation_id, registered_by=user.sub, registered_at=utcnow())
@@ -93,7 +83,7 @@ def _criteria_json(data: CriteriaIn, loc: tuple[str, ...] = ("body", "criteria")
 async def create_forum(*, session: AsyncSession, user: User, data: ForumCreate) -> Forum:
     codes = sorted(set(data.municipalities))
     for i, code in enumerate(codes):
-        known_municipality(code, ["body", "municipalities", i])
+        municipalities.ensure_known(code, ["body", "municipalities", i])
     if not access.coordinates(user, codes):
         raise Forbidden(
             "A forum is set up by an administrator or by a coordinator of every municipality in it.",

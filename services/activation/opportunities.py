@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.activation import access, domain, repository
 from services.activation.domain import OpportunityStatus
-from services.activation.forums import known_municipality
 from services.activation.models import Opportunity
 from services.activation.schemas import OpportunityCreate
 from shared.auth import Role, User
@@ -18,7 +17,7 @@ from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, field_error
 from shared.events import OpportunityClosedV1, OpportunityPublishedV1
 from shared.messaging.outbox import OutboxWriter
-from shared.reference import skills
+from shared.reference import municipalities, skills
 
 
 def _skills(codes: list[str], loc: str) -> list[str]:
@@ -55,7 +54,7 @@ async def publish_opportunity(
             reason="register_before_posting",
             details={"reason": "organisation_not_registered"},
         )
-    known_municipality(data.municipality_code, ["body", "municipality_code"])
+    municipalities.ensure_known(data.municipality_code, ["body", "municipality_code"])
     found_forum = await repository.get_forum(session, data.forum_id)
     if found_forum is None:
         raise Invalid(

@@ -51,9 +51,7 @@ def _provider_full(message: str, provider: Provider) -> ReferralRefused:
 
 
 def _agreements(rows: Sequence[AgreementRow]) -> list[tuple[AgreementRow, Agreement]]:
-    return [
-        (a, Agreement(frozenset(a.municipalities), frozenset(a.service_types), a.valid_from, a.valid_to)) for a in rows
-    ]
+    return [(a, repository.agreement_terms(a)) for a in rows]
 
 
 def _referral_event(r: Referral, household_id: uuid.UUID, **extra: Any) -> dict[str, Any]:

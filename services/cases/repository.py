@@ -11,6 +11,7 @@ from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy import case as case_expr
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.cases import domain
 from services.cases.domain import ACTIVE_STATUSES, PRIORITY_ORDER, WorkerLoad
 from services.cases.models import (
     Agreement,
@@ -401,6 +402,11 @@ async def list_providers(
 async def list_agreements(session: AsyncSession) -> Sequence[Agreement]:
     stmt = select(Agreement).order_by(Agreement.valid_from.desc(), Agreement.name)
     return (await session.execute(stmt)).scalars().all()
+
+
+def agreement_terms(row: Agreement) -> domain.Agreement:
+    """A stored agreement as the domain's rules read it (which municipalities and services, from when to when)."""
+    return domain.Agreement(frozenset(row.municipalities), frozenset(row.service_types), row.valid_from, row.valid_to)
 
 
 async def get_agreement(session: AsyncSession, agreement_id: uuid.UUID) -> Agreement | None:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases import repository
 from services.cases.casework import TransitionConflict, case_for
-from services.cases.domain import Agreement, CaseStatus, IllegalTransition, check_transition, transfer_agreement
+from services.cases.domain import CaseStatus, IllegalTransition, check_transition, transfer_agreement
 from services.cases.models import Case
 from services.cases.schemas import TransferRequest
 from services.cases.service import ensure_known_municipality, open_case, timeline_row
@@ -44,10 +44,7 @@ async def transfer(
             ],
         )
     today = date.today()
-    agreements = [
-        (a.id, Agreement(frozenset(a.municipalities), frozenset(a.service_types), a.valid_from, a.valid_to))
-        for a in await repository.list_agreements(session)
-    ]
+    agreements = [(a.id, repository.agreement_terms(a)) for a in await repository.list_agreements(session)]
     agreement_id = transfer_agreement(
         origin=case.municipality_code, destination=destination, agreements=agreements, on=today
     )

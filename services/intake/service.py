@@ -40,13 +40,7 @@ from shared.web import MAX_OFFSET
 
 
 def check_municipality(user: User, code: str, loc: list[str | int]) -> None:
-    if not municipalities.is_known(code):
-        raise Invalid(
-            f"Unknown municipality code {code}.",
-            reason="unknown_municipality",
-            params={"code": code},
-            details=[field_error(loc, "unknown municipality code", "unknown_municipality", params={"code": code})],
-        )
+    municipalities.ensure_known(code, loc)
     access.ensure_municipality(user, code)
 
 

@@ -21,7 +21,6 @@ from services.reporting.schemas import (
 )
 from shared.auth import Role, User
 from shared.disclosure import SUPPRESSED, disclosed, is_small
-from shared.errors import Invalid, field_error
 from shared.reference import municipalities
 
 SUPPRESSION_NOTE = (
@@ -142,20 +141,8 @@ def _summary_row(
 
 async def summary(*, session: AsyncSession, user: User, municipality_code: str | None) -> list[IndicatorsPublic]:
     """One municipality's headline figures, or every municipality's followed by the country's (code None)."""
-    if municipality_code is not None and not municipalities.is_known(municipality_code):
-        raise Invalid(
-            f"Unknown municipality code {municipality_code}.",
-            reason="unknown_municipality",
-            params={"code": municipality_code},
-            details=[
-                field_error(
-                    ["query", "municipality"],
-                    "unknown municipality code",
-                    "unknown_municipality",
-                    params={"code": municipality_code},
-                )
-            ],
-        )
+    if municipality_code is not None:
+        municipalities.ensure_known(municipality_code, ["query", "municipality"])
     updated_at = await read_model.last_projected_at(session)
     counts = await read_model.summary_counts(session, municipality_code)
     if municipality_code is not None:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from shared.errors import Invalid, field_error
+
 CSV_PATH = Path(__file__).with_name("municipalities.csv")
 
 
@@ -47,6 +49,17 @@ def get(code: str) -> Municipality | None:
 
 def is_known(code: str) -> bool:
     return code in municipalities()
+
+
+def ensure_known(code: str, loc: list[str | int]) -> None:
+    """Refuse a municipality code that is not on the reference list; ``loc`` is the field it came in."""
+    if not is_known(code):
+        raise Invalid(
+            f"Unknown municipality code {code}.",
+            reason="unknown_municipality",
+            params={"code": code},
+            details=[field_error(loc, "unknown municipality code", "unknown_municipality", params={"code": code})],
+        )
 
 
 def by_name(name: str) -> Municipality:

@@ -99,6 +99,8 @@ def refusal_text(refusals: Refusals, code: str, params: Mapping[str, Any] | None
 
 CODE_KEYWORDS = frozenset({"reason", "type_"})
 FIELD_ERROR_CALLS = frozenset({"field_error"})
+# Checks in shared/ that refuse with a code of their own: a call to one, as a service writes it, raises that code.
+SHARED_CHECKS: dict[str, tuple[str, ...]] = {"municipalities.ensure_known": ("unknown_municipality",)}
 
 
 @dataclass(frozen=True, order=True)
@@ -125,12 +127,15 @@ def _codes_in(tree: ast.AST) -> Iterator[tuple[str, int]]:
                 yield code, node.lineno
         if _name(node) in FIELD_ERROR_CALLS and len(node.args) >= 3 and (code := _literal(node.args[2])) is not None:
             yield code, node.lineno
+        for code in SHARED_CHECKS.get(ast.unparse(node.func), ()):
+            yield code, node.lineno
 
 
 def raised_codes(package: Path, *, root: Path | None = None) -> list[RaisedCode]:
     """Every refusal code written as a literal in ``package``'s modules: a ``reason=`` of a domain error, a
-    ``type_=`` or third argument of ``field_error``. A code computed at run time is invisible here: write codes
-    out (a dict of literals is fine: its values are ``reason=`` or ``type_=`` at the call)."""
+    ``type_=`` or third argument of ``field_error``, or the code of a shared check it calls (``SHARED_CHECKS``).
+    A code computed at run time is invisible here: write codes out (a dict of literals is fine: its values are
+    ``reason=`` or ``type_=`` at the call)."""
     base = root or package.parent
     found: list[RaisedCode] = []
     for path in sorted(package.rglob("*.py")):

@@ -102,6 +102,14 @@ def refused_page(request: Request, user: User, exc: DomainError) -> HTMLResponse
     return page(request, "refused.html", user, status_code=exc.status_code, messages=[refusal(request, exc)])
 
 
+async def shown_or_refused(request: Request, user: User, view: Awaitable[HTMLResponse]) -> HTMLResponse:
+    """The page of one object, or the refusal alone when the user may not see that object."""
+    try:
+        return await view
+    except DomainError as exc:
+        return refused_page(request, user, exc)
+
+
 def done_message(request: Request, done: str) -> list[Message]:
     gettext = translator(request)
     texts = {

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from services.activation import candidates as candidate_service
-from services.activation.web._common import StaffPage, done_message, page, refusal, refused_page
+from services.activation.web._common import StaffPage, done_message, page, refusal, shown_or_refused
 from services.activation.web._views import candidate_view
 from shared.auth import User
 from shared.errors import DomainError
@@ -71,7 +71,5 @@ async def candidates_page(
 async def candidate_page(
     request: Request, person_id: uuid.UUID, user: StaffPage, session: SessionDep, done: str = ""
 ) -> HTMLResponse:
-    try:
-        return await candidate_view(request, user, session, person_id, messages=done_message(request, done))
-    except DomainError as exc:
-        return refused_page(request, user, exc)
+    view = candidate_view(request, user, session, person_id, messages=done_message(request, done))
+    return await shown_or_refused(request, user, view)

@@ -22,6 +22,7 @@ from services.activation.web._common import (
     done_message,
     page,
     refused_page,
+    shown_or_refused,
     submit,
 )
 from shared.auth import User
@@ -137,10 +138,8 @@ async def _forum_view(
 async def forum_page(
     request: Request, forum_id: uuid.UUID, user: ForumsPage, session: SessionDep, done: str = ""
 ) -> HTMLResponse:
-    try:
-        return await _forum_view(request, user, session, forum_id, messages=done_message(request, done))
-    except DomainError as exc:
-        return refused_page(request, user, exc)
+    view = _forum_view(request, user, session, forum_id, messages=done_message(request, done))
+    return await shown_or_refused(request, user, view)
 
 
 @router.post("/forums/{forum_id}/criteria", response_class=HTMLResponse)

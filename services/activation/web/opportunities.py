@@ -23,6 +23,7 @@ from services.activation.web._common import (
     page,
     refusal,
     refused_page,
+    shown_or_refused,
     submit,
 )
 from services.activation.web._views import opportunity_view
@@ -150,10 +151,8 @@ async def publish_opportunity_page(
 async def opportunity_page(
     request: Request, opportunity_id: uuid.UUID, user: AnyPage, session: SessionDep, done: str = ""
 ) -> HTMLResponse:
-    try:
-        return await opportunity_view(request, user, session, opportunity_id, messages=done_message(request, done))
-    except DomainError as exc:
-        return refused_page(request, user, exc)
+    view = opportunity_view(request, user, session, opportunity_id, messages=done_message(request, done))
+    return await shown_or_refused(request, user, view)
 
 
 @router.post("/opportunities/{opportunity_id}/close", response_class=HTMLResponse)

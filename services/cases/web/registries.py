@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -104,17 +105,13 @@ async def register_provider_page(
     request: Request, user: SupervisorPage, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
     form = _forms.read_provider(await request.form())
-
-    async def render(*, form: Form, status_code: int, messages: list[Message]) -> Response:
-        return await _providers_view(request, user, session, form=form, status_code=status_code, messages=messages)
-
     return await _keep(
         request,
         session,
         form,
         _forms.provider(form, translator(request)),
         lambda data: registries.register_provider(session=session, outbox=runtime.outbox, user=user, data=data),
-        render=render,
+        render=functools.partial(_providers_view, request, user, session),
         done="/cases/providers?done=registered",
         not_done=N_("The provider is not registered: see the marked fields."),
     )
@@ -158,17 +155,13 @@ async def conclude_agreement_page(
     request: Request, user: SupervisorPage, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
     form = _forms.read_agreement(await request.form())
-
-    async def render(*, form: Form, status_code: int, messages: list[Message]) -> Response:
-        return await _agreements_view(request, user, session, form=form, status_code=status_code, messages=messages)
-
     return await _keep(
         request,
         session,
         form,
         _forms.agreement(form, translator(request)),
         lambda data: registries.conclude_agreement(session=session, outbox=runtime.outbox, user=user, data=data),
-        render=render,
+        render=functools.partial(_agreements_view, request, user, session),
         done="/cases/agreements?done=recorded",
         not_done=N_("The agreement is not recorded: see the marked fields."),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Annotated, Any
 
@@ -81,11 +82,6 @@ async def transfer_page(
         form.errors["to_municipality_code"] = translator(request)(N_("Choose a municipality from the list."))
         return await _transfer_view(request, user, session, case_id, form=form, status_code=422)
 
-    async def render(*, form: Form, status_code: int, messages: list[Message]) -> Response:
-        return await _transfer_view(
-            request, user, session, case_id, form=form, status_code=status_code, messages=messages
-        )
-
     async def hand_over(data: TransferRequest) -> str:
         await transfers.transfer(session=session, outbox=runtime.outbox, user=user, case_id=case_id, data=data)
         return back_to_case(case_id, "transferred")
@@ -96,7 +92,7 @@ async def transfer_page(
         form,
         data,
         command=hand_over,
-        render=render,
+        render=functools.partial(_transfer_view, request, user, session, case_id),
         refusals=refusals(request),
         not_done="",
         reraise=(NotFound,),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.errors import Invalid, field_error
+import pytest
+
+from shared.errors import Invalid, field_error, field_errors
+from shared.reference import municipalities
 from shared.ui.i18n import N_, translations
-from shared.ui.refusals import GENERIC, Refusals, raised_codes, refusal_text, untranslated
+from shared.ui.refusals import GENERIC, SHARED_CHECKS, Refusals, raised_codes, refusal_text, untranslated
 
 # Sentences that are in the catalogues (the generic ones), so the tests need no msgids of their own.
 TABLE = Refusals({"no_such_record": GENERIC["not_found"], "needs_value": GENERIC["missing"]})
@@ -61,15 +64,22 @@ def test_a_domain_error_keeps_its_api_code_and_carries_its_reason() -> None:
     assert Invalid("plain").reason == "invalid"
 
 
-def test_raised_codes_finds_reasons_and_field_error_types(tmp_path: Path) -> None:
+def _package(tmp_path: Path, rules: str) -> Path:
+    """A package ``pkg`` of one module, ``rules.py``, for raised_codes to read."""
     package = tmp_path / "pkg"
     package.mkdir()
-    (package / "rules.py").write_text(
+    (package / "rules.py").write_text(rules)
+    return package
+
+
+def test_raised_codes_finds_reasons_and_field_error_types(tmp_path: Path) -> None:
+    package = _package(
+        tmp_path,
         "from shared.errors import Conflict, field_error\n"
         "def f(x):\n"
         "    if x:\n"
         "        raise Conflict('closed', reason='closed_already')\n"
-        "    return [field_error(['body', 'a'], 'bad', 'bad_a'), field_error(['body'], 'b', type_='bad_b')]\n"
+        "    return [field_error(['body', 'a'], 'bad', 'bad_a'), field_error(['body'], 'b', type_='bad_b')]\n",
     )
     assert [(c.code, c.where) for c in raised_codes(package)] == [
         ("bad_a", "pkg/rules.py:5"),
@@ -87,3 +97,21 @@ def test_untranslated_names_missing_codes_and_missing_translations() -> None:
         "new: 'A sentence no catalogue has heard of.' has no translation in sr-Cyrl",
         "new: 'A sentence no catalogue has heard of.' has no translation in en",
     ]
+
+
+def test_raised_codes_sees_the_code_of_a_shared_check_where_it_is_called(tmp_path: Path) -> None:
+    package = _package(
+        tmp_path,
+        "from shared.reference import municipalities\n"
+        "def f(code):\n"
+        "    municipalities.ensure_known(code, ['body', 'municipality_code'])\n",
+    )
+    assert [(c.code, c.where) for c in raised_codes(package)] == [("unknown_municipality", "pkg/rules.py:3")]
+
+
+def test_each_shared_check_refuses_with_the_codes_the_search_gives_it() -> None:
+    with pytest.raises(Invalid) as refused:
+        municipalities.ensure_known("99999", ["body", "municipality_code"])
+    assert (refused.value.reason,) == SHARED_CHECKS["municipalities.ensure_known"]
+    assert [e["type"] for e in field_errors(refused.value)] == ["unknown_municipality"]
+    municipalities.ensure_known("80012", ["body", "municipality_code"])  # a known code passes
