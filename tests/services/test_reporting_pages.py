@@ -330,7 +330,7 @@ async def test_downloads_are_the_same_table_always_suppressed(reporting: Running
         r'attachment; filename="oslonac-persons-\d{4}-\d{2}-\d{2}\.csv"', r.headers["content-disposition"]
     )
     assert r.content.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=";"))  # Serbian Excel's separator
     assert rows == [
         ["Teritorija", "Naziv teritorije", "Pol", "Broj"],
         [ADA, "Ada", "Ženski", "8"],

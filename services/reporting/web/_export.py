@@ -61,22 +61,31 @@ def _cells(table: Table, language: str, translate: Translate) -> list[list[Any]]
     return rows
 
 
-def _csv_value(value: Any) -> str:
+def csv_dialect(language: str) -> tuple[str, str]:
+    """The field separator and decimal mark a spreadsheet in this language splits and reads: Serbian-locale
+    Excel and LibreOffice use the semicolon and the decimal comma, English ones the comma and the point."""
+    return (";", ",") if language.startswith("sr") else (",", ".")
+
+
+def _csv_value(value: Any, decimal: str) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(round(value, 6))
+        text = str(int(value)) if value.is_integer() else repr(round(value, 6))
+        return text.replace(".", decimal)
     return str(value)
 
 
 def to_csv(table: Table, *, language: str) -> bytes:
-    """The table as CSV: comma-separated, decimal points, CRLF line ends, UTF-8 with a byte-order mark."""
+    """The table as CSV in the spreadsheet conventions of ``language`` (see ``csv_dialect``), CRLF line ends,
+    UTF-8 with a byte-order mark."""
     translate = _translate(language)
+    separator, decimal = csv_dialect(language)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, delimiter=separator, lineterminator="\r\n")
     writer.writerow(_header(table, translate))
     for cells in _cells(table, language, translate):
-        writer.writerow([_csv_value(v) for v in cells])
+        writer.writerow([_csv_value(v, decimal) for v in cells])
     return out.getvalue().encode("utf-8-sig")
 
 

@@ -58,9 +58,11 @@ def women_among_beneficiaries() -> Table:
     )
 
 
-def read_csv(body: bytes) -> list[list[str]]:
+def read_csv(body: bytes, separator: str = ";") -> list[list[str]]:
     assert body.startswith(b"\xef\xbb\xbf"), "no byte-order mark: Excel would show Serbian letters garbled"
-    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    text = body.decode("utf-8-sig")
+    assert separator in text.splitlines()[0], "the header is not split where a spreadsheet in this language splits"
+    return list(csv.reader(io.StringIO(text), delimiter=separator))
 
 
 def test_csv_has_translated_headers_serbian_letters_and_suppressed_cells() -> None:
@@ -78,15 +80,23 @@ def test_csv_speaks_cyrillic_and_english_too() -> None:
     cyrillic = read_csv(to_csv(persons_by_area_and_sex(), language="sr-Cyrl"))
     assert cyrillic[0] == ["Територија", "Назив територије", "Пол", "Број"]
     assert cyrillic[1][1] == "Чачак" and cyrillic[3][1] == "Шабац" and cyrillic[1][2] == "Женски"
-    english = read_csv(to_csv(persons_by_area_and_sex(), language="en"))
+    english = read_csv(to_csv(persons_by_area_and_sex(), language="en"), separator=",")
     assert english[0] == ["Area", "Area name", "Sex", "Number"]
     assert english[2] == [CACAK, "Čačak", "Male", "<5"]
 
 
 def test_csv_writes_shares_as_fractions_and_empty_cells_as_nothing() -> None:
-    rows = read_csv(to_csv(women_among_beneficiaries(), language="en"))
+    rows = read_csv(to_csv(women_among_beneficiaries(), language="en"), separator=",")
     assert rows[0] == ["Period", "Share (fraction of 1)", "Counted", "Out of"]
     assert rows[1:] == [["2026-Q1", "0.4", "40", "100"], ["2026-Q2", "<5", "<5", "7"], ["2026-Q3", "", "0", "0"]]
+
+
+def test_serbian_csv_is_split_by_semicolons_and_writes_decimal_commas() -> None:
+    body = to_csv(women_among_beneficiaries(), language="sr-Latn")
+    assert b"0,4" in body and b"0.4" not in body
+    rows = read_csv(body)
+    assert rows[1][:2] == ["2026-Q1", "0,4"] and rows[2][1:3] == ["<5", "<5"]
+    assert read_csv(to_csv(women_among_beneficiaries(), language="sr-Cyrl"))[1][1] == "0,4"
 
 
 def test_csv_lines_end_in_crlf_and_text_cannot_start_a_formula() -> None:
@@ -96,7 +106,7 @@ def test_csv_lines_end_in_crlf_and_text_cannot_start_a_formula() -> None:
     table.rows[0]["area"] = "=HYPERLINK(1)"
     body = to_csv(table, language="en")
     assert body.count(b"\r\n") == 5
-    assert read_csv(body)[1][:2] == ["'=HYPERLINK(1)", "'=HYPERLINK(1)"]
+    assert read_csv(body, separator=",")[1][:2] == ["'=HYPERLINK(1)", "'=HYPERLINK(1)"]
 
 
 def test_xlsx_has_numbers_as_numbers_and_suppressed_cells_as_text() -> None:
