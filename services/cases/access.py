@@ -71,13 +71,3 @@ def narrowed(scope: frozenset[str] | None, municipality: str | None) -> frozense
 def restricted_viewer(user: User) -> str | None:
     """None when the user may see every restricted case in scope (supervisors); else the sub they must match."""
     return None if Role.supervisor in user.roles else user.sub
-
-
-def ensure_staff_of(user: User, municipality_code: str, what: str) -> None:
-    if Role.admin in user.roles or municipality_code in user.municipalities:
-        return
-    raise Forbidden(
-        f"Municipality {municipality_code} is not among yours: you cannot {what} there.",
-        reason="not_your_municipality",
-        params={"municipality": municipality_code},
-    )

@@ -1,14 +1,11 @@
-"""Service messages in the page's language: the pages' vocabularies and the patterns that recognise what the
-service layer says (an English sentence, maybe with values in it) and say it again in the user's language."""
+"""Service messages in the page's language: a vocabulary as translated choices, a template filled with values."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 Translate = Callable[[str], str]
-Patterns = Sequence[tuple[re.Pattern[str], str]]
 
 
 def labelled(vocabulary: Mapping[str, str], translate: Translate) -> list[tuple[str, str]]:
@@ -23,21 +20,3 @@ def render(template: str, params: Mapping[str, Any] | None, translate: Translate
         return translate(template) % dict(params or {})
     except (KeyError, TypeError, ValueError):
         return translate(template)
-
-
-def by_patterns(
-    text: str,
-    patterns: Patterns,
-    translate: Translate,
-    adapt: Callable[[dict[str, Any], str], dict[str, Any]] | None = None,
-) -> str:
-    """``text`` said in the page's language by the first pattern that recognises it (its named groups fill the
-    template, after ``adapt(params, template)`` turned codes into names); one no pattern knows is shown as it
-    came."""
-    for pattern, template in patterns:
-        match = pattern.search(text)
-        if match is None:
-            continue
-        params: dict[str, Any] = dict(match.groupdict())
-        return render(template, adapt(params, template) if adapt else params, translate)
-    return text
